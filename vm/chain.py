@@ -1,0 +1,492 @@
+"""The chain host: accounts, transactions, blocks and receipts.
+
+This is the API a node embeds (see the README for a runnable example)::
+
+    chain = Chain(SqliteBackend("chain.db"), chain_id=1)
+    chain.genesis({alice.address: 10**18})          # once, on an empty store
+    block = chain.begin_block(timestamp=1_700_000_000, proposer=alice.address)
+    receipt = block.apply(tx)                         # InvalidTransaction if it cannot be included
+    header = block.commit()                           # atomic; header.state_root
+
+A transaction that cannot be included (bad signature, wrong nonce or chain,
+too little balance for its gas, gas limit under the intrinsic gas, too large)
+raises :class:`InvalidTransaction` and changes nothing. One that is included
+always gets a receipt; if it fails, its effects are undone and only the
+sender's nonce and the fee for the gas used remain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from . import crypto
+from .codec import Reader, Writer, decode_values, encode_values, to_python
+from .errors import DecodeError, InvalidTransaction, OutOfGas, Revert, StateError, VerificationError
+from .execution import MODULES, Log, ModuleCache, TxContext, call_contract, load_contract, run_export
+from .module import Export, decode_module
+from .opcodes import GAS, LIMITS
+from .state import Account, Backend, StateDB, merkle_root
+from .types import ADDRESS_SIZE
+from .verifier import verify
+
+_SIGNING_DOMAIN = b"deed-tx-v1"
+
+STATUS_SUCCESS = "success"
+STATUS_REVERTED = "reverted"
+STATUS_OUT_OF_GAS = "out_of_gas"
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """A signed request to call a contract, deploy one (``to`` is None) or move value."""
+
+    chain_id: int
+    nonce: int
+    sender: bytes  # the ed25519 public key; the account is crypto.address_of(sender)
+    to: bytes | None
+    value: int
+    gas_limit: int
+    gas_price: int
+    data: bytes = b""
+    signature: bytes = b""
+
+    def signing_payload(self) -> bytes:
+        w = Writer()
+        w.raw(_SIGNING_DOMAIN)
+        self._fields(w)
+        return w.getvalue()
+
+    def _fields(self, w: Writer) -> None:
+        w.uvarint(self.chain_id)
+        w.uvarint(self.nonce)
+        w.blob(self.sender)
+        w.blob(self.to or b"")
+        w.uvarint(self.value)
+        w.uvarint(self.gas_limit)
+        w.uvarint(self.gas_price)
+        w.blob(self.data)
+
+    def encode(self) -> bytes:
+        w = Writer()
+        self._fields(w)
+        w.blob(self.signature)
+        return w.getvalue()
+
+    @staticmethod
+    def decode(data: bytes) -> Transaction:
+        r = Reader(data)
+        big = 1 << 256
+        tx = Transaction(
+            chain_id=r.uvarint(1 << 32),
+            nonce=r.uvarint(1 << 63),
+            sender=r.blob(32),
+            to=r.blob(ADDRESS_SIZE) or None,
+            value=r.uvarint(big),
+            gas_limit=r.uvarint(1 << 63),
+            gas_price=r.uvarint(big),
+            data=r.blob(LIMITS.max_tx_data),
+            signature=r.blob(64),
+        )
+        r.expect_end()
+        return tx
+
+    @property
+    def hash(self) -> bytes:
+        return hashlib.sha256(self.encode()).digest()
+
+    @property
+    def sender_address(self) -> bytes:
+        return crypto.address_of(self.sender)
+
+    def signed(self, key: crypto.KeyPair) -> Transaction:
+        if key.public_key != self.sender:
+            raise ValueError("the key does not belong to the transaction's sender")
+        unsigned = Transaction(**{**self.__dict__, "signature": b""})
+        return Transaction(**{**self.__dict__, "signature": key.sign(unsigned.signing_payload())})
+
+
+def deploy_data(module_bytes: bytes, init_args: bytes = b"") -> bytes:
+    """Data of a deployment transaction: the module, then the encoded init arguments."""
+    w = Writer()
+    w.blob(module_bytes)
+    w.raw(init_args)
+    return w.getvalue()
+
+
+def contract_address(deployer: bytes, nonce: int) -> bytes:
+    """Deterministic address of a contract deployed by ``deployer`` at ``nonce``."""
+    return hashlib.sha256(b"deed-contract" + deployer + nonce.to_bytes(8, "big")).digest()[-20:]
+
+
+def intrinsic_gas(tx: Transaction) -> int:
+    gas = GAS.tx_base + GAS.tx_data_byte * len(tx.data)
+    if tx.to is None:
+        gas += GAS.deploy_base + GAS.deploy_code_byte * len(tx.data)
+    return gas
+
+
+# --------------------------------------------------------------------------- receipts and blocks
+
+
+@dataclass
+class Receipt:
+    tx_hash: bytes
+    status: str
+    gas_used: int
+    return_data: bytes = b""
+    return_values: tuple = ()
+    logs: list[Log] = field(default_factory=list)
+    revert_reason: str | None = None
+    error: tuple | None = None  # (error name, field values) for typed errors
+    contract_address: bytes | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.status == STATUS_SUCCESS
+
+    def encode(self) -> bytes:
+        w = Writer()
+        w.blob(self.tx_hash)
+        w.text(self.status)
+        w.uvarint(self.gas_used)
+        w.blob(self.return_data)
+        w.uvarint(len(self.logs))
+        for log in self.logs:
+            w.blob(log.address)
+            w.text(log.event)
+            w.blob(log.data)
+        w.text(self.revert_reason or "")
+        w.blob(self.contract_address or b"")
+        return w.getvalue()
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    height: int
+    timestamp: int
+    parent_hash: bytes
+    proposer: bytes
+    state_root: bytes
+    transactions_root: bytes
+    receipts_root: bytes
+    gas_used: int
+
+    def encode(self) -> bytes:
+        w = Writer()
+        w.uvarint(self.height)
+        w.uvarint(self.timestamp)
+        for b in (self.parent_hash, self.proposer, self.state_root, self.transactions_root, self.receipts_root):
+            w.blob(b)
+        w.uvarint(self.gas_used)
+        return w.getvalue()
+
+    @staticmethod
+    def decode(data: bytes) -> BlockHeader:
+        r = Reader(data)
+        h = BlockHeader(r.uvarint(1 << 63), r.uvarint(1 << 63), r.blob(32), r.blob(20), r.blob(32), r.blob(32), r.blob(32), r.uvarint(1 << 63))
+        r.expect_end()
+        return h
+
+    @property
+    def hash(self) -> bytes:
+        return hashlib.sha256(self.encode()).digest()
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """Outcome of a read-only call: nothing it did is kept."""
+
+    status: str
+    gas_used: int
+    return_values: tuple = ()
+    logs: list[Log] = field(default_factory=list)
+    revert_reason: str | None = None
+    error: tuple | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.status == STATUS_SUCCESS
+
+
+# --------------------------------------------------------------------------- the chain
+
+
+class Chain:
+    """A chain over one state backend. Not thread-safe: one writer at a time."""
+
+    def __init__(self, backend: Backend, chain_id: int = 1, check_signatures: bool = True, modules: ModuleCache | None = None):
+        self.backend = backend
+        self.chain_id = chain_id
+        self.check_signatures = check_signatures
+        self.state = StateDB(backend)
+        self.modules = modules or MODULES
+        self._building: BlockBuilder | None = None
+        head = backend.get_meta("head")
+        self.head: BlockHeader | None = BlockHeader.decode(head) if head else None
+
+    # -- genesis and reading
+    def genesis(self, balances: dict[bytes, int], timestamp: int = 0) -> BlockHeader:
+        """Create block 0 with these balances. Only on an empty store."""
+        if self.head is not None:
+            raise StateError("the chain already has a genesis block")
+        for address, amount in sorted(balances.items()):
+            self.state.add_balance(address, amount)
+        header = BlockHeader(0, timestamp, bytes(32), bytes(20), self.state.state_root(), merkle_root([]), merkle_root([]), 0)
+        self._commit(header)
+        return header
+
+    def account(self, address: bytes) -> Account:
+        return self.state.account(address)
+
+    def balance(self, address: bytes) -> int:
+        return self.state.balance(address)
+
+    def nonce(self, address: bytes) -> int:
+        return self.state.account(address).nonce
+
+    def state_root(self) -> bytes:
+        return self.state.state_root()
+
+    def module_at(self, address: bytes):
+        """The verified module deployed at ``address`` (None if it holds no code)."""
+        acc = self.state.account(address)
+        if not acc.code_hash:
+            return None
+        return self.modules.get(acc.code_hash, self.state.code(acc.code_hash)).module
+
+    def export(self, address: bytes, name: str) -> Export:
+        module = self.module_at(address)
+        if module is None:
+            raise ValueError("no contract at this address")
+        for e in module.exports:
+            if e.name == name and not e.is_init:
+                return e
+        raise ValueError(f"the contract has no function {name!r}")
+
+    def encode_call(self, address: bytes, name: str, args: list | tuple = ()) -> bytes:
+        """Call data for ``name(args)`` of the contract at ``address``, from its export table."""
+        e = self.export(address, name)
+        return e.selector + encode_values(e.params, list(args))
+
+    # -- blocks
+    def begin_block(self, timestamp: int, proposer: bytes = bytes(20)) -> BlockBuilder:
+        if self.head is None:
+            raise StateError("no genesis block: call genesis() first")
+        if self._building is not None:
+            raise StateError("a block is already being built")
+        if timestamp < self.head.timestamp:
+            raise StateError("a block's timestamp cannot be before its parent's")
+        self._building = BlockBuilder(self, self.head.height + 1, timestamp, proposer)
+        return self._building
+
+    def _commit(self, header: BlockHeader) -> None:
+        encoded = header.encode()
+        self.state.commit({"head": encoded, f"block:{header.height}": encoded})
+        self.head = header
+
+    def block_header(self, height: int) -> BlockHeader | None:
+        data = self.backend.get_meta(f"block:{height}")
+        return BlockHeader.decode(data) if data else None
+
+    # -- read-only calls
+    def call(
+        self,
+        to: bytes,
+        name: str,
+        args: list | tuple = (),
+        sender: bytes = bytes(20),
+        value: int = 0,
+        gas_limit: int = 10_000_000,
+    ) -> CallResult:
+        """Run ``name(args)`` on the current state and undo everything it did."""
+        export = self.export(to, name)
+        height = self.head.height + 1 if self.head else 0
+        timestamp = self._building.timestamp if self._building else (self.head.timestamp if self.head else 0)
+        state = self.state
+        mark = state.checkpoint()
+        tx = TxContext(state, height, timestamp, sender, self.modules)
+        try:
+            if value:
+                state.add_balance(sender, value)  # a simulation may send value it does not have
+            result = call_contract(tx, gas_limit, sender, to, value, export.selector, tuple(args), False)
+            values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
+            return CallResult(STATUS_SUCCESS, gas_limit - result[0], values, list(tx.logs))
+        except Revert as exc:
+            return CallResult(STATUS_REVERTED, gas_limit - exc.gas, (), [], exc.message, exc.error)
+        except OutOfGas:
+            return CallResult(STATUS_OUT_OF_GAS, gas_limit)
+        finally:
+            state.revert_to(mark)
+
+
+class BlockBuilder:
+    """Applies transactions to a block in progress; ``commit`` makes it final."""
+
+    def __init__(self, chain: Chain, height: int, timestamp: int, proposer: bytes):
+        self.chain = chain
+        self.height = height
+        self.timestamp = timestamp
+        self.proposer = proposer
+        self.receipts: list[Receipt] = []
+        self.tx_hashes: list[bytes] = []
+        self.gas_used = 0
+        self.closed = False
+
+    def apply(self, tx: Transaction) -> Receipt:
+        """Include ``tx``: a receipt, or InvalidTransaction with nothing changed."""
+        if self.closed:
+            raise StateError("this block is already committed or abandoned")
+        chain = self.chain
+        state = chain.state
+        sender = self._validate(tx)
+        intrinsic = intrinsic_gas(tx)
+        # Nonce and the gas purchase stay even if the transaction fails.
+        acc = state.account(sender)
+        state.set_account(sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash))
+        mark = state.checkpoint()
+        ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules)
+        tx_hash = tx.hash
+        receipt = Receipt(tx_hash, STATUS_SUCCESS, 0)
+        gas = tx.gas_limit - intrinsic
+        try:
+            if tx.to is None:
+                gas = self._deploy(ctx, gas, tx, sender, acc.nonce, receipt)
+            else:
+                gas = self._call(ctx, gas, tx, sender, receipt)
+            receipt.logs = ctx.logs
+            receipt.gas_used = tx.gas_limit - gas
+        except Revert as exc:
+            state.revert_to(mark)
+            receipt.status = STATUS_REVERTED
+            receipt.revert_reason = exc.message
+            receipt.error = exc.error
+            receipt.gas_used = tx.gas_limit - exc.gas
+            receipt.contract_address = None
+        except OutOfGas:
+            state.revert_to(mark)
+            receipt.status = STATUS_OUT_OF_GAS
+            receipt.revert_reason = "out of gas"
+            receipt.gas_used = tx.gas_limit
+            receipt.contract_address = None
+        refund = (tx.gas_limit - receipt.gas_used) * tx.gas_price
+        if refund:
+            state.add_balance(sender, refund)
+        fee = receipt.gas_used * tx.gas_price
+        if fee:
+            state.add_balance(self.proposer, fee)
+        self.gas_used += receipt.gas_used
+        self.receipts.append(receipt)
+        self.tx_hashes.append(tx_hash)
+        return receipt
+
+    def _validate(self, tx: Transaction) -> bytes:
+        chain = self.chain
+        if tx.chain_id != chain.chain_id:
+            raise InvalidTransaction("wrong_chain", f"transaction for chain {tx.chain_id}, this is chain {chain.chain_id}")
+        if len(tx.sender) != crypto.PUBLIC_KEY_SIZE:
+            raise InvalidTransaction("bad_sender", "the sender must be a 32-byte ed25519 public key")
+        if tx.to is not None and len(tx.to) != ADDRESS_SIZE:
+            raise InvalidTransaction("bad_recipient", "a recipient address has 20 bytes")
+        if len(tx.data) > LIMITS.max_tx_data:
+            raise InvalidTransaction("too_large", f"transaction data over {LIMITS.max_tx_data} bytes")
+        if min(tx.value, tx.gas_limit, tx.gas_price, tx.nonce) < 0:
+            raise InvalidTransaction("negative", "negative value, gas or nonce")
+        if tx.gas_limit < intrinsic_gas(tx):
+            raise InvalidTransaction("intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic_gas(tx)}")
+        if self.gas_used + tx.gas_limit > LIMITS.max_block_gas:
+            raise InvalidTransaction("block_full", "the block has no room for this gas limit")
+        if chain.check_signatures and not crypto.verify(tx.sender, tx.signing_payload(), tx.signature):
+            raise InvalidTransaction("bad_signature", "the signature does not verify")
+        sender = crypto.address_of(tx.sender)
+        acc = chain.state.account(sender)
+        if tx.nonce != acc.nonce:
+            raise InvalidTransaction("bad_nonce", f"nonce {tx.nonce}, the account expects {acc.nonce}")
+        if acc.balance < tx.value + tx.gas_limit * tx.gas_price:
+            raise InvalidTransaction("insufficient_funds", "balance below value + gas limit x gas price")
+        return sender
+
+    def _deploy(self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, nonce: int, receipt: Receipt) -> int:
+        state = ctx.state
+        r = Reader(tx.data)
+        try:
+            code = r.blob(LIMITS.max_module_size)
+            module = decode_module(code)
+            verified = verify(module)
+        except (DecodeError, VerificationError) as exc:
+            raise Revert(gas, f"invalid module: {exc}") from None
+        address = contract_address(sender, nonce)
+        if state.account(address).code_hash:
+            raise Revert(gas, "a contract already exists at the new address")
+        code_hash = hashlib.sha256(code).digest()
+        loaded = ctx.modules.get(code_hash, code)
+        del verified
+        state.set_code(code_hash, code)
+        acc = state.account(address)
+        state.set_account(address, Account(acc.balance, acc.nonce, code_hash))
+        init = loaded.init
+        init_data = tx.data[r.pos :]
+        if init is None:
+            if init_data or tx.value:
+                raise Revert(gas, "the module has no init function to take arguments or value")
+        else:
+            args = self._decode_args(gas, init, init_data)
+            result = run_export(ctx, gas, loaded, init, sender, address, tx.value, args, False)
+            gas = result[0]
+        receipt.contract_address = address
+        return gas
+
+    def _call(self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, receipt: Receipt) -> int:
+        state = ctx.state
+        acc = state.account(tx.to)
+        if not acc.code_hash:
+            if tx.data:
+                raise Revert(gas, "call data sent to an account without code")
+            if not state.transfer(sender, tx.to, tx.value):
+                raise Revert(gas, "insufficient balance for the value sent")
+            return gas
+        loaded = load_contract(ctx, gas, tx.to)
+        export = loaded.exports.get(tx.data[:4])
+        if export is None:
+            raise Revert(gas, "the contract has no function with this selector")
+        args = self._decode_args(gas, export, tx.data[4:])
+        result = run_export(ctx, gas, loaded, export, sender, tx.to, tx.value, args, False)
+        receipt.return_data = encode_values(export.returns, result[1:])
+        receipt.return_values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
+        return result[0]
+
+    @staticmethod
+    def _decode_args(gas: int, export: Export, data: bytes) -> tuple:
+        try:
+            return decode_values(export.params, data)
+        except DecodeError as exc:
+            raise Revert(gas, f"bad call data for {export.name}: {exc}") from None
+
+    def commit(self) -> BlockHeader:
+        """Finish the block: compute its roots and write it atomically."""
+        if self.closed:
+            raise StateError("this block is already committed or abandoned")
+        chain = self.chain
+        header = BlockHeader(
+            height=self.height,
+            timestamp=self.timestamp,
+            parent_hash=chain.head.hash,
+            proposer=self.proposer,
+            state_root=chain.state.state_root(),
+            transactions_root=merkle_root(self.tx_hashes),
+            receipts_root=merkle_root([hashlib.sha256(r.encode()).digest() for r in self.receipts]),
+            gas_used=self.gas_used,
+        )
+        chain._commit(header)
+        self.closed = True
+        chain._building = None
+        return header
+
+    def abandon(self) -> None:
+        """Drop the block and everything applied to it."""
+        self.chain.state.discard()
+        self.closed = True
+        self.chain._building = None

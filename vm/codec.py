@@ -1,0 +1,229 @@
+"""Canonical byte encodings: the primitives of the module format, and the
+value encoding of call data, return data, event data and error data.
+
+Every decoder here accepts exactly one encoding of each value (minimal
+varints, no trailing bytes, booleans 0 or 1, integers in range, UTF-8
+strings), so ``encode(decode(b)) == b`` for every ``b`` it accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .errors import DecodeError
+from .types import (
+    ADDRESS_SIZE,
+    TAG_ADDRESS,
+    TAG_BOOL,
+    TAG_BYTES,
+    TAG_FIXED_BYTES,
+    TAG_INT,
+    TAG_STRING,
+    TAG_UINT,
+    ValueType,
+    type_name,
+    type_range,
+)
+
+
+class Writer:
+    """Appends primitives to a byte buffer."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def uvarint(self, n: int) -> None:
+        if n < 0:
+            raise ValueError("uvarint of a negative number")
+        out = bytearray()
+        while True:
+            byte = n & 0x7F
+            n >>= 7
+            if n:
+                out.append(byte | 0x80)
+            else:
+                out.append(byte)
+                break
+        self.parts.append(bytes(out))
+
+    def raw(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+
+    def blob(self, data: bytes) -> None:
+        self.uvarint(len(data))
+        self.parts.append(bytes(data))
+
+    def text(self, s: str) -> None:
+        self.blob(s.encode("utf-8"))
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.parts)
+
+
+class Reader:
+    """Reads primitives, rejecting anything non-canonical or truncated."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytes(data)
+        self.pos = 0
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def raw(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise DecodeError(f"truncated: needed {n} bytes at offset {self.pos}")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.raw(1)[0]
+
+    def uvarint(self, limit: int = 1 << 32) -> int:
+        result = 0
+        shift = 0
+        start = self.pos
+        while True:
+            if shift > 35:
+                raise DecodeError(f"varint too long at offset {start}")
+            byte = self.u8()
+            result |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if self.pos - start > 1 and byte == 0:
+            raise DecodeError(f"non-minimal varint at offset {start}")
+        if result > limit:
+            raise DecodeError(f"value {result} over the limit {limit} at offset {start}")
+        return result
+
+    def blob(self, limit: int) -> bytes:
+        return self.raw(self.uvarint(limit))
+
+    def text(self, limit: int) -> str:
+        data = self.blob(limit)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"invalid UTF-8 text before offset {self.pos}") from exc
+
+    def expect_end(self) -> None:
+        if self.pos != len(self.data):
+            raise DecodeError(f"{len(self.data) - self.pos} trailing bytes at offset {self.pos}")
+
+
+# ---------------------------------------------------------------------------
+# Value encoding: integers as 32-byte big-endian two's complement, bool as one
+# byte, address and fixed bytes as themselves, bounded bytes and strings as a
+# 4-byte big-endian length and the data.
+
+
+def encode_value(t: ValueType, value: object) -> bytes:
+    """Encode one value of type ``t``; raises ValueError if it does not fit."""
+    if t.tag in (TAG_UINT, TAG_INT, TAG_BOOL):
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError(f"{type_name(t)} needs an integer, got {type(value).__name__}")
+        lo, hi = type_range(t)
+        if not lo <= value <= hi:
+            raise ValueError(f"{value} does not fit {type_name(t)}")
+        if t.tag == TAG_BOOL:
+            return bytes([value])
+        return value.to_bytes(32, "big", signed=True)
+    if t.tag == TAG_STRING and isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(value, bytes | bytearray):
+        raise ValueError(f"{type_name(t)} needs bytes, got {type(value).__name__}")
+    value = bytes(value)
+    if t.tag == TAG_ADDRESS:
+        if len(value) != ADDRESS_SIZE:
+            raise ValueError(f"an address has {ADDRESS_SIZE} bytes, got {len(value)}")
+        return value
+    if t.tag == TAG_FIXED_BYTES:
+        if len(value) != t.param:
+            raise ValueError(f"{type_name(t)} needs {t.param} bytes, got {len(value)}")
+        return value
+    if len(value) > t.param:
+        raise ValueError(f"{type_name(t)} holds at most {t.param} bytes, got {len(value)}")
+    if t.tag == TAG_STRING:
+        _check_utf8(value)
+    return len(value).to_bytes(4, "big") + value
+
+
+def decode_value(t: ValueType, reader: Reader) -> int | bytes:
+    """Decode one value of type ``t`` (strings stay bytes: the VM's kind)."""
+    if t.tag in (TAG_UINT, TAG_INT):
+        value = int.from_bytes(reader.raw(32), "big", signed=True)
+        lo, hi = type_range(t)
+        if not lo <= value <= hi:
+            raise DecodeError(f"{value} does not fit {type_name(t)}")
+        return value
+    if t.tag == TAG_BOOL:
+        b = reader.u8()
+        if b > 1:
+            raise DecodeError(f"bool must be 0 or 1, got {b}")
+        return b
+    if t.tag == TAG_ADDRESS:
+        return reader.raw(ADDRESS_SIZE)
+    if t.tag == TAG_FIXED_BYTES:
+        return reader.raw(t.param)
+    n = int.from_bytes(reader.raw(4), "big")
+    if n > t.param:
+        raise DecodeError(f"{type_name(t)} holds at most {t.param} bytes, got {n}")
+    data = reader.raw(n)
+    if t.tag == TAG_STRING:
+        try:
+            _check_utf8(data)
+        except ValueError as exc:
+            raise DecodeError(str(exc)) from exc
+    return data
+
+
+def _check_utf8(data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("string is not valid UTF-8") from exc
+
+
+def encode_values(types: Sequence[ValueType], values: Sequence[object]) -> bytes:
+    if len(types) != len(values):
+        raise ValueError(f"expected {len(types)} values, got {len(values)}")
+    return b"".join(encode_value(t, v) for t, v in zip(types, values, strict=True))
+
+
+def decode_values(types: Sequence[ValueType], data: bytes) -> tuple:
+    reader = Reader(data)
+    values = tuple(decode_value(t, reader) for t in types)
+    reader.expect_end()
+    return values
+
+
+def to_python(t: ValueType, value: int | bytes) -> object:
+    """A VM value as a host would like it: bools as bool, strings as str."""
+    if t.tag == TAG_BOOL:
+        return bool(value)
+    if t.tag == TAG_STRING:
+        return bytes(value).decode("utf-8")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Storage cell encoding (also hashed into the state root).
+
+
+def encode_cell(value: int | bytes) -> bytes:
+    if isinstance(value, int):
+        length = (value.bit_length() + 8) // 8  # room for the sign bit
+        return b"\x00" + value.to_bytes(length, "big", signed=True)
+    return b"\x01" + value
+
+
+def decode_cell(data: bytes) -> int | bytes:
+    if not data or data[0] > 1:
+        raise DecodeError("bad storage cell")
+    if data[0] == 0:
+        return int.from_bytes(data[1:], "big", signed=True)
+    return data[1:]

@@ -1,0 +1,325 @@
+"""The state store: one interface, two backends, a journal and the state root.
+
+Everything the chain keeps is one ordered key-value map of bytes:
+
+=================  ==========================================  =============================
+key                value                                       what
+=================  ==========================================  =============================
+``a`` + address    balance (32 bytes) nonce (8) code hash (0/32)  an account
+``s`` + address    storage cell (see ``codec.encode_cell``)     a contract's storage entry
+  + storage key
+``c`` + code hash  module bytes                                deployed code
+=================  ==========================================  =============================
+
+A backend stores that map and a few named metadata values (the chain head),
+and commits a batch of changes atomically. :class:`StateDB` sits on top: it
+keeps the uncommitted changes of the current block, journals every write so
+that nested checkpoints can be undone, and computes the state root.
+
+The state root is a binary Merkle tree over the sorted entries: leaf =
+SHA-256(0x00 || len(key) || key || value), node = SHA-256(0x01 || left ||
+right), an odd node is carried up unchanged, and the empty state has the root
+SHA-256("deed-empty-state"). It depends only on the entries, so it is the
+same for every backend, run, process and hash seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from .codec import decode_cell, encode_cell
+from .errors import StateError
+
+ACCOUNT = b"a"
+STORAGE = b"s"
+CODE = b"c"
+EMPTY_ROOT = hashlib.sha256(b"deed-empty-state").digest()
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    balance: int = 0
+    nonce: int = 0
+    code_hash: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.balance.to_bytes(32, "big") + self.nonce.to_bytes(8, "big") + self.code_hash
+
+    @staticmethod
+    def decode(data: bytes) -> Account:
+        return Account(int.from_bytes(data[:32], "big"), int.from_bytes(data[32:40], "big"), data[40:])
+
+
+EMPTY_ACCOUNT = Account()
+
+
+class Backend(Protocol):
+    """What a state backend provides. Both implementations keep keys sorted
+    only where asked (``items``); the root does the sorting itself."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def items(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+    def get_meta(self, name: str) -> bytes | None: ...
+
+    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryBackend:
+    """Everything in a dict: for tests, simulations and benchmarks."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.meta: dict[str, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def items(self) -> Iterable[tuple[bytes, bytes]]:
+        return list(self.data.items())
+
+    def get_meta(self, name: str) -> bytes | None:
+        return self.meta.get(name)
+
+    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None:
+        for key, value in writes.items():
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
+        self.meta.update(meta)
+
+    def close(self) -> None:
+        pass
+
+
+class SqliteBackend:
+    """The embedded default: one SQLite file. A block is one SQLite transaction,
+    so it is committed whole or not at all, even if the process dies."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open the state database {self.path}: {exc}") from exc
+
+    def get(self, key: bytes) -> bytes | None:
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(self.db.execute("SELECT key, value FROM state").fetchall())
+
+    def get_meta(self, name: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None:
+        upserts = [(k, v) for k, v in writes.items() if v is not None]
+        deletes = [(k,) for k, v in writes.items() if v is None]
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", upserts)
+            self.db.executemany("DELETE FROM state WHERE key = ?", deletes)
+            self.db.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _encode(key: bytes, value: object) -> bytes | None:
+    if value is None:
+        return None
+    prefix = key[:1]
+    if prefix == ACCOUNT:
+        return value.encode()  # type: ignore[union-attr]
+    if prefix == STORAGE:
+        return encode_cell(value)  # type: ignore[arg-type]
+    return value  # type: ignore[return-value]
+
+
+def _decode(key: bytes, data: bytes | None) -> object:
+    if data is None:
+        return None
+    prefix = key[:1]
+    if prefix == ACCOUNT:
+        return Account.decode(data)
+    if prefix == STORAGE:
+        return decode_cell(data)
+    return data
+
+
+def leaf_hash(key: bytes, value: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + len(key).to_bytes(4, "big") + key + value).digest()
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """Binary Merkle root of leaf hashes in order; an odd node is carried up."""
+    if not leaves:
+        return EMPTY_ROOT
+    level = leaves
+    sha = hashlib.sha256
+    while len(level) > 1:
+        nxt = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+class StateDB:
+    """Journaled view of the state for executing a block.
+
+    ``checkpoint()`` returns a mark; ``revert_to(mark)`` undoes every write
+    after it, so nested calls each undo only their own changes. ``commit()``
+    writes the block's changes to the backend in one atomic batch.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.cache: dict[bytes, object] = {}  # committed values, decoded (None = absent)
+        self.dirty: dict[bytes, object] = {}  # this block's values (None = deleted)
+        self.journal: list[tuple[bytes, object]] = []
+        self._leaves: dict[bytes, bytes] | None = None  # committed leaf hashes, loaded on first root
+
+    # -- raw access
+    def read(self, key: bytes) -> object:
+        dirty = self.dirty
+        if key in dirty:
+            return dirty[key]
+        cache = self.cache
+        if key in cache:
+            return cache[key]
+        value = _decode(key, self.backend.get(key))
+        cache[key] = value
+        return value
+
+    def write(self, key: bytes, value: object) -> None:
+        self.journal.append((key, self.dirty.get(key, _MISSING)))
+        self.dirty[key] = value
+
+    def checkpoint(self) -> int:
+        return len(self.journal)
+
+    def revert_to(self, mark: int) -> None:
+        journal = self.journal
+        dirty = self.dirty
+        while len(journal) > mark:
+            key, old = journal.pop()
+            if old is _MISSING:
+                del dirty[key]
+            else:
+                dirty[key] = old
+
+    # -- accounts
+    def account(self, address: bytes) -> Account:
+        acc = self.read(ACCOUNT + address)
+        return EMPTY_ACCOUNT if acc is None else acc  # type: ignore[return-value]
+
+    def set_account(self, address: bytes, acc: Account) -> None:
+        self.write(ACCOUNT + address, None if acc == EMPTY_ACCOUNT else acc)
+
+    def balance(self, address: bytes) -> int:
+        return self.account(address).balance
+
+    def add_balance(self, address: bytes, amount: int) -> None:
+        acc = self.account(address)
+        self.set_account(address, Account(acc.balance + amount, acc.nonce, acc.code_hash))
+
+    def transfer(self, sender: bytes, receiver: bytes, amount: int) -> bool:
+        """Move native value; False (and no change) if the sender has too little."""
+        if amount == 0:
+            return True
+        src = self.account(sender)
+        if amount < 0 or src.balance < amount:
+            return False
+        self.set_account(sender, Account(src.balance - amount, src.nonce, src.code_hash))
+        self.add_balance(receiver, amount)
+        return True
+
+    # -- code
+    def code(self, code_hash: bytes) -> bytes | None:
+        return self.read(CODE + code_hash)  # type: ignore[return-value]
+
+    def set_code(self, code_hash: bytes, code: bytes) -> None:
+        self.write(CODE + code_hash, code)
+
+    # -- storage
+    def sload(self, address: bytes, key: bytes) -> int | bytes | None:
+        return self.read(STORAGE + address + key)  # type: ignore[return-value]
+
+    def sstore(self, address: bytes, key: bytes, value: int | bytes | None) -> None:
+        self.write(STORAGE + address + key, value)
+
+    # -- blocks
+    def has_changes(self) -> bool:
+        return bool(self.dirty)
+
+    def discard(self) -> None:
+        self.dirty.clear()
+        self.journal.clear()
+
+    def pending_writes(self) -> dict[bytes, bytes | None]:
+        return {k: _encode(k, v) for k, v in self.dirty.items()}
+
+    def state_root(self) -> bytes:
+        """Root of the state including this block's uncommitted changes."""
+        leaves = self._committed_leaves()
+        changed = self.pending_writes()
+        if not changed:
+            return merkle_root([leaves[k] for k in sorted(leaves)])
+        merged = dict(leaves)
+        for k, v in changed.items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = leaf_hash(k, v)
+        return merkle_root([merged[k] for k in sorted(merged)])
+
+    def commit(self, meta: dict[str, bytes] | None = None) -> None:
+        """Write this block's changes and ``meta`` atomically, then start afresh."""
+        writes = self.pending_writes()
+        self.backend.commit(writes, meta or {})
+        leaves = self._leaves
+        for k, v in writes.items():
+            self.cache[k] = self.dirty[k]
+            if leaves is not None:
+                if v is None:
+                    leaves.pop(k, None)
+                else:
+                    leaves[k] = leaf_hash(k, v)
+        self.discard()
+
+    def _committed_leaves(self) -> dict[bytes, bytes]:
+        if self._leaves is None:
+            self._leaves = {k: leaf_hash(k, v) for k, v in self.backend.items()}
+        return self._leaves
+
+    def entries(self) -> dict[bytes, bytes]:
+        """Every committed and pending entry, encoded (for tests and tools)."""
+        merged = dict(self.backend.items())
+        for k, v in self.pending_writes().items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = v
+        return merged
