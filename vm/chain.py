@@ -18,7 +18,8 @@ sender's nonce and the fee for the gas used remain.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from . import crypto
 from .codec import Reader, Writer, decode_values, encode_values, to_python
@@ -94,7 +95,7 @@ class Transaction:
         r.expect_end()
         return tx
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
         return hashlib.sha256(self.encode()).digest()
 
@@ -105,8 +106,7 @@ class Transaction:
     def signed(self, key: crypto.KeyPair) -> Transaction:
         if key.public_key != self.sender:
             raise ValueError("the key does not belong to the transaction's sender")
-        unsigned = Transaction(**{**self.__dict__, "signature": b""})
-        return Transaction(**{**self.__dict__, "signature": key.sign(unsigned.signing_payload())})
+        return replace(self, signature=key.sign(self.signing_payload()))
 
 
 def deploy_data(module_bytes: bytes, init_args: bytes = b"") -> bytes:
@@ -395,8 +395,9 @@ class BlockBuilder:
             raise InvalidTransaction("too_large", f"transaction data over {LIMITS.max_tx_data} bytes")
         if min(tx.value, tx.gas_limit, tx.gas_price, tx.nonce) < 0:
             raise InvalidTransaction("negative", "negative value, gas or nonce")
-        if tx.gas_limit < intrinsic_gas(tx):
-            raise InvalidTransaction("intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic_gas(tx)}")
+        intrinsic = intrinsic_gas(tx)
+        if tx.gas_limit < intrinsic:
+            raise InvalidTransaction("intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}")
         if self.gas_used + tx.gas_limit > LIMITS.max_block_gas:
             raise InvalidTransaction("block_full", "the block has no room for this gas limit")
         if chain.check_signatures and not crypto.verify(tx.sender, tx.signing_payload(), tx.signature):
@@ -434,7 +435,7 @@ class BlockBuilder:
                 raise Revert(gas, "the module has no init function to take arguments or value")
         else:
             args = self._decode_args(gas, init, init_data)
-            result = run_export(ctx, gas, loaded, init, sender, address, tx.value, args, False)
+            result = run_export(ctx, gas, loaded, init, sender, address, tx.value, args, False, True)
             gas = result[0]
         receipt.contract_address = address
         return gas
@@ -453,7 +454,7 @@ class BlockBuilder:
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
         args = self._decode_args(gas, export, tx.data[4:])
-        result = run_export(ctx, gas, loaded, export, sender, tx.to, tx.value, args, False)
+        result = run_export(ctx, gas, loaded, export, sender, tx.to, tx.value, args, False, True)
         receipt.return_data = encode_values(export.returns, result[1:])
         receipt.return_values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
         return result[0]

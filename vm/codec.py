@@ -9,6 +9,7 @@ strings), so ``encode(decode(b)) == b`` for every ``b`` it accepts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .errors import DecodeError
 from .types import (
@@ -26,6 +27,9 @@ from .types import (
 )
 
 
+_SMALL = tuple(bytes([i]) for i in range(0x80))
+
+
 class Writer:
     """Appends primitives to a byte buffer."""
 
@@ -33,6 +37,9 @@ class Writer:
         self.parts: list[bytes] = []
 
     def uvarint(self, n: int) -> None:
+        if 0 <= n < 0x80:
+            self.parts.append(_SMALL[n])
+            return
         if n < 0:
             raise ValueError("uvarint of a negative number")
         out = bytearray()
@@ -84,8 +91,9 @@ class Reader:
         result = 0
         shift = 0
         start = self.pos
+        max_shift = limit.bit_length() + 7
         while True:
-            if shift > 35:
+            if shift > max_shift:
                 raise DecodeError(f"varint too long at offset {start}")
             byte = self.u8()
             result |= (byte & 0x7F) << shift
@@ -121,35 +129,49 @@ class Reader:
 
 def encode_value(t: ValueType, value: object) -> bytes:
     """Encode one value of type ``t``; raises ValueError if it does not fit."""
+    return _encoder(t)(value)
+
+
+@lru_cache(maxsize=None)
+def _encoder(t: ValueType):
+    """One specialised encoder per type: call boundaries encode a lot."""
     if t.tag in (TAG_UINT, TAG_INT, TAG_BOOL):
-        if isinstance(value, bool):
-            value = int(value)
-        if not isinstance(value, int):
-            raise ValueError(f"{type_name(t)} needs an integer, got {type(value).__name__}")
         lo, hi = type_range(t)
-        if not lo <= value <= hi:
-            raise ValueError(f"{value} does not fit {type_name(t)}")
-        if t.tag == TAG_BOOL:
-            return bytes([value])
-        return value.to_bytes(32, "big", signed=True)
-    if t.tag == TAG_STRING and isinstance(value, str):
-        value = value.encode("utf-8")
-    if not isinstance(value, bytes | bytearray):
-        raise ValueError(f"{type_name(t)} needs bytes, got {type(value).__name__}")
-    value = bytes(value)
-    if t.tag == TAG_ADDRESS:
-        if len(value) != ADDRESS_SIZE:
-            raise ValueError(f"an address has {ADDRESS_SIZE} bytes, got {len(value)}")
-        return value
-    if t.tag == TAG_FIXED_BYTES:
-        if len(value) != t.param:
-            raise ValueError(f"{type_name(t)} needs {t.param} bytes, got {len(value)}")
-        return value
-    if len(value) > t.param:
-        raise ValueError(f"{type_name(t)} holds at most {t.param} bytes, got {len(value)}")
-    if t.tag == TAG_STRING:
-        _check_utf8(value)
-    return len(value).to_bytes(4, "big") + value
+        name = type_name(t)
+        width = 1 if t.tag == TAG_BOOL else 32
+
+        def encode_int(value: object) -> bytes:
+            if value.__class__ is not int:
+                if not isinstance(value, int):
+                    raise ValueError(f"{name} needs an integer, got {type(value).__name__}")
+                value = int(value)
+            if not lo <= value <= hi:
+                raise ValueError(f"{value} does not fit {name}")
+            return value.to_bytes(width, "big", signed=True)
+
+        return encode_int
+
+    def encode_bytes(value: object) -> bytes:
+        if t.tag == TAG_STRING and isinstance(value, str):
+            value = value.encode("utf-8")
+        if not isinstance(value, bytes | bytearray):
+            raise ValueError(f"{type_name(t)} needs bytes, got {type(value).__name__}")
+        value = bytes(value)
+        if t.tag == TAG_ADDRESS:
+            if len(value) != ADDRESS_SIZE:
+                raise ValueError(f"an address has {ADDRESS_SIZE} bytes, got {len(value)}")
+            return value
+        if t.tag == TAG_FIXED_BYTES:
+            if len(value) != t.param:
+                raise ValueError(f"{type_name(t)} needs {t.param} bytes, got {len(value)}")
+            return value
+        if len(value) > t.param:
+            raise ValueError(f"{type_name(t)} holds at most {t.param} bytes, got {len(value)}")
+        if t.tag == TAG_STRING:
+            _check_utf8(value)
+        return len(value).to_bytes(4, "big") + value
+
+    return encode_bytes
 
 
 def decode_value(t: ValueType, reader: Reader) -> int | bytes:

@@ -97,11 +97,13 @@ class TxContext:
     logs: list[Log] = field(default_factory=list)
     call_stack: list[bytes] = field(default_factory=list)
 
-    def allocate(self, g: int, n: int) -> int:
-        """Account for a new byte value of n bytes: gas per word and the memory cap."""
-        g -= GAS.memory_per_word * ((n + 31) // 32)
-        if g < 0:
-            raise OutOfGas()
+    def allocate(self, g: int, n: int, charge: bool = True) -> int:
+        """Account for a new byte value of n bytes: gas per word (unless the
+        instruction's own cost covers it) and the memory cap."""
+        if charge:
+            g -= GAS.memory_per_word * ((n + 31) // 32)
+            if g < 0:
+                raise OutOfGas()
         if n > LIMITS.max_bytes_value:
             raise Revert(g, "byte value over the size limit")
         self.memory += n
@@ -253,7 +255,7 @@ class Frame:
             raise OutOfGas()
         if self.static:
             raise Revert(g, "event in a view call")
-        g = self.tx.allocate(g, len(data))
+        g = self.tx.allocate(g, len(data), charge=False)
         self.tx.logs.append(Log(self.address, ev.name, values, data))
         return g
 
@@ -376,7 +378,10 @@ def run_export(
     value: int,
     args: tuple,
     static: bool,
+    args_checked: bool = False,
 ) -> tuple:
+    """Run an export in a new frame; ``args_checked`` when the arguments were
+    decoded against the export's types already (transaction data)."""
     state = tx.state
     mark = state.checkpoint()
     logs = len(tx.logs)
@@ -385,7 +390,8 @@ def run_export(
     try:
         if len(args) != len(export.params):
             raise Revert(g, "wrong number of arguments")
-        _check_all(g, export.params, args, "an argument")
+        if not args_checked:
+            _check_all(g, export.params, args, "an argument")
         if value:
             if not export.payable:
                 raise Revert(g, f"{export.name} does not accept value")

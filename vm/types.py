@@ -144,15 +144,24 @@ def int_type_code_from_text(text: str) -> int:
     return int_type_code(t.tag == TAG_INT, t.param)
 
 
-def int_range(code: int) -> tuple[int, int]:
-    """Inclusive (min, max) of the integer type with this immediate code."""
+def _range_of(code: int) -> tuple[int, int]:
     signed, bits = int_type_from_code(code)
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
 
 
+_RANGES = tuple(_range_of(code) for code in range(64))
+
+
+def int_range(code: int) -> tuple[int, int]:
+    """Inclusive (min, max) of the integer type with this immediate code."""
+    if not 0 <= code < 64:
+        raise ValueError(f"bad integer type code {code}")
+    return _RANGES[code]
+
+
 def type_range(t: ValueType) -> tuple[int, int]:
     if t.tag == TAG_BOOL:
         return 0, 1
-    return int_range(int_type_code(t.tag == TAG_INT, t.param))
+    return _RANGES[int_type_code(t.tag == TAG_INT, t.param)]
