@@ -4,7 +4,6 @@ reentrancy, nested rollback, read-only calls."""
 from dataclasses import replace
 
 import pytest
-
 from deed.vm.chain import Transaction, contract_address, deploy_data, intrinsic_gas
 from deed.vm.errors import InvalidTransaction, StateError
 from deed.vm.opcodes import LIMITS

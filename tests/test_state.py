@@ -7,11 +7,10 @@ import sys
 import textwrap
 
 import pytest
+from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
-from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB
 from support import Harness, asm_module
 
 keys = st.binary(min_size=1, max_size=3).map(lambda k: b"s" + bytes(20) + k)

@@ -30,7 +30,19 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import AssemblyError, VerificationError
-from .module import FLAG_INIT, FLAG_PAYABLE, FLAG_VIEW, ErrorDef, EventDef, Export, Field, Function, ImportDef, Module, selector
+from .module import (
+    FLAG_INIT,
+    FLAG_PAYABLE,
+    FLAG_VIEW,
+    ErrorDef,
+    EventDef,
+    Export,
+    Field,
+    Function,
+    ImportDef,
+    Module,
+    selector,
+)
 from .opcodes import BY_NAME, JUMPS, LIMITS
 from .types import BYTES, INT, int_type_code_from_text, int_type_text, parse_type, type_name
 from .verifier import decode_code

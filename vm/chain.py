@@ -24,7 +24,15 @@ from functools import cached_property
 from . import crypto
 from .codec import Reader, Writer, decode_values, encode_values, to_python
 from .errors import DecodeError, InvalidTransaction, OutOfGas, Revert, StateError, VerificationError
-from .execution import MODULES, Log, ModuleCache, TxContext, call_contract, load_contract, run_export
+from .execution import (
+    MODULES,
+    Log,
+    ModuleCache,
+    TxContext,
+    call_contract,
+    load_contract,
+    run_export,
+)
 from .module import Export, decode_module
 from .opcodes import GAS, LIMITS
 from .state import Account, Backend, StateDB, merkle_root
@@ -415,16 +423,14 @@ class BlockBuilder:
         r = Reader(tx.data)
         try:
             code = r.blob(LIMITS.max_module_size)
-            module = decode_module(code)
-            verified = verify(module)
+            verified = verify(decode_module(code))
         except (DecodeError, VerificationError) as exc:
             raise Revert(gas, f"invalid module: {exc}") from None
         address = contract_address(sender, nonce)
         if state.account(address).code_hash:
             raise Revert(gas, "a contract already exists at the new address")
         code_hash = hashlib.sha256(code).digest()
-        loaded = ctx.modules.get(code_hash, code)
-        del verified
+        loaded = ctx.modules.put(code_hash, verified)
         state.set_code(code_hash, code)
         acc = state.account(address)
         state.set_account(address, Account(acc.balance, acc.nonce, code_hash))

@@ -9,14 +9,13 @@ strings), so ``encode(decode(b)) == b`` for every ``b`` it accepts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 from .errors import DecodeError
 from .types import (
     ADDRESS_SIZE,
     TAG_ADDRESS,
     TAG_BOOL,
-    TAG_BYTES,
     TAG_FIXED_BYTES,
     TAG_INT,
     TAG_STRING,
@@ -25,7 +24,6 @@ from .types import (
     type_name,
     type_range,
 )
-
 
 _SMALL = tuple(bytes([i]) for i in range(0x80))
 
@@ -132,7 +130,7 @@ def encode_value(t: ValueType, value: object) -> bytes:
     return _encoder(t)(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _encoder(t: ValueType):
     """One specialised encoder per type: call boundaries encode a lot."""
     if t.tag in (TAG_UINT, TAG_INT, TAG_BOOL):

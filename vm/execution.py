@@ -20,6 +20,7 @@ from .codec import encode_values
 from .errors import DecodeError, OutOfGas, Revert, VerificationError
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
+from .reference import reference_functions
 from .runtime import words
 from .state import StateDB
 from .translate import build_functions
@@ -50,10 +51,16 @@ class LoadedModule:
 
 
 class ModuleCache:
-    """Verified and translated modules by code hash (bounded, least recently used out)."""
+    """Verified and translated modules by code hash (bounded, least recently used out).
 
-    def __init__(self, capacity: int = 256) -> None:
+    ``engine`` is ``"translate"`` (the default, fast) or ``"reference"`` (one
+    instruction at a time: the semantics the fast engine is tested against)."""
+
+    def __init__(self, capacity: int = 256, engine: str = "translate") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {sorted(ENGINES)}")
         self.capacity = capacity
+        self.engine = engine
         self.entries: OrderedDict[bytes, LoadedModule] = OrderedDict()
 
     def get(self, code_hash: bytes, code: bytes) -> LoadedModule:
@@ -61,17 +68,27 @@ class ModuleCache:
         if hit is not None:
             self.entries.move_to_end(code_hash)
             return hit
-        loaded = prepare(load(code))
+        return self.put(code_hash, load(code))
+
+    def put(self, code_hash: bytes, verified: VerifiedModule) -> LoadedModule:
+        """Prepare an already verified module (a deployment verifies it first)."""
+        hit = self.entries.get(code_hash)
+        if hit is not None:
+            return hit
+        loaded = prepare(verified, self.engine)
         self.entries[code_hash] = loaded
         if len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
         return loaded
 
 
-def prepare(vm: VerifiedModule) -> LoadedModule:
+def prepare(vm: VerifiedModule, engine: str = "translate") -> LoadedModule:
     exports = {e.selector: e for e in vm.module.exports if not e.is_init}
     init = next((e for e in vm.module.exports if e.is_init), None)
-    return LoadedModule(vm, build_functions(vm), exports, init)
+    return LoadedModule(vm, ENGINES[engine](vm), exports, init)
+
+
+ENGINES = {"translate": build_functions, "reference": reference_functions}
 
 
 MODULES = ModuleCache()

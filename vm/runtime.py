@@ -86,5 +86,5 @@ def namespace() -> dict:
         "bytes_to_int": bytes_to_int,
         "reason_text": reason_text,
         "MAX_FRAMES": LIMITS.max_frames,
-        "__builtins__": {"len": len, "min": min},
+        "__builtins__": {"len": len, "min": min, "int": int},
     }

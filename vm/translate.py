@@ -119,7 +119,7 @@ class _FunctionTranslator:
         for pos, item in enumerate(stack):
             if item.text != f"s{pos}":
                 targets.append(f"s{pos}")
-                values.append(item.text)
+                values.append(f"int({item.text})" if item.pure_expr else item.text)
         lines = []
         if cond is not None:
             # evaluate the condition before the slots are overwritten
@@ -127,7 +127,7 @@ class _FunctionTranslator:
             code.lines.append(f"{cvar} = {cond.text}")
             cond = cvar
         if targets:
-            code.lines.append(f"{', '.join(targets)} = {', '.join(values)}" + ("," if len(targets) == 1 else ""))
+            code.lines.append(f"{', '.join(targets)} = {', '.join(values)}")
         block_of = self.vf.block_of_offset
         if ins.name == "JMP":
             lines.append(f"b = {block_of[ins.args[0]]}")
@@ -179,7 +179,7 @@ class _FunctionTranslator:
         for pos, item in enumerate(stack):
             if pred(item):
                 t = self.temp()
-                code.lines.append(f"{t} = {item.text}")
+                code.lines.append(f"{t} = int({item.text})" if item.pure_expr else f"{t} = {item.text}")
                 stack[pos] = _Item(t)
 
     def value(self, item: _Item) -> str:
@@ -200,10 +200,16 @@ class _FunctionTranslator:
             code.lines.append(f"if {t} < {lo} or {t} > {hi}: raise Revert({G}, {what!r})")
 
     def pop_atoms(self, stack: list[_Item], n: int, code: _InstrCode) -> list[str]:
-        """Pop n operands as texts; pure expressions are fine as single-use operands."""
+        """Pop n operands as texts. Pure expressions are comparisons: Python
+        bools, turned into the integers 0 and 1 wherever the value is kept."""
         items = stack[len(stack) - n :]
         del stack[len(stack) - n :]
-        return [f"({it.text})" if it.pure_expr else it.text for it in items]
+        return [f"int({it.text})" if it.pure_expr else it.text for it in items]
+
+    def pop_condition(self, stack: list[_Item]) -> str:
+        """Pop an operand used only for its truth: a comparison stays a bool."""
+        item = stack.pop()
+        return f"({item.text})" if item.pure_expr else item.text
 
     def emit(self, ins: Instr, stack: list[_Item], code: _InstrCode) -> None:
         name = ins.name
@@ -251,8 +257,8 @@ class _FunctionTranslator:
             x, y = self.pop_atoms(stack, 2, code)
             stack.append(_Item(f"{x} {_COMPARE[name]} {y}", pure_expr=True, uses_locals=self._locals_of(x, y)))
         elif name == "NOT":
-            (x,) = self.pop_atoms(stack, 1, code)
-            stack.append(_Item(f"{x} == 0", pure_expr=True, uses_locals=self._locals_of(x)))
+            x = self.pop_condition(stack)
+            stack.append(_Item(f"not {x}", pure_expr=True, uses_locals=self._locals_of(x)))
         elif name in ("AND", "OR"):
             x, y = self.pop_atoms(stack, 2, code)
             op = "&" if name == "AND" else "|"
@@ -316,7 +322,7 @@ class _FunctionTranslator:
             (x,) = self.pop_atoms(stack, 1, code)
             L.append(f"raise Revert({G}, reason_text({x}))")
         elif name == "REQUIRE":
-            (x,) = self.pop_atoms(stack, 1, code)
+            x = self.pop_condition(stack)
             L.append(f"if not {x}: raise Revert({G}, m{a[0]})")
         elif name == "RAISE":
             err = self.m.errors[a[0]]
