@@ -14,13 +14,32 @@ INT_LOCALS = range(0, 6)  # 0..2 parameters, 3..5 locals
 BYTES_LOCAL = 6
 COUNTERS = [7, 8, 9]
 KEYS = ["0x" + "00" * 31 + f"{i:02x}" for i in range(4)]
-CONSTS = [0, 1, 2, 3, 7, 255, 256, -1, -128, 1000, 2**63, 2**64 - 1, 2**255 - 1, -(2**255), 2**256 - 1]
+CONSTS = [
+    0,
+    1,
+    2,
+    3,
+    7,
+    255,
+    256,
+    -1,
+    -128,
+    1000,
+    2**63,
+    2**64 - 1,
+    2**255 - 1,
+    -(2**255),
+    2**256 - 1,
+]
 
 PRELUDE = """.event Ev(a: i256)
 .func main(I I I)
 .locals I I I B I I I
 """
-EPILOGUE = "".join(f"    CONST {KEYS[i % 4]}\n    LOAD {i}\n    MKEY\n    LOAD {i}\n    SSTORE\n" for i in INT_LOCALS)
+EPILOGUE = "".join(
+    f"    CONST {KEYS[i % 4]}\n    LOAD {i}\n    MKEY\n    LOAD {i}\n    SSTORE\n"
+    for i in INT_LOCALS
+)
 EPILOGUE += f"    CONST {KEYS[0]}\n    LOAD {BYTES_LOCAL}\n    SSTOREB 0x\n    RET\n.export main(i256,i256,i256) = main\n"
 
 
@@ -106,7 +125,15 @@ class _Gen:
         elif loop_level < len(COUNTERS):
             c = COUNTERS[loop_level]
             top, end = self.label(), self.label()
-            self.out("CONST 0", f"STORE {c}", f"{top}:", f"LOAD {c}", f"CONST {d(st.integers(0, 6))}", "LT", f"JMPIFNOT {end}")
+            self.out(
+                "CONST 0",
+                f"STORE {c}",
+                f"{top}:",
+                f"LOAD {c}",
+                f"CONST {d(st.integers(0, 6))}",
+                "LT",
+                f"JMPIFNOT {end}",
+            )
             self.block(depth - 1, loop_level + 1)
             self.out(f"LOAD {c}", "CONST 1", "ADD u64", f"STORE {c}", f"JMP {top}", f"{end}:")
 
@@ -119,4 +146,8 @@ class _Gen:
 def programs(draw):
     gen = _Gen(draw)
     gen.block(2, 0)
-    return PRELUDE + "".join(f"    {ln}\n" if not ln.endswith(":") else f"{ln}\n" for ln in gen.lines) + EPILOGUE
+    return (
+        PRELUDE
+        + "".join(f"    {ln}\n" if not ln.endswith(":") else f"{ln}\n" for ln in gen.lines)
+        + EPILOGUE
+    )

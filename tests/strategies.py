@@ -55,9 +55,46 @@ constants = st.one_of(st.integers(-(2**256) + 1, 2**256 - 1), st.binary(max_size
 def modules(draw):
     return Module(
         constants=tuple(draw(st.lists(constants, max_size=5))),
-        functions=tuple(draw(st.lists(st.builds(Function, names, kinds, kinds, kinds, st.integers(0, 255), st.binary(max_size=40)), max_size=3))),
-        exports=tuple(draw(st.lists(st.builds(Export, names, st.binary(min_size=4, max_size=4), st.integers(0, 5), st.integers(0, 7), types, types), max_size=3))),
+        functions=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Function,
+                        names,
+                        kinds,
+                        kinds,
+                        kinds,
+                        st.integers(0, 255),
+                        st.binary(max_size=40),
+                    ),
+                    max_size=3,
+                )
+            )
+        ),
+        exports=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Export,
+                        names,
+                        st.binary(min_size=4, max_size=4),
+                        st.integers(0, 5),
+                        st.integers(0, 7),
+                        types,
+                        types,
+                    ),
+                    max_size=3,
+                )
+            )
+        ),
         events=tuple(draw(st.lists(st.builds(EventDef, names, fields), max_size=2))),
         errors=tuple(draw(st.lists(st.builds(ErrorDef, names, fields), max_size=2))),
-        imports=tuple(draw(st.lists(st.builds(ImportDef, names, st.binary(min_size=4, max_size=4), types, types), max_size=2))),
+        imports=tuple(
+            draw(
+                st.lists(
+                    st.builds(ImportDef, names, st.binary(min_size=4, max_size=4), types, types),
+                    max_size=2,
+                )
+            )
+        ),
     )

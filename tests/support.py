@@ -11,7 +11,7 @@ from deed.vm.crypto import KeyPair
 from deed.vm.module import Module
 from deed.vm.state import MemoryBackend
 
-ASM = Path(__file__).parent / "asm"
+ASM = Path(__file__).parent.parent / "contracts" / "asm"
 FUNDS = 10**30
 
 
@@ -22,9 +22,13 @@ def asm_module(name: str) -> Module:
 class Harness:
     """A chain with a few funded accounts and one open block at a time."""
 
-    def __init__(self, backend=None, check_signatures: bool = True, names=("alice", "bob", "carol", "dave")):
+    def __init__(
+        self, backend=None, check_signatures: bool = True, names=("alice", "bob", "carol", "dave")
+    ):
         self.keys = {n: KeyPair.from_text(n) for n in names}
-        self.chain = Chain(backend if backend is not None else MemoryBackend(), check_signatures=check_signatures)
+        self.chain = Chain(
+            backend if backend is not None else MemoryBackend(), check_signatures=check_signatures
+        )
         self.chain.genesis({k.address: FUNDS for k in self.keys.values()})
         self.timestamp = 1_000
         self.block = self.chain.begin_block(self.timestamp)
@@ -32,23 +36,51 @@ class Harness:
     def addr(self, name: str) -> bytes:
         return self.keys[name].address
 
-    def tx(self, sender: str, to: bytes | None, data: bytes = b"", value: int = 0, gas: int = 5_000_000, price: int = 1) -> Transaction:
+    def tx(
+        self,
+        sender: str,
+        to: bytes | None,
+        data: bytes = b"",
+        value: int = 0,
+        gas: int = 5_000_000,
+        price: int = 1,
+    ) -> Transaction:
         key = self.keys[sender]
         nonce = self.chain.nonce(key.address)
         return Transaction(1, nonce, key.public_key, to, value, gas, price, data).signed(key)
 
-    def deploy(self, module: Module | str, sender: str = "alice", init_args: bytes = b"", value: int = 0, gas: int = 5_000_000) -> Receipt:
+    def deploy(
+        self,
+        module: Module | str,
+        sender: str = "alice",
+        init_args: bytes = b"",
+        value: int = 0,
+        gas: int = 5_000_000,
+    ) -> Receipt:
         if isinstance(module, str):
             module = assemble(module)
-        return self.block.apply(self.tx(sender, None, deploy_data(module.encode(), init_args), value, gas))
+        return self.block.apply(
+            self.tx(sender, None, deploy_data(module.encode(), init_args), value, gas)
+        )
 
     def deployed(self, module: Module | str, **kw) -> bytes:
         r = self.deploy(module, **kw)
         assert r.success, r.revert_reason
         return r.contract_address
 
-    def send(self, sender: str, to: bytes, name: str, args=(), value: int = 0, gas: int = 5_000_000, price: int = 1) -> Receipt:
-        return self.block.apply(self.tx(sender, to, self.chain.encode_call(to, name, list(args)), value, gas, price))
+    def send(
+        self,
+        sender: str,
+        to: bytes,
+        name: str,
+        args=(),
+        value: int = 0,
+        gas: int = 5_000_000,
+        price: int = 1,
+    ) -> Receipt:
+        return self.block.apply(
+            self.tx(sender, to, self.chain.encode_call(to, name, list(args)), value, gas, price)
+        )
 
     def call(self, to: bytes, name: str, args=(), **kw):
         return self.chain.call(to, name, list(args), **kw)

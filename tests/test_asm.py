@@ -28,10 +28,16 @@ def test_any_decodable_module_round_trips_when_its_names_are_identifiers(module)
         return
     module = replace(
         module,
-        exports=tuple(replace(e, selector=selector(e.name, e.params), function=e.function % len(names)) for e in module.exports),
+        exports=tuple(
+            replace(e, selector=selector(e.name, e.params), function=e.function % len(names))
+            for e in module.exports
+        ),
         imports=tuple(replace(i, selector=selector(i.name, i.params)) for i in module.imports),
     )
-    if any(len({d.name for d in table}) != len(table) for table in (module.events, module.errors, module.imports)):
+    if any(
+        len({d.name for d in table}) != len(table)
+        for table in (module.events, module.errors, module.imports)
+    ):
         return
     assert assemble(disassemble(module)) == module
 

@@ -182,7 +182,9 @@ def test_replayed_transaction_is_rejected(h):
 )
 def test_invalid_transactions_are_rejected_cleanly(h, change, code):
     key = h.keys["alice"]
-    tx = replace(Transaction(1, 0, key.public_key, h.addr("bob"), 1, 100_000, 1), **change).signed(key)
+    tx = replace(Transaction(1, 0, key.public_key, h.addr("bob"), 1, 100_000, 1), **change).signed(
+        key
+    )
     root = h.chain.state_root()
     with pytest.raises(InvalidTransaction) as info:
         h.block.apply(tx)
@@ -210,7 +212,9 @@ def test_deployment_address_is_deterministic_and_runs_init(h):
     assert r.contract_address == contract_address(h.addr("alice"), 0)
     assert h.chain.account(r.contract_address).code_hash == asm_module("token").module_id
     # init stored the owner: only alice can mint
-    assert h.send("bob", r.contract_address, "mint", [h.addr("bob"), 1]).revert_reason == "only owner"
+    assert (
+        h.send("bob", r.contract_address, "mint", [h.addr("bob"), 1]).revert_reason == "only owner"
+    )
 
 
 def test_invalid_module_gives_a_failed_receipt_with_fee(h):

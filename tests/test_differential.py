@@ -2,6 +2,8 @@
 with any arguments and any gas limit, both give the same receipt (status, gas,
 revert reason, events) and the same state root."""
 
+import os
+
 from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data
 from deed.vm.crypto import KeyPair
@@ -13,14 +15,22 @@ from hypothesis import strategies as st
 from program_gen import CONSTS, programs
 
 KEY = KeyPair.from_text("differential")
-args = st.lists(st.one_of(st.sampled_from([c for c in CONSTS if c < 2**255]), st.integers(-(2**255), 2**255 - 1)), min_size=3, max_size=3)
+args = st.lists(
+    st.one_of(
+        st.sampled_from([c for c in CONSTS if c < 2**255]), st.integers(-(2**255), 2**255 - 1)
+    ),
+    min_size=3,
+    max_size=3,
+)
 
 
 def run(engine: str, module_bytes: bytes, call_args, gas: int):
     chain = Chain(MemoryBackend(), check_signatures=False, modules=ModuleCache(engine=engine))
     chain.genesis({KEY.address: 10**30})
     block = chain.begin_block(50)
-    deployed = block.apply(Transaction(1, 0, KEY.public_key, None, 0, 10**7, 1, deploy_data(module_bytes)))
+    deployed = block.apply(
+        Transaction(1, 0, KEY.public_key, None, 0, 10**7, 1, deploy_data(module_bytes))
+    )
     assert deployed.success, deployed.revert_reason
     data = chain.encode_call(deployed.contract_address, "main", call_args)
     r = block.apply(Transaction(1, 1, KEY.public_key, deployed.contract_address, 0, gas, 1, data))
@@ -28,7 +38,7 @@ def run(engine: str, module_bytes: bytes, call_args, gas: int):
     return (r.status, r.gas_used, r.revert_reason, logs, chain.state_root())
 
 
-@settings(max_examples=250)
+@settings(max_examples=int(os.environ.get("DEED_DIFFERENTIAL_EXAMPLES", "250")))
 @given(programs(), args, st.one_of(st.just(10**7), st.integers(3_000, 60_000)))
 def test_fast_engine_matches_reference(text, call_args, gas):
     module = assemble(text)

@@ -30,27 +30,54 @@ CASES = {
     "LOAD": ("LOAD 0\n POP", g("LOAD", "POP")),
     "STORE": ("CONST 1\n STORE 0", g("CONST", "STORE")),
     "LEN": ("CONST 0x0102\n LEN\n POP", g("CONST", "LEN", "POP")),
-    "CONCAT": ("CONST 0x0102\n CONST 0x03\n CONCAT\n POP", g("CONST", "CONST", "CONCAT", "POP") + GAS.memory_per_word),
-    "SLICE": ("CONST 0x010203\n CONST 1\n CONST 2\n SLICE\n POP", g("CONST", "CONST", "CONST", "SLICE", "POP") + GAS.memory_per_word),
+    "CONCAT": (
+        "CONST 0x0102\n CONST 0x03\n CONCAT\n POP",
+        g("CONST", "CONST", "CONCAT", "POP") + GAS.memory_per_word,
+    ),
+    "SLICE": (
+        "CONST 0x010203\n CONST 1\n CONST 2\n SLICE\n POP",
+        g("CONST", "CONST", "CONST", "SLICE", "POP") + GAS.memory_per_word,
+    ),
     "BYTEAT": ("CONST 0x0102\n CONST 1\n BYTEAT\n POP", g("CONST", "CONST", "BYTEAT", "POP")),
     "I2B": ("CONST 5\n I2B 32\n POP", g("CONST", "I2B", "POP") + GAS.memory_per_word),
     "B2I": ("CONST 0x0102\n B2I u16\n POP", g("CONST", "B2I", "POP")),
-    "SHA256": ("CONST 0x0102\n SHA256\n POP", g("CONST", "SHA256", "POP") + GAS.hash_per_word + GAS.memory_per_word),
-    "KECCAK256": ("CONST 0x0102\n KECCAK256\n POP", g("CONST", "KECCAK256", "POP") + GAS.hash_per_word + GAS.memory_per_word),
-    "ED25519": (f"CONST {PK}\n CONST 0x01\n CONST {SIG}\n ED25519\n POP", g("CONST", "CONST", "CONST", "ED25519", "POP") + GAS.signature_check + GAS.hash_per_word),
-    "MKEY": (f"CONST {KEY}\n CONST 5\n MKEY\n POP", g("CONST", "CONST", "MKEY", "POP") + GAS.hash_base + GAS.hash_per_word * words(64) + GAS.memory_per_word),
+    "SHA256": (
+        "CONST 0x0102\n SHA256\n POP",
+        g("CONST", "SHA256", "POP") + GAS.hash_per_word + GAS.memory_per_word,
+    ),
+    "KECCAK256": (
+        "CONST 0x0102\n KECCAK256\n POP",
+        g("CONST", "KECCAK256", "POP") + GAS.hash_per_word + GAS.memory_per_word,
+    ),
+    "ED25519": (
+        f"CONST {PK}\n CONST 0x01\n CONST {SIG}\n ED25519\n POP",
+        g("CONST", "CONST", "CONST", "ED25519", "POP") + GAS.signature_check + GAS.hash_per_word,
+    ),
+    "MKEY": (
+        f"CONST {KEY}\n CONST 5\n MKEY\n POP",
+        g("CONST", "CONST", "MKEY", "POP")
+        + GAS.hash_base
+        + GAS.hash_per_word * words(64)
+        + GAS.memory_per_word,
+    ),
     "JMP": ("JMP a\na:", g("JMP")),
     "JMPIF": ("CONST 1\n JMPIF a\na:", g("CONST", "JMPIF")),
     "JMPIFNOT": ("CONST 1\n JMPIFNOT a\na:", g("CONST", "JMPIFNOT")),
     "CALL": ("CALL helper", g("CALL") + GAS.call_internal + g("RET")),
     "RET": ("", 0),
-    "REVERT": ("CONST \"no\"\n REVERT", g("CONST", "REVERT") - g("RET")),
+    "REVERT": ('CONST "no"\n REVERT', g("CONST", "REVERT") - g("RET")),
     "RAISE": ("CONST 1\n RAISE Oops", g("CONST", "RAISE") - g("RET")),
-    "REQUIRE": ("CONST 1\n REQUIRE \"fine\"", g("CONST", "REQUIRE")),
+    "REQUIRE": ('CONST 1\n REQUIRE "fine"', g("CONST", "REQUIRE")),
     "SLOAD": (f"CONST {KEY}\n SLOAD\n POP", g("CONST", "SLOAD", "POP") + GAS.storage_read),
     "SLOADB": (f"CONST {KEY}\n SLOADB 0x\n POP", g("CONST", "SLOADB", "POP") + GAS.storage_read),
-    "SSTORE": (f"CONST {KEY}\n CONST 9\n SSTORE", g("CONST", "CONST", "SSTORE") + GAS.storage_new_slot),
-    "SSTOREB": (f"CONST {KEY}\n CONST 0x09\n SSTOREB 0x", g("CONST", "CONST", "SSTOREB") + GAS.storage_new_slot),
+    "SSTORE": (
+        f"CONST {KEY}\n CONST 9\n SSTORE",
+        g("CONST", "CONST", "SSTORE") + GAS.storage_new_slot,
+    ),
+    "SSTOREB": (
+        f"CONST {KEY}\n CONST 0x09\n SSTOREB 0x",
+        g("CONST", "CONST", "SSTOREB") + GAS.storage_new_slot,
+    ),
     "CALLER": ("CALLER\n POP", g("CALLER", "POP")),
     "CALLVALUE": ("CALLVALUE\n POP", g("CALLVALUE", "POP")),
     "SELF": ("SELF\n POP", g("SELF", "POP")),
@@ -61,14 +88,23 @@ CASES = {
     "ORIGIN": ("ORIGIN\n POP", g("ORIGIN", "POP")),
     "EMIT": ("CONST 5\n EMIT Ping", g("CONST", "EMIT") + GAS.event_base + GAS.event_per_byte * 32),
     "SEND": (f"CONST {ZERO20}\n CONST 0\n SEND", g("CONST", "CONST", "SEND") + GAS.send),
-    "XCALL": ("SELF\n CONST 0\n XCALL ping try\n POP\n POP", g("SELF", "CONST", "XCALL", "POP", "POP") + GAS.call_external),
+    "XCALL": (
+        "SELF\n CONST 0\n XCALL ping try\n POP\n POP",
+        g("SELF", "CONST", "XCALL", "POP", "POP") + GAS.call_external,
+    ),
 }
-INTEGER_OPS = {op.name for op in OPCODES if op.immediates == ("t",) or op.pops in ("II", "I", "AA") and op.pushes == "I"} - {"B2I"}
+INTEGER_OPS = {
+    op.name
+    for op in OPCODES
+    if op.immediates == ("t",) or op.pops in ("II", "I", "AA") and op.pushes == "I"
+} - {"B2I"}
 
 
 def test_every_opcode_has_a_gas_case():
     missing = {op.name for op in OPCODES} - set(CASES) - INTEGER_OPS
-    assert not missing, f"add gas cases for {sorted(missing)} (integer ops are in test_instructions)"
+    assert not missing, (
+        f"add gas cases for {sorted(missing)} (integer ops are in test_instructions)"
+    )
 
 
 def _module(body: str) -> str:
@@ -135,7 +171,9 @@ def test_out_of_gas_at_every_point_changes_only_nonce_and_fee():
         after = h.chain.state.entries()
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         bob = b"a" + h.addr("bob")
-        assert changed <= {bob, b"a" + bytes(20)}, "only the sender (nonce, fee) and the fee receiver change"
+        assert changed <= {bob, b"a" + bytes(20)}, (
+            "only the sender (nonce, fee) and the fee receiver change"
+        )
         assert h.chain.account(h.addr("bob")).nonce == 1
         h.block.abandon()
     h.block = h.chain.begin_block(h.timestamp)
@@ -143,7 +181,11 @@ def test_out_of_gas_at_every_point_changes_only_nonce_and_fee():
 
 
 @settings(max_examples=20)
-@given(st.lists(st.tuples(st.sampled_from(["bob", "carol"]), st.integers(0, 1200)), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["bob", "carol"]), st.integers(0, 1200)), min_size=1, max_size=6
+    )
+)
 def test_the_same_transactions_use_the_same_gas(transfers):
     runs = []
     for _ in range(2):

@@ -12,9 +12,46 @@ from hypothesis import strategies as st
 from support import Harness
 
 TYPES = ["u8", "u64", "u256", "i8", "i64", "i256"]
-BINARY = ["ADD", "SUB", "MUL", "DIV", "MOD", "EXP", "BAND", "BOR", "BXOR", "SHL", "SHR", "MIN", "MAX", "LT", "GT", "LE", "GE", "EQ", "NE", "AND", "OR"]
+BINARY = [
+    "ADD",
+    "SUB",
+    "MUL",
+    "DIV",
+    "MOD",
+    "EXP",
+    "BAND",
+    "BOR",
+    "BXOR",
+    "SHL",
+    "SHR",
+    "MIN",
+    "MAX",
+    "LT",
+    "GT",
+    "LE",
+    "GE",
+    "EQ",
+    "NE",
+    "AND",
+    "OR",
+]
 UNARY = ["NEG", "CAST", "BNOT", "NOT"]
-TYPED = {"ADD", "SUB", "MUL", "DIV", "MOD", "EXP", "BAND", "BOR", "BXOR", "SHL", "SHR", "NEG", "CAST", "BNOT"}
+TYPED = {
+    "ADD",
+    "SUB",
+    "MUL",
+    "DIV",
+    "MOD",
+    "EXP",
+    "BAND",
+    "BOR",
+    "BXOR",
+    "SHL",
+    "SHR",
+    "NEG",
+    "CAST",
+    "BNOT",
+}
 
 
 def bounds(t):
@@ -39,14 +76,31 @@ def model(op, t, a, b=None):
     if op == "SHL" and a != 0 and b > 256:
         return None
     r = {
-        "ADD": lambda: a + b, "SUB": lambda: a - b, "MUL": lambda: a * b,
-        "DIV": lambda: tdiv(a, b), "MOD": lambda: a - b * tdiv(a, b) if b else 0,
-        "EXP": lambda: a**b, "BAND": lambda: a & b, "BOR": lambda: a | b, "BXOR": lambda: a ^ b,
-        "SHL": lambda: a << b, "SHR": lambda: a >> b, "MIN": lambda: min(a, b), "MAX": lambda: max(a, b),
-        "LT": lambda: int(a < b), "GT": lambda: int(a > b), "LE": lambda: int(a <= b), "GE": lambda: int(a >= b),
-        "EQ": lambda: int(a == b), "NE": lambda: int(a != b), "AND": lambda: int(bool(a) and bool(b)),
-        "OR": lambda: int(bool(a) or bool(b)), "NEG": lambda: -a, "CAST": lambda: a,
-        "BNOT": lambda: (a ^ hi) if lo == 0 else ~a, "NOT": lambda: int(a == 0),
+        "ADD": lambda: a + b,
+        "SUB": lambda: a - b,
+        "MUL": lambda: a * b,
+        "DIV": lambda: tdiv(a, b),
+        "MOD": lambda: a - b * tdiv(a, b) if b else 0,
+        "EXP": lambda: a**b,
+        "BAND": lambda: a & b,
+        "BOR": lambda: a | b,
+        "BXOR": lambda: a ^ b,
+        "SHL": lambda: a << b,
+        "SHR": lambda: a >> b,
+        "MIN": lambda: min(a, b),
+        "MAX": lambda: max(a, b),
+        "LT": lambda: int(a < b),
+        "GT": lambda: int(a > b),
+        "LE": lambda: int(a <= b),
+        "GE": lambda: int(a >= b),
+        "EQ": lambda: int(a == b),
+        "NE": lambda: int(a != b),
+        "AND": lambda: int(bool(a) and bool(b)),
+        "OR": lambda: int(bool(a) or bool(b)),
+        "NEG": lambda: -a,
+        "CAST": lambda: a,
+        "BNOT": lambda: (a ^ hi) if lo == 0 else ~a,
+        "NOT": lambda: int(a == 0),
     }[op]()
     if op in TYPED and not lo <= r <= hi:
         return None
@@ -75,7 +129,11 @@ def arith():
 
 
 i256 = st.integers(-(2**255), 2**255 - 1)
-operands = st.one_of(st.integers(-300, 300), i256, st.sampled_from([0, 1, -1, 255, 256, 2**63, 2**64 - 1, -(2**63), 2**255 - 1, -(2**255)]))
+operands = st.one_of(
+    st.integers(-300, 300),
+    i256,
+    st.sampled_from([0, 1, -1, 255, 256, 2**63, 2**64 - 1, -(2**63), 2**255 - 1, -(2**255)]),
+)
 BASE_GAS = 2 + 2  # LOAD per operand and RET, plus the instruction's own cost
 
 

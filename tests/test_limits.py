@@ -41,7 +41,10 @@ def test_byte_values_cannot_outgrow_their_limit():
 def test_memory_of_a_transaction_is_capped():
     h = Harness()
     # many values of the maximum size: under the per-value limit, over the per-transaction cap
-    text = DOUBLER.replace("LOAD 1\n    LOAD 1\n    CONCAT\n    STORE 1", "LOAD 1\n    LOAD 1\n    CONCAT\n    DUP 0\n    LEN\n    CONST 40000\n    LT\n    JMPIF keep\n    POP\n    LOAD 1\nkeep:\n    STORE 1")
+    text = DOUBLER.replace(
+        "LOAD 1\n    LOAD 1\n    CONCAT\n    STORE 1",
+        "LOAD 1\n    LOAD 1\n    CONCAT\n    DUP 0\n    LEN\n    CONST 40000\n    LT\n    JMPIF keep\n    POP\n    LOAD 1\nkeep:\n    STORE 1",
+    )
     addr = h.deployed(text)
     r = h.call(addr, "grow", [10_000], gas_limit=10**12)
     assert r.status == "reverted" and r.revert_reason == "transaction memory limit reached"
@@ -49,7 +52,9 @@ def test_memory_of_a_transaction_is_capped():
 
 def test_internal_call_frames_are_bounded():
     n = LIMITS.max_frames + 5
-    funcs = [f".func f{i}()\n    CALL f{i + 1}\n    RET" for i in range(n)] + [f".func f{n}()\n    RET"]
+    funcs = [f".func f{i}()\n    CALL f{i + 1}\n    RET" for i in range(n)] + [
+        f".func f{n}()\n    RET"
+    ]
     h = Harness()
     addr = h.deployed("\n".join(funcs) + "\n.export go() = f0\n.export short() = f60\n")
     r = h.send("alice", addr, "go")

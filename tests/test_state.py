@@ -146,7 +146,13 @@ def test_state_root_is_the_same_across_processes_and_hash_seeds(seed, tmp_path):
     roots = set()
     for backend in ("MemoryBackend()", f"SqliteBackend({str(tmp_path / 'c.db')!r})"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=tests, backend=backend)], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT.format(tests=tests, backend=backend)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         roots.add(out.stdout.strip())
         (tmp_path / "c.db").unlink(missing_ok=True)
     # and in this process

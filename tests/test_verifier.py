@@ -20,8 +20,14 @@ REJECTED = [
     ("stack", ".func f()\n    CONST 1\n    CONST 0x01\n    ADD u8\n    RET"),  # kind mismatch
     ("stack", ".func f()\n    CONST 1\n    CONST 0x01\n    EQ\n    RET"),  # EQ of two kinds
     ("stack", ".func f()\n    CONST 1"),  # falls off the end
-    ("stack", ".func f()\n    CONST 1\n    JMPIF a\n    CONST 1\na:\n    RET"),  # heights differ at a join
-    ("stack", ".func f()\n.maxstack 1\n    CONST 1\n    CONST 1\n    POP\n    POP\n    RET"),  # over declared max
+    (
+        "stack",
+        ".func f()\n    CONST 1\n    JMPIF a\n    CONST 1\na:\n    RET",
+    ),  # heights differ at a join
+    (
+        "stack",
+        ".func f()\n.maxstack 1\n    CONST 1\n    CONST 1\n    POP\n    POP\n    RET",
+    ),  # over declared max
     ("immediate", ".func f()\n    LOAD 3\n    RET"),
     ("immediate", ".func f()\n    CONST #9\n    POP\n    RET"),
     ("immediate", ".func f()\n    CALL #4\n    RET"),
@@ -46,7 +52,11 @@ def test_rule_rejects(rule, text):
 
 def test_error_names_function_and_offset():
     with pytest.raises(VerificationError) as info:
-        verify(assemble(".func ok()\n    RET\n.func bad()\n    CONST 1\n    CONST 1\n    POP\n    POP\n    POP\n    RET"))
+        verify(
+            assemble(
+                ".func ok()\n    RET\n.func bad()\n    CONST 1\n    CONST 1\n    POP\n    POP\n    POP\n    RET"
+            )
+        )
     assert info.value.function == 1 and info.value.offset == 8
     assert str(info.value).startswith("function 1 offset 8: POP: stack underflow")
 
@@ -71,7 +81,11 @@ def test_raw_code_rules(code, rule):
 def test_selector_must_be_the_hash_of_the_signature():
     m = assemble(".func f()\n    RET\n.export f() = f")
     e = m.exports[0]
-    forged = Module(m.constants, m.functions, (type(e)(e.name, b"\x00\x00\x00\x00", e.function, e.flags, e.params, e.returns),))
+    forged = Module(
+        m.constants,
+        m.functions,
+        (type(e)(e.name, b"\x00\x00\x00\x00", e.function, e.flags, e.params, e.returns),),
+    )
     with pytest.raises(VerificationError, match="selector"):
         verify(forged)
 
@@ -85,7 +99,11 @@ def test_unreachable_code_is_allowed_but_not_run():
 def test_blocks_are_identified():
     vm = verify(asm_module("compute"))
     loop_sum = vm.functions[0]
-    assert [(b.start, b.end, b.successors) for b in loop_sum.blocks] == [(0, 4, (2, 1)), (4, 17, (0,)), (17, 19, ())]
+    assert [(b.start, b.end, b.successors) for b in loop_sum.blocks] == [
+        (0, 4, (2, 1)),
+        (4, 17, (0,)),
+        (17, 19, ()),
+    ]
 
 
 # --------------------------------------------------------------------------- mutation
@@ -125,7 +143,9 @@ def test_mutated_modules_are_rejected_cleanly_or_run_cleanly(original, data):
     chain = Chain(MemoryBackend())
     chain.genesis({key.address: 10**20})
     block = chain.begin_block(10)
-    receipt = block.apply(Transaction(1, 0, key.public_key, None, 0, 3_000_000, 1, deploy_data(mutated)).signed(key))
+    receipt = block.apply(
+        Transaction(1, 0, key.public_key, None, 0, 3_000_000, 1, deploy_data(mutated)).signed(key)
+    )
     assert receipt.status in ("success", "reverted", "out_of_gas")
     if not receipt.success:
         return
@@ -134,6 +154,8 @@ def test_mutated_modules_are_rejected_cleanly_or_run_cleanly(original, data):
             continue
         args = data.draw(st.binary(max_size=80))
         nonce = chain.nonce(key.address)
-        tx = Transaction(1, nonce, key.public_key, receipt.contract_address, 0, 200_000, 1, e.selector + args).signed(key)
+        tx = Transaction(
+            1, nonce, key.public_key, receipt.contract_address, 0, 200_000, 1, e.selector + args
+        ).signed(key)
         r = block.apply(tx)
         assert r.status in ("success", "reverted", "out_of_gas")

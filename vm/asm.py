@@ -61,7 +61,9 @@ class _Func:
     locals: tuple[str, ...] = ()
     max_stack: int | None = None
     raw_code: bytes | None = None
-    body: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (line, mnemonic, operands)
+    body: list[tuple[int, str, list[str]]] = field(
+        default_factory=list
+    )  # (line, mnemonic, operands)
     labels: dict[str, int] = field(default_factory=dict)  # label -> index into body
 
 
@@ -174,13 +176,22 @@ def assemble(text: str) -> Module:
                 if not m:
                     raise AssemblyError(lineno, f"expected {directive} Name(field: type, ...)")
                 cls = EventDef if directive == ".event" else ErrorDef
-                (events if directive == ".event" else errors).append(cls(m.group(1), _fields(m.group(2), lineno)))
+                (events if directive == ".event" else errors).append(
+                    cls(m.group(1), _fields(m.group(2), lineno))
+                )
             elif directive == ".import":
                 m = _SIG.match(rest)
                 if not m:
                     raise AssemblyError(lineno, "expected .import name(types) -> types")
                 params = _types(m.group(2), lineno)
-                imports.append(ImportDef(m.group(1), selector(m.group(1), params), params, _types(m.group(3) or "", lineno)))
+                imports.append(
+                    ImportDef(
+                        m.group(1),
+                        selector(m.group(1), params),
+                        params,
+                        _types(m.group(3) or "", lineno),
+                    )
+                )
             elif directive == ".func":
                 m = _SIG.match(rest)
                 if not m:
@@ -232,10 +243,26 @@ def assemble(text: str) -> Module:
     functions = []
     for f in funcs:
         code = f.raw_code if f.raw_code is not None else _encode_body(f, names, const_index)
-        functions.append(Function(f.name, f.params, f.locals, f.returns, f.max_stack if f.max_stack is not None else LIMITS.max_stack, code))
+        functions.append(
+            Function(
+                f.name,
+                f.params,
+                f.locals,
+                f.returns,
+                f.max_stack if f.max_stack is not None else LIMITS.max_stack,
+                code,
+            )
+        )
 
     exports = [_export(line, rest, names["function"]) for line, rest in export_lines]
-    module = Module(tuple(constants), tuple(functions), tuple(exports), tuple(events), tuple(errors), tuple(imports))
+    module = Module(
+        tuple(constants),
+        tuple(functions),
+        tuple(exports),
+        tuple(events),
+        tuple(errors),
+        tuple(imports),
+    )
     return _fill_max_stack(module, [f.max_stack is None for f in funcs])
 
 
@@ -243,7 +270,9 @@ def _export(line: int, rest: str, functions: dict[str, int]) -> Export:
     sig, eq, target = rest.partition("=")
     m = _SIG.match(sig.strip())
     if not m or not eq:
-        raise AssemblyError(line, "expected .export name(types) -> types = function [payable] [view] [init]")
+        raise AssemblyError(
+            line, "expected .export name(types) -> types = function [payable] [view] [init]"
+        )
     words = target.split()
     if not words:
         raise AssemblyError(line, "an export names a function")
@@ -254,7 +283,9 @@ def _export(line: int, rest: str, functions: dict[str, int]) -> Export:
             raise AssemblyError(line, f"unknown export flag {w!r}")
         flags |= _FLAG_NAMES[w]
     params = _types(m.group(2), line)
-    return Export(m.group(1), selector(m.group(1), params), fn, flags, params, _types(m.group(3) or "", line))
+    return Export(
+        m.group(1), selector(m.group(1), params), fn, flags, params, _types(m.group(3) or "", line)
+    )
 
 
 def _ref(text: str, table: dict[str, int], what: str, line: int) -> int:
@@ -274,7 +305,9 @@ def _encode_body(f: _Func, names, const_index) -> bytes:
             raise AssemblyError(line, f"unknown instruction {mnemonic}")
         offsets.append(pos)
         pos += op.size
-    label_offsets = {name: (offsets[i] if i < len(offsets) else pos) for name, i in f.labels.items()}
+    label_offsets = {
+        name: (offsets[i] if i < len(offsets) else pos) for name, i in f.labels.items()
+    }
     out = bytearray()
     for line, mnemonic, operands in f.body:
         op = BY_NAME[mnemonic]
@@ -335,8 +368,22 @@ def _fill_max_stack(module: Module, compute: list[bool]) -> Module:
         if compute[i]:
             height = max((len(s) for s in vf.stacks if s is not None), default=0)
             height = max(height, len(functions[i].returns))
-            functions[i] = Function(functions[i].name, functions[i].params, functions[i].locals, functions[i].returns, height, functions[i].code)
-    return Module(module.constants, tuple(functions), module.exports, module.events, module.errors, module.imports)
+            functions[i] = Function(
+                functions[i].name,
+                functions[i].params,
+                functions[i].locals,
+                functions[i].returns,
+                height,
+                functions[i].code,
+            )
+    return Module(
+        module.constants,
+        tuple(functions),
+        module.exports,
+        module.events,
+        module.errors,
+        module.imports,
+    )
 
 
 # --------------------------------------------------------------------------- disassemble
@@ -358,13 +405,19 @@ def disassemble(module: Module) -> str:
         out.append(f".const {_lit(c)}")
     for kw, defs in ((".event", module.events), (".error", module.errors)):
         for d in defs:
-            out.append(f"{kw} {d.name}({', '.join(f'{fd.name}: {type_name(fd.type)}' for fd in d.fields)})")
+            out.append(
+                f"{kw} {d.name}({', '.join(f'{fd.name}: {type_name(fd.type)}' for fd in d.fields)})"
+            )
     for imp in module.imports:
-        out.append(f".import {imp.name}({','.join(map(type_name, imp.params))}){_rets(imp.returns)}")
+        out.append(
+            f".import {imp.name}({','.join(map(type_name, imp.params))}){_rets(imp.returns)}"
+        )
     fnames = [f.name for f in module.functions]
     for idx, f in enumerate(module.functions):
         out.append("")
-        out.append(f".func {f.name}({' '.join(f.params)}){' -> ' + ' '.join(f.returns) if f.returns else ''}")
+        out.append(
+            f".func {f.name}({' '.join(f.params)}){' -> ' + ' '.join(f.returns) if f.returns else ''}"
+        )
         if f.locals:
             out.append(f".locals {' '.join(f.locals)}")
         out.append(f".maxstack {f.max_stack}")
@@ -379,7 +432,9 @@ def disassemble(module: Module) -> str:
     for e in module.exports:
         flags = [name for name, bit in _FLAG_NAMES.items() if e.flags & bit]
         target = _unique_name(fnames, e.function)
-        out.append(f".export {e.name}({','.join(map(type_name, e.params))}){_rets(e.returns)} = {' '.join([target] + flags)}")
+        out.append(
+            f".export {e.name}({','.join(map(type_name, e.params))}){_rets(e.returns)} = {' '.join([target] + flags)}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -415,7 +470,10 @@ def _instr_text(module: Module, ins, first_index, fnames) -> str | None:
     name, a = ins.name, ins.args
     if name in _CONST_OPERAND:
         k = a[0]
-        if k < len(module.constants) and first_index.get((type(module.constants[k]), module.constants[k])) == k:
+        if (
+            k < len(module.constants)
+            and first_index.get((type(module.constants[k]), module.constants[k])) == k
+        ):
             return f"{name} {_lit(module.constants[k])}"
         return f"{name} #{k}"
     if name in JUMPS:
@@ -429,7 +487,9 @@ def _instr_text(module: Module, ins, first_index, fnames) -> str | None:
     if name == "XCALL":
         if a[1] > 1:
             return None
-        return f"XCALL {_unique_name([d.name for d in module.imports], a[0])}{' try' if a[1] else ''}"
+        return (
+            f"XCALL {_unique_name([d.name for d in module.imports], a[0])}{' try' if a[1] else ''}"
+        )
     if ins.op.immediates and ins.op.immediates[0] == "t":
         return f"{name} {int_type_text(a[0])}" if a[0] < 64 else None
     return " ".join([name] + [str(x) for x in a])

@@ -187,7 +187,13 @@ class BlockHeader:
         w = Writer()
         w.uvarint(self.height)
         w.uvarint(self.timestamp)
-        for b in (self.parent_hash, self.proposer, self.state_root, self.transactions_root, self.receipts_root):
+        for b in (
+            self.parent_hash,
+            self.proposer,
+            self.state_root,
+            self.transactions_root,
+            self.receipts_root,
+        ):
             w.blob(b)
         w.uvarint(self.gas_used)
         return w.getvalue()
@@ -195,7 +201,16 @@ class BlockHeader:
     @staticmethod
     def decode(data: bytes) -> BlockHeader:
         r = Reader(data)
-        h = BlockHeader(r.uvarint(1 << 63), r.uvarint(1 << 63), r.blob(32), r.blob(20), r.blob(32), r.blob(32), r.blob(32), r.uvarint(1 << 63))
+        h = BlockHeader(
+            r.uvarint(1 << 63),
+            r.uvarint(1 << 63),
+            r.blob(32),
+            r.blob(20),
+            r.blob(32),
+            r.blob(32),
+            r.blob(32),
+            r.uvarint(1 << 63),
+        )
         r.expect_end()
         return h
 
@@ -226,7 +241,13 @@ class CallResult:
 class Chain:
     """A chain over one state backend. Not thread-safe: one writer at a time."""
 
-    def __init__(self, backend: Backend, chain_id: int = 1, check_signatures: bool = True, modules: ModuleCache | None = None):
+    def __init__(
+        self,
+        backend: Backend,
+        chain_id: int = 1,
+        check_signatures: bool = True,
+        modules: ModuleCache | None = None,
+    ):
         self.backend = backend
         self.chain_id = chain_id
         self.check_signatures = check_signatures
@@ -243,7 +264,16 @@ class Chain:
             raise StateError("the chain already has a genesis block")
         for address, amount in sorted(balances.items()):
             self.state.add_balance(address, amount)
-        header = BlockHeader(0, timestamp, bytes(32), bytes(20), self.state.state_root(), merkle_root([]), merkle_root([]), 0)
+        header = BlockHeader(
+            0,
+            timestamp,
+            bytes(32),
+            bytes(20),
+            self.state.state_root(),
+            merkle_root([]),
+            merkle_root([]),
+            0,
+        )
         self._commit(header)
         return header
 
@@ -313,14 +343,20 @@ class Chain:
         """Run ``name(args)`` on the current state and undo everything it did."""
         export = self.export(to, name)
         height = self.head.height + 1 if self.head else 0
-        timestamp = self._building.timestamp if self._building else (self.head.timestamp if self.head else 0)
+        timestamp = (
+            self._building.timestamp
+            if self._building
+            else (self.head.timestamp if self.head else 0)
+        )
         state = self.state
         mark = state.checkpoint()
         tx = TxContext(state, height, timestamp, sender, self.modules)
         try:
             if value:
                 state.add_balance(sender, value)  # a simulation may send value it does not have
-            result = call_contract(tx, gas_limit, sender, to, value, export.selector, tuple(args), False)
+            result = call_contract(
+                tx, gas_limit, sender, to, value, export.selector, tuple(args), False
+            )
             values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
             return CallResult(STATUS_SUCCESS, gas_limit - result[0], values, list(tx.logs))
         except Revert as exc:
@@ -354,7 +390,9 @@ class BlockBuilder:
         intrinsic = intrinsic_gas(tx)
         # Nonce and the gas purchase stay even if the transaction fails.
         acc = state.account(sender)
-        state.set_account(sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash))
+        state.set_account(
+            sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash)
+        )
         mark = state.checkpoint()
         ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules)
         tx_hash = tx.hash
@@ -394,31 +432,48 @@ class BlockBuilder:
     def _validate(self, tx: Transaction) -> bytes:
         chain = self.chain
         if tx.chain_id != chain.chain_id:
-            raise InvalidTransaction("wrong_chain", f"transaction for chain {tx.chain_id}, this is chain {chain.chain_id}")
+            raise InvalidTransaction(
+                "wrong_chain",
+                f"transaction for chain {tx.chain_id}, this is chain {chain.chain_id}",
+            )
         if len(tx.sender) != crypto.PUBLIC_KEY_SIZE:
-            raise InvalidTransaction("bad_sender", "the sender must be a 32-byte ed25519 public key")
+            raise InvalidTransaction(
+                "bad_sender", "the sender must be a 32-byte ed25519 public key"
+            )
         if tx.to is not None and len(tx.to) != ADDRESS_SIZE:
             raise InvalidTransaction("bad_recipient", "a recipient address has 20 bytes")
         if len(tx.data) > LIMITS.max_tx_data:
-            raise InvalidTransaction("too_large", f"transaction data over {LIMITS.max_tx_data} bytes")
+            raise InvalidTransaction(
+                "too_large", f"transaction data over {LIMITS.max_tx_data} bytes"
+            )
         if min(tx.value, tx.gas_limit, tx.gas_price, tx.nonce) < 0:
             raise InvalidTransaction("negative", "negative value, gas or nonce")
         intrinsic = intrinsic_gas(tx)
         if tx.gas_limit < intrinsic:
-            raise InvalidTransaction("intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}")
+            raise InvalidTransaction(
+                "intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}"
+            )
         if self.gas_used + tx.gas_limit > LIMITS.max_block_gas:
             raise InvalidTransaction("block_full", "the block has no room for this gas limit")
-        if chain.check_signatures and not crypto.verify(tx.sender, tx.signing_payload(), tx.signature):
+        if chain.check_signatures and not crypto.verify(
+            tx.sender, tx.signing_payload(), tx.signature
+        ):
             raise InvalidTransaction("bad_signature", "the signature does not verify")
         sender = crypto.address_of(tx.sender)
         acc = chain.state.account(sender)
         if tx.nonce != acc.nonce:
-            raise InvalidTransaction("bad_nonce", f"nonce {tx.nonce}, the account expects {acc.nonce}")
+            raise InvalidTransaction(
+                "bad_nonce", f"nonce {tx.nonce}, the account expects {acc.nonce}"
+            )
         if acc.balance < tx.value + tx.gas_limit * tx.gas_price:
-            raise InvalidTransaction("insufficient_funds", "balance below value + gas limit x gas price")
+            raise InvalidTransaction(
+                "insufficient_funds", "balance below value + gas limit x gas price"
+            )
         return sender
 
-    def _deploy(self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, nonce: int, receipt: Receipt) -> int:
+    def _deploy(
+        self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, nonce: int, receipt: Receipt
+    ) -> int:
         state = ctx.state
         r = Reader(tx.data)
         try:
@@ -441,12 +496,16 @@ class BlockBuilder:
                 raise Revert(gas, "the module has no init function to take arguments or value")
         else:
             args = self._decode_args(gas, init, init_data)
-            result = run_export(ctx, gas, loaded, init, sender, address, tx.value, args, False, True)
+            result = run_export(
+                ctx, gas, loaded, init, sender, address, tx.value, args, False, True
+            )
             gas = result[0]
         receipt.contract_address = address
         return gas
 
-    def _call(self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, receipt: Receipt) -> int:
+    def _call(
+        self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, receipt: Receipt
+    ) -> int:
         state = ctx.state
         acc = state.account(tx.to)
         if not acc.code_hash:
@@ -462,7 +521,9 @@ class BlockBuilder:
         args = self._decode_args(gas, export, tx.data[4:])
         result = run_export(ctx, gas, loaded, export, sender, tx.to, tx.value, args, False, True)
         receipt.return_data = encode_values(export.returns, result[1:])
-        receipt.return_values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
+        receipt.return_values = tuple(
+            to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True)
+        )
         return result[0]
 
     @staticmethod

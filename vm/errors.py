@@ -16,7 +16,9 @@ class DecodeError(DeedVMError):
 class VerificationError(DeedVMError):
     """A module broke a load-time rule. Names the function, offset and rule."""
 
-    def __init__(self, rule: str, message: str, function: int | None = None, offset: int | None = None):
+    def __init__(
+        self, rule: str, message: str, function: int | None = None, offset: int | None = None
+    ):
         self.rule = rule
         self.function = function
         self.offset = offset

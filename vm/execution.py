@@ -134,7 +134,15 @@ class Frame:
 
     __slots__ = ("tx", "state", "address", "caller", "value", "static", "loaded")
 
-    def __init__(self, tx: TxContext, loaded: LoadedModule, address: bytes, caller: bytes, value: int, static: bool):
+    def __init__(
+        self,
+        tx: TxContext,
+        loaded: LoadedModule,
+        address: bytes,
+        caller: bytes,
+        value: int,
+        static: bool,
+    ):
         self.tx = tx
         self.state = tx.state
         self.loaded = loaded
@@ -291,7 +299,18 @@ class Frame:
         try:
             if value and self.static:
                 raise Revert(g, "value transfer in a view call")
-            result = call_contract(tx, g, self.address, to, value, imp.selector, args, self.static, imp.params, imp.returns)
+            result = call_contract(
+                tx,
+                g,
+                self.address,
+                to,
+                value,
+                imp.selector,
+                args,
+                self.static,
+                imp.params,
+                imp.returns,
+            )
         except Revert as exc:
             if not flags & 1:
                 raise
@@ -380,7 +399,9 @@ def call_contract(
     export = loaded.exports.get(sel)
     if export is None:
         raise Revert(g, "the contract has no function with this selector")
-    if param_types is not None and (tuple(param_types) != export.params or tuple(return_types) != export.returns):
+    if param_types is not None and (
+        tuple(param_types) != export.params or tuple(return_types) != export.returns
+    ):
         raise Revert(g, f"the callee's {export.name} has other parameter or return types")
     return run_export(tx, g, loaded, export, caller, to, value, args, static)
 

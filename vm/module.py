@@ -210,7 +210,9 @@ def decode_module(data: bytes) -> Module:
     if not isinstance(data, bytes | bytearray):
         raise DecodeError("a module is bytes")
     if len(data) > LIMITS.max_module_size:
-        raise DecodeError(f"module of {len(data)} bytes is over the limit of {LIMITS.max_module_size}")
+        raise DecodeError(
+            f"module of {len(data)} bytes is over the limit of {LIMITS.max_module_size}"
+        )
     r = Reader(data)
     if r.raw(4) != MAGIC:
         raise DecodeError("not a Deed module (bad magic)")

@@ -116,7 +116,9 @@ def _interpret(vm: VerifiedModule, functions: list, index: int, fr, g: int, args
         elif name == "NEG":
             stack.append(_checked(g, -stack.pop(), a[0]))
         elif name == "CAST":
-            stack.append(_checked(g, stack.pop(), a[0], f"value does not fit {int_type_text(a[0])}"))
+            stack.append(
+                _checked(g, stack.pop(), a[0], f"value does not fit {int_type_text(a[0])}")
+            )
         elif name == "BNOT":
             lo, hi = int_range(a[0])
             x = stack.pop()

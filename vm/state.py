@@ -53,7 +53,9 @@ class Account:
 
     @staticmethod
     def decode(data: bytes) -> Account:
-        return Account(int.from_bytes(data[:32], "big"), int.from_bytes(data[32:40], "big"), data[40:])
+        return Account(
+            int.from_bytes(data[:32], "big"), int.from_bytes(data[32:40], "big"), data[40:]
+        )
 
 
 EMPTY_ACCOUNT = Account()
@@ -112,8 +114,12 @@ class SqliteBackend:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
-            self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+            )
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state database {self.path}: {exc}") from exc
 
@@ -135,7 +141,9 @@ class SqliteBackend:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", upserts)
             self.db.executemany("DELETE FROM state WHERE key = ?", deletes)
-            self.db.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(meta.items())
+            )
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
@@ -199,7 +207,9 @@ class StateDB:
         self.cache: dict[bytes, object] = {}  # committed values, decoded (None = absent)
         self.dirty: dict[bytes, object] = {}  # this block's values (None = deleted)
         self.journal: list[tuple[bytes, object]] = []
-        self._leaves: dict[bytes, bytes] | None = None  # committed leaf hashes, loaded on first root
+        self._leaves: dict[bytes, bytes] | None = (
+            None  # committed leaf hashes, loaded on first root
+        )
 
     # -- raw access
     def read(self, key: bytes) -> object:

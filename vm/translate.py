@@ -98,7 +98,9 @@ class _FunctionTranslator:
         for i in range(blk.start, blk.end):
             ins = instrs[i]
             code = _InstrCode(ins.op.gas, dynamic=ins.op.dynamic)
-            if ins.name in ("JMP", "JMPIF", "JMPIFNOT") or (i == blk.end - 1 and ins.name not in TERMINATORS):
+            if ins.name in ("JMP", "JMPIF", "JMPIFNOT") or (
+                i == blk.end - 1 and ins.name not in TERMINATORS
+            ):
                 tail = self.block_exit(ins, stack, code, i, blk)
             else:
                 self.emit(ins, stack, code)
@@ -107,7 +109,9 @@ class _FunctionTranslator:
         lines.extend(tail)
         return lines
 
-    def block_exit(self, ins: Instr, stack: list[_Item], code: _InstrCode, i: int, blk) -> list[str]:
+    def block_exit(
+        self, ins: Instr, stack: list[_Item], code: _InstrCode, i: int, blk
+    ) -> list[str]:
         """The end of a block that continues in another: store the stack, choose the next block."""
         cond = None
         if ins.name in ("JMPIF", "JMPIFNOT"):
@@ -179,7 +183,9 @@ class _FunctionTranslator:
         for pos, item in enumerate(stack):
             if pred(item):
                 t = self.temp()
-                code.lines.append(f"{t} = int({item.text})" if item.pure_expr else f"{t} = {item.text}")
+                code.lines.append(
+                    f"{t} = int({item.text})" if item.pure_expr else f"{t} = {item.text}"
+                )
                 stack[pos] = _Item(t)
 
     def value(self, item: _Item) -> str:
@@ -191,7 +197,9 @@ class _FunctionTranslator:
         stack.append(_Item(t))
         return t
 
-    def push_checked(self, stack, code, expr: str, type_code: int, what: str = "arithmetic overflow") -> None:
+    def push_checked(
+        self, stack, code, expr: str, type_code: int, what: str = "arithmetic overflow"
+    ) -> None:
         lo, hi = int_range(type_code)
         t = self.push_temp(stack, code, expr)
         if lo == 0:
@@ -243,7 +251,9 @@ class _FunctionTranslator:
             x, y = self.pop_atoms(stack, 2, code)
             L.append(f"if {y} == 0: raise Revert({G}, 'division by zero')")
             sym, helper = ("//", "tdiv") if name == "DIV" else ("%", "tmod")
-            self.push_checked(stack, code, f"{x} {sym} {y} if {x} >= 0 and {y} > 0 else {helper}({x}, {y})", a[0])
+            self.push_checked(
+                stack, code, f"{x} {sym} {y} if {x} >= 0 and {y} > 0 else {helper}({x}, {y})", a[0]
+            )
         elif name == "EXP":
             x, y = self.pop_atoms(stack, 2, code)
             self.push_checked(stack, code, f"power({G}, {x}, {y})", a[0])
@@ -255,14 +265,22 @@ class _FunctionTranslator:
             self.push_checked(stack, code, x, a[0], f"value does not fit {int_type_text(a[0])}")
         elif name in _COMPARE:
             x, y = self.pop_atoms(stack, 2, code)
-            stack.append(_Item(f"{x} {_COMPARE[name]} {y}", pure_expr=True, uses_locals=self._locals_of(x, y)))
+            stack.append(
+                _Item(
+                    f"{x} {_COMPARE[name]} {y}", pure_expr=True, uses_locals=self._locals_of(x, y)
+                )
+            )
         elif name == "NOT":
             x = self.pop_condition(stack)
             stack.append(_Item(f"not {x}", pure_expr=True, uses_locals=self._locals_of(x)))
         elif name in ("AND", "OR"):
             x, y = self.pop_atoms(stack, 2, code)
             op = "&" if name == "AND" else "|"
-            stack.append(_Item(f"({x} != 0) {op} ({y} != 0)", pure_expr=True, uses_locals=self._locals_of(x, y)))
+            stack.append(
+                _Item(
+                    f"({x} != 0) {op} ({y} != 0)", pure_expr=True, uses_locals=self._locals_of(x, y)
+                )
+            )
         elif name in ("MIN", "MAX"):
             x, y = self.pop_atoms(stack, 2, code)
             cmp = "<=" if name == "MIN" else ">="
@@ -304,7 +322,11 @@ class _FunctionTranslator:
             L.append("tx.frames += 1")
             L.append(f"if tx.frames > MAX_FRAMES: raise Revert({G}, 'too many call frames')")
             lhs = ", ".join(["g"] + rets)
-            L.append(f"{lhs} = f{a[0]}({', '.join(['fr', G] + xs)})" if rets else f"g = f{a[0]}({', '.join(['fr', G] + xs)})")
+            L.append(
+                f"{lhs} = f{a[0]}({', '.join(['fr', G] + xs)})"
+                if rets
+                else f"g = f{a[0]}({', '.join(['fr', G] + xs)})"
+            )
             L.append("tx.frames -= 1")
             stack.extend(_Item(r) for r in rets)
         elif name == "XCALL":
@@ -313,7 +335,9 @@ class _FunctionTranslator:
             rets = [self.temp() for _ in range(len(imp.returns) + a[1])]
             args_tuple = "(" + "".join(f"{x}, " for x in xs[2:]) + ")"
             lhs = ", ".join(["g"] + rets)
-            L.append(f"{lhs}{',' if not rets else ''} = fr.xcall({G}, {a[0]}, {a[1]}, {xs[0]}, {xs[1]}, {args_tuple})")
+            L.append(
+                f"{lhs}{',' if not rets else ''} = fr.xcall({G}, {a[0]}, {a[1]}, {xs[0]}, {xs[1]}, {args_tuple})"
+            )
             stack.extend(_Item(r) for r in rets)
         elif name == "RET":
             xs = self.pop_atoms(stack, len(self.f.returns), code)
@@ -345,7 +369,14 @@ class _FunctionTranslator:
         return frozenset(out)
 
 
-_ARITH = {"ADD": "{a} + {b}", "SUB": "{a} - {b}", "MUL": "{a} * {b}", "BAND": "{a} & {b}", "BOR": "{a} | {b}", "BXOR": "{a} ^ {b}"}
+_ARITH = {
+    "ADD": "{a} + {b}",
+    "SUB": "{a} - {b}",
+    "MUL": "{a} * {b}",
+    "BAND": "{a} & {b}",
+    "BOR": "{a} | {b}",
+    "BXOR": "{a} ^ {b}",
+}
 _COMPARE = {"LT": "<", "GT": ">", "LE": "<=", "GE": ">=", "EQ": "==", "NE": "!="}
 # name -> (frame method, operands, extra immediates as format strings); these return (g, value)
 _HOST_VALUE = {

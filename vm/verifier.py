@@ -87,17 +87,23 @@ def _check_signatures(m: Module) -> None:
         for d in defs:
             for fd in d.fields:
                 if not is_valid_type(fd.type):
-                    raise VerificationError("types", f"{what} {d.name!r} field {fd.name!r} has an unknown type")
+                    raise VerificationError(
+                        "types", f"{what} {d.name!r} field {fd.name!r} has an unknown type"
+                    )
     seen: set[bytes] = set()
     inits = 0
     for e in m.exports:
         if not 0 <= e.function < len(m.functions):
-            raise VerificationError("export", f"export {e.name!r} names function {e.function}, which does not exist")
+            raise VerificationError(
+                "export", f"export {e.name!r} names function {e.function}, which does not exist"
+            )
         for t in e.params + e.returns:
             if not is_valid_type(t):
                 raise VerificationError("types", f"export {e.name!r} has an unknown type")
         if e.selector != selector(e.name, e.params):
-            raise VerificationError("export", f"export {e.name!r} has a selector that is not the hash of its signature")
+            raise VerificationError(
+                "export", f"export {e.name!r} has a selector that is not the hash of its signature"
+            )
         if e.selector in seen:
             raise VerificationError("export", f"export {e.name!r} repeats a selector")
         seen.add(e.selector)
@@ -108,8 +114,13 @@ def _check_signatures(m: Module) -> None:
             if e.flags & FLAG_VIEW:
                 raise VerificationError("export", "the init export cannot be a view")
         f = m.functions[e.function]
-        if tuple(t.kind for t in e.params) != f.params or tuple(t.kind for t in e.returns) != f.returns:
-            raise VerificationError("export", f"export {e.name!r} types do not match function {e.function}")
+        if (
+            tuple(t.kind for t in e.params) != f.params
+            or tuple(t.kind for t in e.returns) != f.returns
+        ):
+            raise VerificationError(
+                "export", f"export {e.name!r} types do not match function {e.function}"
+            )
     if inits > 1:
         raise VerificationError("export", "more than one init export")
     for imp in m.imports:
@@ -117,7 +128,10 @@ def _check_signatures(m: Module) -> None:
             if not is_valid_type(t):
                 raise VerificationError("types", f"import {imp.name!r} has an unknown type")
         if imp.selector != selector(imp.name, imp.params):
-            raise VerificationError("export", f"import {imp.name!r} has a selector that is not the hash of its signature")
+            raise VerificationError(
+                "export",
+                f"import {imp.name!r} has a selector that is not the hash of its signature",
+            )
 
 
 def _check_acyclic(functions: tuple[VerifiedFunction, ...]) -> None:
@@ -136,7 +150,11 @@ def _check_acyclic(functions: tuple[VerifiedFunction, ...]) -> None:
                 color[node] = black
                 stack.pop()
             elif color[child] == grey:
-                raise VerificationError("call", f"recursion: function {node} calls function {child}, which is on its call path", node)
+                raise VerificationError(
+                    "call",
+                    f"recursion: function {node} calls function {child}, which is on its call path",
+                    node,
+                )
             elif color[child] == white:
                 color[child] = grey
                 stack.append((child, iter(sorted(functions[child].calls))))
@@ -155,7 +173,9 @@ def decode_code(code: bytes, fn: int | None = None) -> tuple[Instr, ...]:
         if op is None:
             raise VerificationError("opcode", f"unknown opcode 0x{code[pos]:02x}", fn, pos)
         if pos + op.size > n:
-            raise VerificationError("opcode", f"{op.name} is cut off by the end of the code", fn, pos)
+            raise VerificationError(
+                "opcode", f"{op.name} is cut off by the end of the code", fn, pos
+            )
         args = []
         p = pos + 1
         for imm in op.immediates:
@@ -182,7 +202,9 @@ def _verify_function(m: Module, fn: int) -> VerifiedFunction:
     checker = _StackChecker(m, fn, instrs, index_of)
     stacks = checker.run()
     blocks, block_of_offset = _split_blocks(instrs, index_of, stacks)
-    calls = frozenset(ins.args[0] for i, ins in enumerate(instrs) if ins.name == "CALL" and stacks[i] is not None)
+    calls = frozenset(
+        ins.args[0] for i, ins in enumerate(instrs) if ins.name == "CALL" and stacks[i] is not None
+    )
     return VerifiedFunction(fn, instrs, tuple(stacks), blocks, block_of_offset, calls)
 
 
@@ -213,7 +235,11 @@ class _StackChecker:
                     stacks[succ] = after
                     work.append(succ)
                 elif stacks[succ] != after:
-                    raise self.fail("stack", f"stack {''.join(after) or 'empty'} differs from {''.join(stacks[succ]) or 'empty'} at the join at offset {self.instrs[succ].offset}", ins)
+                    raise self.fail(
+                        "stack",
+                        f"stack {''.join(after) or 'empty'} differs from {''.join(stacks[succ]) or 'empty'} at the join at offset {self.instrs[succ].offset}",
+                        ins,
+                    )
         return stacks
 
     def successors(self, i: int, ins: Instr) -> list[int]:
@@ -221,7 +247,9 @@ class _StackChecker:
         if ins.name in JUMPS:
             target = self.index_of.get(ins.args[0])
             if target is None:
-                raise self.fail("jump", f"target {ins.args[0]} is not an instruction of this function", ins)
+                raise self.fail(
+                    "jump", f"target {ins.args[0]} is not an instruction of this function", ins
+                )
             out.append(target)
         if ins.name not in TERMINATORS:
             if i + 1 >= len(self.instrs):
@@ -234,7 +262,9 @@ class _StackChecker:
             raise self.fail("stack", "stack underflow", ins)
         got = stack.pop()
         if kind != "A" and got != kind:
-            raise self.fail("stack", f"expected {_kind_name(kind)} on the stack, found {_kind_name(got)}", ins)
+            raise self.fail(
+                "stack", f"expected {_kind_name(kind)} on the stack, found {_kind_name(got)}", ins
+            )
         return got
 
     def pop_kinds(self, stack: list[str], kinds, ins: Instr) -> None:
@@ -266,7 +296,9 @@ class _StackChecker:
             stack.append(stack[-1 - args[0]])
         elif name == "SWAP":
             if args[0] < 1 or args[0] >= len(stack):
-                raise self.fail("stack", "stack underflow" if args[0] else "SWAP 0 is not allowed", ins)
+                raise self.fail(
+                    "stack", "stack underflow" if args[0] else "SWAP 0 is not allowed", ins
+                )
             stack[-1], stack[-1 - args[0]] = stack[-1 - args[0]], stack[-1]
         elif name == "LOAD":
             stack.append(self.locals[self.index(ins, args[0], len(self.locals), "local")])
@@ -278,7 +310,11 @@ class _StackChecker:
             stack.extend(callee.returns)
         elif name == "RET":
             if tuple(stack) != self.f.returns:
-                raise self.fail("stack", f"returns {''.join(stack) or 'nothing'}, the function returns {''.join(self.f.returns) or 'nothing'}", ins)
+                raise self.fail(
+                    "stack",
+                    f"returns {''.join(stack) or 'nothing'}, the function returns {''.join(self.f.returns) or 'nothing'}",
+                    ins,
+                )
             stack.clear()
         elif name == "RAISE":
             err = m.errors[self.index(ins, args[0], len(m.errors), "error")]
@@ -308,7 +344,11 @@ class _StackChecker:
                     same = got
             stack.extend(ins.op.pushes)
         if len(stack) > self.f.max_stack:
-            raise self.fail("stack", f"stack height {len(stack)} exceeds the declared maximum {self.f.max_stack}", ins)
+            raise self.fail(
+                "stack",
+                f"stack height {len(stack)} exceeds the declared maximum {self.f.max_stack}",
+                ins,
+            )
         return tuple(stack)
 
 
@@ -358,4 +398,13 @@ def load(data: bytes) -> VerifiedModule:
     return verify(module)
 
 
-__all__ = ["Block", "Instr", "VerifiedFunction", "VerifiedModule", "decode_code", "load", "verify", "type_name"]
+__all__ = [
+    "Block",
+    "Instr",
+    "VerifiedFunction",
+    "VerifiedModule",
+    "decode_code",
+    "load",
+    "verify",
+    "type_name",
+]
