@@ -1,0 +1,81 @@
+"""The command line: clean errors, exit codes, and the README's example."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from deed.cli.main import main
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_asm_disasm_verify_round_trip(tmp_path):
+    out = tmp_path / "token.deedc"
+    r = run("asm", ROOT / "contracts" / "asm" / "token.dasm", "-o", out)
+    assert r.exit_code == 0 and "module id" in r.output
+    r = run("verify", out)
+    assert r.exit_code == 0 and "ok (5 functions" in r.output
+    r = run("disasm", out)
+    assert r.exit_code == 0 and ".export transfer(address,u256) -> bool = transfer" in r.output
+    # the disassembly assembles back to the same module
+    (tmp_path / "again.dasm").write_text(r.output)
+    assert run("asm", tmp_path / "again.dasm", "-o", tmp_path / "again.deedc").exit_code == 0
+    assert (tmp_path / "again.deedc").read_bytes() == out.read_bytes()
+    # a hex file works as well
+    (tmp_path / "token.hex").write_text("0x" + out.read_bytes().hex())
+    assert run("verify", tmp_path / "token.hex").exit_code == 0
+
+
+def test_bad_input_gives_a_clean_error_and_exit_1(tmp_path):
+    bad = tmp_path / "bad.deedc"
+    bad.write_bytes(b"DEED\x00\x01\x00\x01\x00\x00\x00\x00\x00\x02\x50\x44\x00\x00\x00\x00")
+    r = run("verify", bad)
+    assert r.exit_code == 1 and r.output.startswith("error: ") and "Traceback" not in r.output
+    junk = tmp_path / "junk.deedc"
+    junk.write_bytes(b"\x00\x01garbage")
+    r = run("disasm", junk)
+    assert r.exit_code == 1 and "not a Deed module" in r.output
+    src = tmp_path / "x.dasm"
+    src.write_text(".func f()\n    POP\n    RET\n")
+    r = run("asm", src)
+    assert r.exit_code == 1 and "stack underflow" in r.output
+
+
+def test_usage_errors_exit_2():
+    assert run("disasm").exit_code == 2
+    assert run("frobnicate").exit_code == 2
+
+
+def test_every_command_has_help_with_an_example():
+    for cmd in ("asm", "disasm", "verify", "demo"):
+        r = run(cmd, "--help")
+        assert r.exit_code == 0 and "Example: deed " + cmd in r.output
+
+
+def test_demo_runs_the_story_on_sqlite(tmp_path):
+    r = run("demo", "--chain", tmp_path / "demo.db")
+    assert r.exit_code == 0, r.output
+    assert "claim(0)" in r.output and "PaidOut" in r.output and "already paid" in r.output
+    assert "confirm_delivery()" in r.output and "Released" in r.output
+    assert re.search(r"head: block 4, state root [0-9a-f]{64}", r.output)
+
+
+def test_readme_example_runs(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    out = subprocess.run(
+        [sys.executable, "-c", example],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "rejected: insufficient_funds" in out.stdout and "(500,)" in out.stdout
