@@ -140,7 +140,7 @@ def insurance_round(chain, pool, member, oracle, n):
     block = chain.begin_block(chain.head.timestamp + 1)
     nonce_m, nonce_o = chain.nonce(member.address), chain.nonce(oracle.address)
     join = chain.export(pool, "join")
-    for i in range(n):
+    for _ in range(n):
         r = block.apply(
             Transaction(
                 1, nonce_m, member.public_key, pool, 10**16, 10**6, 1, join.selector + b"F" * 32

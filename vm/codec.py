@@ -120,7 +120,8 @@ class Reader:
 
 
 # ---------------------------------------------------------------------------
-# Value encoding: integers as 32-byte big-endian two's complement, bool as one
+# Value encoding: integers as 32 bytes big-endian (two's complement for signed
+# types), bool as one
 # byte, address and fixed bytes as themselves, bounded bytes and strings as a
 # 4-byte big-endian length and the data.
 
@@ -137,6 +138,7 @@ def _encoder(t: ValueType):
         lo, hi = type_range(t)
         name = type_name(t)
         width = 1 if t.tag == TAG_BOOL else 32
+        signed = t.tag == TAG_INT
 
         def encode_int(value: object) -> bytes:
             if value.__class__ is not int:
@@ -145,7 +147,7 @@ def _encoder(t: ValueType):
                 value = int(value)
             if not lo <= value <= hi:
                 raise ValueError(f"{value} does not fit {name}")
-            return value.to_bytes(width, "big", signed=True)
+            return value.to_bytes(width, "big", signed=signed)
 
         return encode_int
 
@@ -175,7 +177,7 @@ def _encoder(t: ValueType):
 def decode_value(t: ValueType, reader: Reader) -> int | bytes:
     """Decode one value of type ``t`` (strings stay bytes: the VM's kind)."""
     if t.tag in (TAG_UINT, TAG_INT):
-        value = int.from_bytes(reader.raw(32), "big", signed=True)
+        value = int.from_bytes(reader.raw(32), "big", signed=t.tag == TAG_INT)
         lo, hi = type_range(t)
         if not lo <= value <= hi:
             raise DecodeError(f"{value} does not fit {type_name(t)}")

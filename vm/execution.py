@@ -129,6 +129,9 @@ class TxContext:
         return g
 
 
+_TWO_256 = 1 << 256
+
+
 class Frame:
     """One running contract call; translated code calls these methods."""
 
@@ -191,7 +194,7 @@ class Frame:
 
     def mkey(self, g: int, base: bytes, key: int | bytes) -> tuple[int, bytes]:
         if isinstance(key, int):
-            enc = key.to_bytes(32, "big", signed=True)
+            enc = (key % _TWO_256).to_bytes(32, "big")  # two's complement for negatives
         else:
             enc = len(key).to_bytes(4, "big") + key
         data = base + enc
