@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from . import crypto
-from .codec import Reader, Writer, decode_values, encode_values, to_python
+from .codec import Reader, Writer, decode_values, encode_values, to_python, uvarint_bytes
 from .errors import DecodeError, InvalidTransaction, OutOfGas, Revert, StateError, VerificationError
 from .execution import (
     MODULES,
@@ -64,26 +64,28 @@ class Transaction:
     signature: bytes = b""
 
     def signing_payload(self) -> bytes:
-        w = Writer()
-        w.raw(_SIGNING_DOMAIN)
-        self._fields(w)
-        return w.getvalue()
+        return _SIGNING_DOMAIN + self._fields()
 
-    def _fields(self, w: Writer) -> None:
-        w.uvarint(self.chain_id)
-        w.uvarint(self.nonce)
-        w.blob(self.sender)
-        w.blob(self.to or b"")
-        w.uvarint(self.value)
-        w.uvarint(self.gas_limit)
-        w.uvarint(self.gas_price)
-        w.blob(self.data)
+    def _fields(self) -> bytes:
+        to = self.to or b""
+        return b"".join(
+            (
+                uvarint_bytes(self.chain_id),
+                uvarint_bytes(self.nonce),
+                uvarint_bytes(len(self.sender)),
+                self.sender,
+                uvarint_bytes(len(to)),
+                to,
+                uvarint_bytes(self.value),
+                uvarint_bytes(self.gas_limit),
+                uvarint_bytes(self.gas_price),
+                uvarint_bytes(len(self.data)),
+                self.data,
+            )
+        )
 
     def encode(self) -> bytes:
-        w = Writer()
-        self._fields(w)
-        w.blob(self.signature)
-        return w.getvalue()
+        return self._fields() + uvarint_bytes(len(self.signature)) + self.signature
 
     @staticmethod
     def decode(data: bytes) -> Transaction:
@@ -478,14 +480,19 @@ class BlockBuilder:
         r = Reader(tx.data)
         try:
             code = r.blob(LIMITS.max_module_size)
-            verified = verify(decode_module(code))
-        except (DecodeError, VerificationError) as exc:
+        except DecodeError as exc:
             raise Revert(gas, f"invalid module: {exc}") from None
+        code_hash = hashlib.sha256(code).digest()
+        loaded = ctx.modules.cached(code_hash)
+        if loaded is None:  # not seen before: decode and verify these exact bytes
+            try:
+                verified = verify(decode_module(code))
+            except (DecodeError, VerificationError) as exc:
+                raise Revert(gas, f"invalid module: {exc}") from None
+            loaded = ctx.modules.put(code_hash, verified)
         address = contract_address(sender, nonce)
         if state.account(address).code_hash:
             raise Revert(gas, "a contract already exists at the new address")
-        code_hash = hashlib.sha256(code).digest()
-        loaded = ctx.modules.put(code_hash, verified)
         state.set_code(code_hash, code)
         acc = state.account(address)
         state.set_account(address, Account(acc.balance, acc.nonce, code_hash))

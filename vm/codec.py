@@ -28,6 +28,15 @@ from .types import (
 _SMALL = tuple(bytes([i]) for i in range(0x80))
 
 
+def uvarint_bytes(n: int) -> bytes:
+    """Minimal LEB128 encoding of a non-negative integer."""
+    if 0 <= n < 0x80:
+        return _SMALL[n]
+    w = Writer()
+    w.uvarint(n)
+    return w.getvalue()
+
+
 class Writer:
     """Appends primitives to a byte buffer."""
 

@@ -70,6 +70,10 @@ class ModuleCache:
             return hit
         return self.put(code_hash, load(code))
 
+    def cached(self, code_hash: bytes) -> LoadedModule | None:
+        """The module with this hash if it was loaded before (and so verified)."""
+        return self.entries.get(code_hash)
+
     def put(self, code_hash: bytes, verified: VerifiedModule) -> LoadedModule:
         """Prepare an already verified module (a deployment verifies it first)."""
         hit = self.entries.get(code_hash)
