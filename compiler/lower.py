@@ -1,0 +1,447 @@
+"""Lowering: the checked AST of one contract into the typed IR.
+
+Control flow (if, loops, short-circuit ``and``/``or``, require with a
+computed message) becomes blocks; storage access becomes key expressions
+(state variable slots, ``mapkey`` for map entries and struct fields).
+"""
+
+from __future__ import annotations
+
+from . import ast, ir
+from . import types as T
+from .check import ConstInfo, ContractInfo, FunctionInfo, LocalInfo, StateVarInfo
+
+_BINOPS = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "**": "exp",
+    "<<": "shl",
+    ">>": "shr",
+    "&": "band",
+    "|": "bor",
+    "^": "bxor",
+}
+_CMPOPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+def lower_contract(info: ContractInfo) -> ir.Program:
+    imports: list[tuple[str, str, list[T.Type], T.Type, bool]] = []
+    functions = [_FunctionLowerer(info, fn, imports).run() for fn in info.functions.values()]
+    return ir.Program(
+        contract=info.name,
+        state=[(s.name, s.type) for s in sorted(info.state.values(), key=lambda s: s.slot)],
+        functions=functions,
+        events=[(e.name, e.fields) for e in sorted(info.events.values(), key=lambda e: e.index)],
+        errors=[(e.name, e.fields) for e in sorted(info.errors.values(), key=lambda e: e.index)],
+        imports=imports,
+    )
+
+
+def zero_value(t: T.Type) -> int | bool | bytes:
+    if isinstance(t, T.BoolType):
+        return False
+    if isinstance(t, T.AddressType | T.InterfaceType):
+        return bytes(20)
+    if isinstance(t, T.FixedBytesType):
+        return bytes(t.size)
+    if isinstance(t, T.BytesType | T.StringType):
+        return b""
+    return 0
+
+
+def is_simple(e: ir.Expr) -> bool:
+    """True when evaluating ``e`` can neither fail nor have effects."""
+    return all(
+        isinstance(n, ir.Const | ir.Local | ir.Env | ir.Compare | ir.Logic | ir.SlotKey)
+        or (isinstance(n, ir.Unary) and n.op == "not")
+        for n in ir.walk(e)
+    )
+
+
+class _FunctionLowerer:
+    def __init__(self, info: ContractInfo, fn: FunctionInfo, imports: list):
+        self.info = info
+        self.fn = fn
+        self.imports = imports
+        self.locals: list[tuple[str, T.Type]] = [(loc.name, loc.type) for loc in fn.locals]
+        self._names = {n for n, _ in self.locals}
+        self.blocks: list[ir.Block] = []
+        self.current = self.new_block()
+        self.loops: list[tuple[int, int]] = []  # (continue target, break target)
+
+    # ------------------------------------------------------------ blocks
+    def new_block(self) -> ir.Block:
+        b = ir.Block(len(self.blocks))
+        self.blocks.append(b)
+        return b
+
+    def emit(self, stmt) -> None:
+        self.current.stmts.append(stmt)
+
+    def terminate(self, term) -> None:
+        self.current.term = term
+
+    def switch(self, block: ir.Block) -> None:
+        self.current = block
+
+    def temp(self, t: T.Type, hint: str = "t") -> ir.Local:
+        n = 0
+        while f"{hint}.{n}" in self._names:
+            n += 1
+        name = f"{hint}.{n}"
+        self._names.add(name)
+        self.locals.append((name, t))
+        return ir.Local(t, len(self.locals) - 1, name)
+
+    def run(self) -> ir.Function:
+        fn = self.fn
+        self.body(fn.node.body)
+        if self.current.term is None:
+            self.terminate(ir.Return(None))
+        for b in self.blocks:
+            if b.term is None:  # blocks after a return: unreachable, removed by the optimiser
+                b.term = (
+                    ir.Return(None)
+                    if fn.returns == T.NONE
+                    else ir.RevertMsg(ir.Const(T.REASON, b"unreachable"))
+                )
+        return ir.Function(
+            fn.name,
+            fn.params,
+            self.locals,
+            fn.returns,
+            fn.public,
+            fn.view,
+            fn.payable,
+            fn.is_init,
+            self.blocks,
+        )
+
+    # ------------------------------------------------------------ statements
+    def body(self, stmts: list[ast.Stmt]) -> None:
+        for s in stmts:
+            if self.current.term is not None:
+                self.switch(self.new_block())  # dead code after a terminator
+            self.stmt(s)
+
+    def stmt(self, s: ast.Stmt) -> None:
+        if isinstance(s, ast.VarDecl):
+            local: LocalInfo = s.ref
+            self.emit(ir.SetLocal(local.index, local.name, self.value(s.value, local.type)))
+        elif isinstance(s, ast.Assign):
+            self.assign(s.target, lambda: self.value(s.value, s.target.type))
+        elif isinstance(s, ast.AugAssign):
+            self.aug_assign(s)
+        elif isinstance(s, ast.Return):
+            self.terminate(
+                ir.Return(self.value(s.value, self.fn.returns) if s.value is not None else None)
+            )
+        elif isinstance(s, ast.Revert):
+            self.revert(s)
+        elif isinstance(s, ast.Emit):
+            ev = s.ref
+            self.emit(
+                ir.EmitEvent(
+                    ev.name, [self.value(a, t) for a, (_, t) in zip(s.args, ev.fields, strict=True)]
+                )
+            )
+        elif isinstance(s, ast.ExprStmt):
+            self.expr_stmt(s.value)
+        elif isinstance(s, ast.If):
+            self.if_stmt(s)
+        elif isinstance(s, ast.For):
+            self.for_stmt(s)
+        elif isinstance(s, ast.Break):
+            self.terminate(ir.Jump(self.loops[-1][1]))
+        elif isinstance(s, ast.Continue):
+            self.terminate(ir.Jump(self.loops[-1][0]))
+
+    def assign(self, target: ast.Expr, value) -> None:
+        if isinstance(target, ast.Name):
+            local: LocalInfo = target.ref
+            self.emit(ir.SetLocal(local.index, local.name, value()))
+        else:
+            self.emit(ir.Store(self.storage_key(target), value()))
+
+    def aug_assign(self, s: ast.AugAssign) -> None:
+        t = s.target.type
+        op = _BINOPS[s.op]
+        if isinstance(s.target, ast.Name):
+            local: LocalInfo = s.target.ref
+            current = ir.Local(t, local.index, local.name)
+            self.emit(
+                ir.SetLocal(
+                    local.index, local.name, ir.Binary(t, op, current, self.value(s.value, t))
+                )
+            )
+            return
+        key = self.storage_key(s.target)
+        if not isinstance(key, ir.SlotKey):  # compute a map key once
+            tmp = self.temp(T.BYTES32, "key")
+            self.emit(ir.SetLocal(tmp.index, tmp.name, key))
+            key = tmp
+        self.emit(ir.Store(key, ir.Binary(t, op, ir.Load(t, key), self.value(s.value, t))))
+
+    def revert(self, s: ast.Revert) -> None:
+        v = s.value
+        if isinstance(v, ast.Call) and isinstance(v.ref, tuple) and v.ref[0] == "error":
+            err = v.ref[1]
+            self.terminate(
+                ir.RaiseError(
+                    err.name,
+                    [self.value(a, t) for a, (_, t) in zip(v.args, err.fields, strict=True)],
+                )
+            )
+        else:
+            self.terminate(ir.RevertMsg(self.expr(v)))
+
+    def expr_stmt(self, e: ast.Expr) -> None:
+        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "builtin":
+            name = e.ref[1]
+            if name == "require":
+                self.require(e)
+                return
+            if name == "send":
+                self.emit(ir.Send(self.value(e.args[0], T.ADDRESS), self.value(e.args[1], T.UINT)))
+                return
+        self.emit(ir.Eval(self.expr(e)))
+
+    def require(self, e: ast.Call) -> None:
+        cond = self.expr(e.args[0])
+        msg = e.args[1]
+        if isinstance(msg, ast.StrLit):
+            self.emit(ir.Require(cond, msg.value))
+            return
+        fail, ok = self.new_block(), self.new_block()
+        self.terminate(ir.Branch(cond, ok.index, fail.index))
+        self.switch(fail)
+        self.terminate(ir.RevertMsg(self.expr(msg)))
+        self.switch(ok)
+
+    def if_stmt(self, s: ast.If) -> None:
+        cond = self.expr(s.cond)
+        then, join = self.new_block(), None
+        other = self.new_block() if s.orelse else None
+        join = self.new_block()
+        self.terminate(ir.Branch(cond, then.index, (other or join).index))
+        self.switch(then)
+        self.body(s.body)
+        if self.current.term is None:
+            self.terminate(ir.Jump(join.index))
+        if other is not None:
+            self.switch(other)
+            self.body(s.orelse)
+            if self.current.term is None:
+                self.terminate(ir.Jump(join.index))
+        self.switch(join)
+
+    def for_stmt(self, s: ast.For) -> None:
+        it: ast.Call = s.iter
+        var: LocalInfo = s.ref
+        t = var.type
+        bound = it.ref[1]
+        if len(it.args) == 2:
+            start, end = self.value(it.args[0], t), self.value(it.args[1], t)
+        else:
+            start, end = ir.Const(t, 0), self.value(it.args[0], t)
+        if not isinstance(end, ir.Const):
+            end_local = self.temp(t, "end")
+            self.emit(ir.SetLocal(end_local.index, end_local.name, end))
+            end = end_local
+        self.emit(ir.SetLocal(var.index, var.name, start))
+        if bound is not None and not (isinstance(start, ir.Const) and isinstance(end, ir.Const)):
+            # the declared bound is real: a longer range reverts before the first iteration
+            check, after = self.new_block(), self.new_block()
+            self.terminate(
+                ir.Branch(
+                    ir.Compare(T.BOOL, "gt", end, ir.Local(t, var.index, var.name)),
+                    check.index,
+                    after.index,
+                )
+            )
+            self.switch(check)
+            span = ir.Binary(t, "sub", end, ir.Local(t, var.index, var.name))
+            self.emit(
+                ir.Require(
+                    ir.Compare(
+                        T.BOOL,
+                        "le",
+                        span,
+                        ir.Const(t, bound) if bound <= t.range[1] else ir.Const(t, t.range[1]),
+                    ),
+                    "loop bound exceeded",
+                )
+            )
+            self.terminate(ir.Jump(after.index))
+            self.switch(after)
+        header, body, step, exit_ = (
+            self.new_block(),
+            self.new_block(),
+            self.new_block(),
+            self.new_block(),
+        )
+        self.terminate(ir.Jump(header.index))
+        self.switch(header)
+        self.terminate(
+            ir.Branch(
+                ir.Compare(T.BOOL, "lt", ir.Local(t, var.index, var.name), end),
+                body.index,
+                exit_.index,
+            )
+        )
+        self.switch(body)
+        self.loops.append((step.index, exit_.index))
+        self.body(s.body)
+        self.loops.pop()
+        if self.current.term is None:
+            self.terminate(ir.Jump(step.index))
+        self.switch(step)
+        self.emit(
+            ir.SetLocal(
+                var.index,
+                var.name,
+                ir.Binary(t, "add", ir.Local(t, var.index, var.name), ir.Const(t, 1)),
+            )
+        )
+        self.terminate(ir.Jump(header.index))
+        self.switch(exit_)
+
+    # ------------------------------------------------------------ expressions
+    def value(self, e: ast.Expr, want: T.Type) -> ir.Expr:
+        """``e`` converted to ``want`` (widening is free: values are exact integers)."""
+        return self.expr(e)
+
+    def storage_key(self, e: ast.Expr) -> ir.Expr:
+        if isinstance(e, ast.Attribute) and isinstance(e.ref, StateVarInfo):
+            return ir.SlotKey(T.BYTES32, e.ref.slot)
+        if isinstance(e, ast.Index):
+            return ir.MapKey(T.BYTES32, self.storage_key(e.obj), self.expr(e.index))
+        if isinstance(e, ast.Attribute) and isinstance(e.ref, tuple) and e.ref[0] == "field":
+            return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref[2]))
+        raise AssertionError("not a storage location")
+
+    def expr(self, e: ast.Expr) -> ir.Expr:
+        t = e.type
+        if isinstance(e, ast.IntLit):
+            return ir.Const(t, e.value)
+        if isinstance(e, ast.BoolLit):
+            return ir.Const(T.BOOL, e.value)
+        if isinstance(e, ast.StrLit):
+            return ir.Const(t, e.value.encode("utf-8"))
+        if isinstance(e, ast.BytesLit):
+            return ir.Const(t, e.value)
+        if isinstance(e, ast.Name):
+            ref = e.ref
+            if isinstance(ref, LocalInfo):
+                return ir.Local(ref.type, ref.index, ref.name)
+            if isinstance(ref, ConstInfo):
+                v = ref.value
+                return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
+            raise AssertionError(f"unresolved name {e.id}")
+        if isinstance(e, ast.Attribute):
+            ref = e.ref
+            if isinstance(ref, tuple) and ref[0] == "env":
+                return ir.Env(t, ref[1])
+            if isinstance(ref, tuple) and ref[0] == "enum":
+                return ir.Const(ref[1], ref[2])
+            return ir.Load(t, self.storage_key(e))
+        if isinstance(e, ast.Index):
+            return ir.Load(t, self.storage_key(e))
+        if isinstance(e, ast.BinOp):
+            return ir.Binary(t, _BINOPS[e.op], self.expr(e.left), self.expr(e.right))
+        if isinstance(e, ast.Compare):
+            return ir.Compare(T.BOOL, _CMPOPS[e.op], self.expr(e.left), self.expr(e.right))
+        if isinstance(e, ast.Not):
+            return ir.Unary(T.BOOL, "not", self.expr(e.operand))
+        if isinstance(e, ast.Neg):
+            return ir.Unary(t, "neg", self.expr(e.operand))
+        if isinstance(e, ast.BoolOp):
+            return self.bool_op(e)
+        if isinstance(e, ast.Call):
+            return self.call(e)
+        raise AssertionError(f"cannot lower {type(e).__name__}")
+
+    def bool_op(self, e: ast.BoolOp) -> ir.Expr:
+        parts = [self.expr(v) for v in e.values]
+        op = e.op
+        if all(is_simple(p) for p in parts[1:]):
+            result = parts[0]
+            for p in parts[1:]:
+                result = ir.Logic(T.BOOL, op, result, p)
+            return result
+        # short-circuit through blocks: later operands may fail or have effects
+        tmp = self.temp(T.BOOL, "cond")
+        self.emit(ir.SetLocal(tmp.index, tmp.name, parts[0]))
+        join = self.new_block()
+        for v in e.values[1:]:
+            more = self.new_block()
+            local = ir.Local(T.BOOL, tmp.index, tmp.name)
+            self.terminate(
+                ir.Branch(local, more.index, join.index)
+                if op == "and"
+                else ir.Branch(local, join.index, more.index)
+            )
+            self.switch(more)
+            self.emit(ir.SetLocal(tmp.index, tmp.name, self.expr(v)))
+        self.terminate(ir.Jump(join.index))
+        self.switch(join)
+        return ir.Local(T.BOOL, tmp.index, tmp.name)
+
+    def call(self, e: ast.Call) -> ir.Expr:
+        kind = e.ref[0]
+        t = e.type
+        if kind == "internal":
+            target: FunctionInfo = e.ref[1]
+            return ir.Call(t, target.name, [self.expr(a) for a in e.args])
+        if kind == "external":
+            _, iface, method, value = e.ref
+            key = (
+                iface.name,
+                method.name,
+                [p for _, p in method.params],
+                method.returns,
+                method.view,
+            )
+            if key not in self.imports:
+                self.imports.append(key)
+            target = self.expr(e.func.obj)
+            return ir.ExtCall(
+                t,
+                iface.name,
+                method.name,
+                target,
+                self.expr(value) if value is not None else None,
+                [self.expr(a) for a in e.args],
+            )
+        if kind == "iface_cast":
+            return self.expr(e.args[0])
+        if kind == "convert":
+            to = e.ref[1]
+            arg = self.expr(e.args[0])
+            src = e.args[0].type
+            if isinstance(to, T.IntType):
+                if isinstance(src, T.FixedBytesType):
+                    return ir.Unary(to, "from_bytes", arg)
+                if isinstance(src, T.IntType) and src.signed == to.signed and src.bits <= to.bits:
+                    return arg
+                return ir.Unary(to, "cast", arg)
+            if isinstance(to, T.FixedBytesType):
+                return ir.Unary(to, "to_bytes32", arg) if isinstance(src, T.IntType) else arg
+            return arg  # address(interface)
+        if kind == "empty":
+            return ir.Const(e.ref[1], zero_value(e.ref[1]))
+        name = e.ref[1]
+        args = [self.expr(a) for a in e.args]
+        if name in ("min", "max"):
+            return ir.Binary(t, name, args[0], args[1])
+        if name in ("sha256", "keccak256"):
+            data = args[0]
+            if isinstance(e.args[0].type, T.IntType):
+                data = ir.Unary(T.BYTES32, "to_bytes32", data)
+            return ir.Builtin(T.BYTES32, name, [data])
+        if name in ("len", "verify_ed25519"):
+            return ir.Builtin(t, name, args)
+        raise AssertionError(f"builtin {name} as a value")

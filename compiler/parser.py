@@ -1,0 +1,427 @@
+"""Parsing: the Lark grammar (LALR, Python-like indentation) into the AST."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import DedentError, Indenter
+
+from . import ast
+from .diagnostics import CompileError, Diagnostic
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+
+class DeedIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+
+@functools.cache
+def parser() -> Lark:
+    return Lark(
+        GRAMMAR.read_text(),
+        parser="lalr",
+        postlex=DeedIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+TOKEN_NAMES = {
+    "_NL": "end of line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of the block",
+    "NAME": "a name",
+    "INT": "a number",
+    "HEX": "hex bytes",
+    "STRING": "a string",
+    "COLON": "':'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "$END": "the end of the file",
+}
+
+
+def _expected(tokens) -> str:
+    names = sorted(
+        {TOKEN_NAMES.get(t, t.lower() if t.isupper() and len(t) > 3 else repr(t)) for t in tokens}
+    )
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return ", ".join(names)
+
+
+def parse(source: str, path: str = "<source>") -> ast.SourceFile:
+    """Parse source text; raises CompileError with a positioned diagnostic."""
+    if not source.endswith("\n"):
+        source += "\n"
+    try:
+        tree = parser().parse(source)
+    except UnexpectedInput as exc:
+        raise CompileError([_syntax_diagnostic(exc, path)]) from None
+    except DedentError as exc:
+        line = _dedent_line(source, str(exc))
+        span = ast.Span(path, line, 1, line, 2)
+        raise CompileError(
+            [
+                Diagnostic(
+                    "E0002",
+                    "this line's indentation matches no enclosing block",
+                    span,
+                    "indent with 4 spaces per level",
+                )
+            ]
+        ) from None
+    try:
+        return _ToAst(path).transform(tree)
+    except _LiteralError as exc:
+        raise CompileError([Diagnostic("E0003", exc.message, exc.span)]) from None
+
+
+def _dedent_line(source: str, message: str) -> int:
+    # Lark does not say where; find the first line whose indentation matches no open block.
+    stack = [0]
+    for number, line in enumerate(source.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        width = len(line) - len(line.lstrip())
+        if width > stack[-1]:
+            stack.append(width)
+        else:
+            while width < stack[-1]:
+                stack.pop()
+            if width != stack[-1]:
+                return number
+    return 1
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, path: str) -> Diagnostic:
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        span = ast.Span(path, line, column, line, column + 1)
+        return Diagnostic("E0003", f"unexpected character {exc.char!r}", span)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "_INDENT":
+            line = tok.end_line or line  # the indent token borrows the newline's start
+            width = len(str(tok).rsplit("\n", 1)[-1]) or 1
+            return Diagnostic(
+                "E0002",
+                "unexpected indentation",
+                ast.Span(path, line, 1, line, width + 1),
+                "a block starts only after a line ending in ':'",
+            )
+        if tok.type == "_DEDENT":
+            line = tok.end_line or line
+            return Diagnostic(
+                "E0002",
+                "a block ends too early",
+                ast.Span(path, line, 1, line, 2),
+                f"expected {_expected(exc.expected)}",
+            )
+        if tok.type == "$END":
+            return Diagnostic(
+                "E0001",
+                "unexpected end of file",
+                ast.Span(path, line, column, line, column + 1),
+                f"expected {_expected(exc.expected)}",
+            )
+        text = "end of line" if tok.type == "_NL" else repr(str(tok))
+        end = getattr(tok, "end_column", None) or column + max(1, len(str(tok)))
+        if tok.type == "_NL":
+            end = column + 1
+        return Diagnostic(
+            "E0001",
+            f"unexpected {text}",
+            ast.Span(path, line, column, line, end),
+            f"expected {_expected(exc.expected)}",
+        )
+    if isinstance(exc, UnexpectedEOF):
+        return Diagnostic(
+            "E0001",
+            "unexpected end of file",
+            ast.Span(path, line, 1, line, 2),
+            f"expected {_expected(exc.expected)}",
+        )
+    return Diagnostic("E0001", "syntax error", ast.Span(path, line, column, line, column + 1))
+
+
+class _LiteralError(Exception):
+    def __init__(self, message: str, span: ast.Span):
+        self.message = message
+        self.span = span
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "0": "\0"}
+
+
+def _unescape(text: str, span: ast.Span) -> str:
+    out = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            nxt = text[i + 1] if i + 1 < len(text) else ""
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+            if nxt == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", text[i + 2 : i + 4]):
+                out.append(chr(int(text[i + 2 : i + 4], 16)))
+                i += 4
+                continue
+            raise _LiteralError(f"unknown escape \\{nxt} in a string", span)
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Tree to AST dataclasses, keeping every node's span."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> ast.Span:
+        if getattr(meta, "empty", True):
+            return ast.Span(self.path, 1, 1, 1, 1)
+        return ast.Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> ast.Span:
+        return ast.Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    # ------------------------------------------------------------ top level
+    def start(self, meta, items):
+        imports = [i for i in items if isinstance(i, ast.Import)]
+        interfaces = [i for i in items if isinstance(i, ast.Interface)]
+        contracts = [i for i in items if isinstance(i, ast.Contract)]
+        return ast.SourceFile(self.path, imports, interfaces, contracts, span=self._span(meta))
+
+    def import_stmt(self, meta, items):
+        return ast.Import(items[0], span=self._span(meta))
+
+    def dotted_name(self, meta, items):
+        return [str(t) for t in items]
+
+    def interface_def(self, meta, items):
+        return ast.Interface(str(items[0]), items[1:], span=self._span(meta))
+
+    def iface_method(self, meta, items):
+        decorators = [i for i in items if isinstance(i, ast.Decorator)]
+        rest = items[len(decorators) :]
+        name, params, returns = rest
+        return ast.MethodSig(str(name), params or [], returns, decorators, span=self._span(meta))
+
+    def contract_def(self, meta, items):
+        return ast.Contract(str(items[0]), items[1:], span=self._span(meta))
+
+    def struct_def(self, meta, items):
+        return ast.StructDef(str(items[0]), items[1:], span=self._span(meta))
+
+    def enum_def(self, meta, items):
+        return ast.EnumDef(str(items[0]), [str(t) for t in items[1:]], span=self._span(meta))
+
+    def event_def(self, meta, items):
+        return ast.EventDef(str(items[0]), items[1] or [], span=self._span(meta))
+
+    def error_def(self, meta, items):
+        return ast.ErrorDef(str(items[0]), items[1] or [], span=self._span(meta))
+
+    def const_def(self, meta, items):
+        return ast.ConstDef(str(items[0]), items[1], items[2], span=self._span(meta))
+
+    def state_var(self, meta, items):
+        return ast.StateVar(str(items[0]), items[1], span=self._span(meta))
+
+    def function_def(self, meta, items):
+        decorators = [i for i in items if isinstance(i, ast.Decorator)]
+        rest = items[len(decorators) :]
+        public = isinstance(rest[0], Token) and rest[0].type == "PUB"
+        if public:
+            rest = rest[1:]
+        name, params, returns, body = rest
+        span = self._span(meta)
+        return ast.FunctionDef(
+            str(name), params or [], returns, decorators, public, body, span=span
+        )
+
+    def decorator(self, meta, items):
+        return ast.Decorator(str(items[0]), span=self._span(meta))
+
+    def params(self, meta, items):
+        return list(items)
+
+    def param(self, meta, items):
+        return ast.Param(str(items[0]), items[1], span=self._span(meta))
+
+    def named_type(self, meta, items):
+        return ast.TypeExpr(str(items[0]), [], span=self._span(meta))
+
+    def generic_type(self, meta, items):
+        return ast.TypeExpr(str(items[0]), list(items[1:]), span=self._span(meta))
+
+    def type_arg(self, meta, items):
+        return int(str(items[0]).replace("_", ""))
+
+    # ------------------------------------------------------------ statements
+    def suite(self, meta, items):
+        return list(items)
+
+    def var_decl(self, meta, items):
+        return ast.VarDecl(str(items[0]), items[1], items[2], span=self._span(meta))
+
+    def assign(self, meta, items):
+        return ast.Assign(items[0], items[1], span=self._span(meta))
+
+    def aug_assign(self, meta, items):
+        return ast.AugAssign(items[0], str(items[1])[0], items[2], span=self._span(meta))
+
+    def return_stmt(self, meta, items):
+        return ast.Return(items[0], span=self._span(meta))
+
+    def pass_stmt(self, meta, items):
+        return ast.Pass(span=self._span(meta))
+
+    def break_stmt(self, meta, items):
+        return ast.Break(span=self._span(meta))
+
+    def continue_stmt(self, meta, items):
+        return ast.Continue(span=self._span(meta))
+
+    def revert_stmt(self, meta, items):
+        return ast.Revert(items[0], span=self._span(meta))
+
+    def emit_stmt(self, meta, items):
+        args, kwargs = items[1] if items[1] else ([], [])
+        return ast.Emit(str(items[0]), args, kwargs, span=self._span(meta))
+
+    def expr_stmt(self, meta, items):
+        return ast.ExprStmt(items[0], span=self._span(meta))
+
+    def if_stmt(self, meta, items):
+        cond, body = items[0], items[1]
+        rest = items[2:]
+        orelse = (
+            rest[-1] if rest and isinstance(rest[-1], tuple) and rest[-1][0] == "else" else None
+        )
+        elifs = [r for r in rest if isinstance(r, ast.If)]
+        tail = orelse[1] if orelse else []
+        for clause in reversed(elifs):
+            clause.orelse = tail
+            tail = [clause]
+        return ast.If(cond, body, tail, span=self._span(meta))
+
+    def elif_clause(self, meta, items):
+        return ast.If(items[0], items[1], [], span=self._span(meta))
+
+    def else_clause(self, meta, items):
+        return ("else", items[0])
+
+    def for_stmt(self, meta, items):
+        return ast.For(str(items[0]), items[1], items[2], span=self._span(meta))
+
+    # ------------------------------------------------------------ expressions
+    def or_chain(self, meta, items):
+        return ast.BoolOp("or", list(items), span=self._span(meta))
+
+    def and_chain(self, meta, items):
+        return ast.BoolOp("and", list(items), span=self._span(meta))
+
+    def not_op(self, meta, items):
+        return ast.Not(items[0], span=self._span(meta))
+
+    def compare(self, meta, items):
+        return ast.Compare(str(items[1]), items[0], items[2], span=self._span(meta))
+
+    def _fold(self, meta, items, op):
+        left = items[0]
+        for right in items[1:]:
+            left = ast.BinOp(op, left, right, span=_join(left.span, right.span))
+        return left
+
+    def bor_chain(self, meta, items):
+        return self._fold(meta, items, "|")
+
+    def bxor_chain(self, meta, items):
+        return self._fold(meta, items, "^")
+
+    def band_chain(self, meta, items):
+        return self._fold(meta, items, "&")
+
+    def binary_chain(self, meta, items):
+        left = items[0]
+        for i in range(1, len(items), 2):
+            right = items[i + 1]
+            left = ast.BinOp(str(items[i]), left, right, span=_join(left.span, right.span))
+        return left
+
+    def neg(self, meta, items):
+        operand = items[0]
+        if isinstance(operand, ast.IntLit):
+            return ast.IntLit(-operand.value, span=self._span(meta))
+        return ast.Neg(operand, span=self._span(meta))
+
+    def pow(self, meta, items):
+        return ast.BinOp("**", items[0], items[1], span=self._span(meta))
+
+    def attribute(self, meta, items):
+        return ast.Attribute(items[0], str(items[1]), span=self._span(meta))
+
+    def index(self, meta, items):
+        return ast.Index(items[0], items[1], span=self._span(meta))
+
+    def call(self, meta, items):
+        args, kwargs = items[1] if items[1] else ([], [])
+        return ast.Call(items[0], args, kwargs, span=self._span(meta))
+
+    def args(self, meta, items):
+        args = [i for i in items if not isinstance(i, ast.Keyword)]
+        kwargs = [i for i in items if isinstance(i, ast.Keyword)]
+        return args, kwargs
+
+    def kwarg(self, meta, items):
+        return ast.Keyword(str(items[0]), items[1], span=self._span(meta))
+
+    def name(self, meta, items):
+        return ast.Name(str(items[0]), span=self._span(meta))
+
+    def int_lit(self, meta, items):
+        return ast.IntLit(int(str(items[0]).replace("_", "")), span=self._span(meta))
+
+    def hex_lit(self, meta, items):
+        text = str(items[0])[2:].replace("_", "")
+        span = self._span(meta)
+        if len(text) % 2:
+            raise _LiteralError("hex bytes need an even number of digits", span)
+        return ast.BytesLit(bytes.fromhex(text), span=span)
+
+    def string_lit(self, meta, items):
+        span = self._span(meta)
+        return ast.StrLit(_unescape(str(items[0])[1:-1], span), span=span)
+
+    def true_lit(self, meta, items):
+        return ast.BoolLit(True, span=self._span(meta))
+
+    def false_lit(self, meta, items):
+        return ast.BoolLit(False, span=self._span(meta))
+
+
+def _join(a: ast.Span, b: ast.Span) -> ast.Span:
+    return ast.Span(a.file, a.line, a.column, b.end_line, b.end_column)

@@ -1,0 +1,194 @@
+"""Deed's types, as the checker sees them, and their mapping onto VM types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from deed.vm import types as vmt
+
+
+class Type:
+    storage_only = False
+
+    @property
+    def kind(self) -> str:
+        return self.vm_type().kind
+
+    def vm_type(self) -> vmt.ValueType:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class IntType(Type):
+    signed: bool
+    bits: int
+
+    def __str__(self) -> str:
+        return f"{'i' if self.signed else 'u'}{self.bits}"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_INT if self.signed else vmt.TAG_UINT, self.bits)
+
+    @property
+    def code(self) -> int:
+        return vmt.int_type_code(self.signed, self.bits)
+
+    @property
+    def range(self) -> tuple[int, int]:
+        return vmt.int_range(self.code)
+
+
+@dataclass(frozen=True)
+class BoolType(Type):
+    def __str__(self) -> str:
+        return "bool"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.BOOL
+
+
+@dataclass(frozen=True)
+class AddressType(Type):
+    def __str__(self) -> str:
+        return "address"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ADDRESS
+
+
+@dataclass(frozen=True)
+class FixedBytesType(Type):
+    size: int
+
+    def __str__(self) -> str:
+        return f"bytes{self.size}"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_FIXED_BYTES, self.size)
+
+
+@dataclass(frozen=True)
+class BytesType(Type):
+    max_len: int
+
+    def __str__(self) -> str:
+        return f"bytes[{self.max_len}]"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_BYTES, self.max_len)
+
+
+@dataclass(frozen=True)
+class StringType(Type):
+    max_len: int
+
+    def __str__(self) -> str:
+        return f"string[{self.max_len}]"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_STRING, self.max_len)
+
+
+@dataclass(frozen=True)
+class EnumType(Type):
+    name: str
+    members: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_UINT, 8)
+
+
+@dataclass(frozen=True)
+class InterfaceType(Type):
+    """A contract address known to have an interface's functions."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ADDRESS
+
+
+@dataclass(frozen=True)
+class MapType(Type):
+    key: Type
+    value: Type
+    storage_only = True
+
+    def __str__(self) -> str:
+        return f"map[{self.key}, {self.value}]"
+
+
+@dataclass(frozen=True)
+class StructType(Type):
+    name: str
+    fields: tuple[tuple[str, Type], ...] = field(compare=False)
+    storage_only = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    def field_index(self, name: str) -> int | None:
+        for i, (n, _) in enumerate(self.fields):
+            if n == name:
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class NoneType(Type):
+    def __str__(self) -> str:
+        return "nothing"
+
+
+UINT = IntType(False, 256)
+U8 = IntType(False, 8)
+U64 = IntType(False, 64)
+BOOL = BoolType()
+ADDRESS = AddressType()
+BYTES32 = FixedBytesType(32)
+NONE = NoneType()
+REASON = StringType(1024)
+
+
+def builtin_type(name: str) -> Type | None:
+    """The type a plain name denotes (``u64``, ``uint``, ``bool``, ``bytes32``...)."""
+    if name == "uint":
+        return UINT
+    if name == "bool":
+        return BOOL
+    if name == "address":
+        return ADDRESS
+    if name[:1] in ("u", "i") and name[1:].isdigit():
+        bits = int(name[1:])
+        if 8 <= bits <= 256 and bits % 8 == 0:
+            return IntType(name[0] == "i", bits)
+        return None
+    if name.startswith("bytes") and name[5:].isdigit():
+        size = int(name[5:])
+        return FixedBytesType(size) if 1 <= size <= 32 else None
+    return None
+
+
+def is_int(t: Type) -> bool:
+    return isinstance(t, IntType)
+
+
+def widens_to(src: Type, dst: Type) -> bool:
+    """Implicit conversion: only integer widening within one signedness."""
+    if src == dst:
+        return True
+    if isinstance(src, IntType) and isinstance(dst, IntType):
+        return src.signed == dst.signed and src.bits <= dst.bits
+    if isinstance(src, InterfaceType) and isinstance(dst, AddressType):
+        return True
+    if isinstance(src, StringType) and isinstance(dst, StringType):
+        return src.max_len <= dst.max_len
+    if isinstance(src, BytesType) and isinstance(dst, BytesType):
+        return src.max_len <= dst.max_len
+    return False
