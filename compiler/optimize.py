@@ -160,7 +160,7 @@ def thread_jumps(p: ir.Program) -> ir.Program:
     for f in p.functions:
         by_index = {b.index: b for b in f.blocks}
 
-        def final(i: int) -> int:
+        def final(i: int, by_index: dict[int, ir.Block] = by_index) -> int:
             seen = set()
             while i not in seen:
                 seen.add(i)
