@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from deed.contracts import assembly
 from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data

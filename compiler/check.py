@@ -856,13 +856,13 @@ class _FunctionChecker:
             return T.BOOL
         if isinstance(e, ast.Neg):
             t = self.expr(e.operand, want)
-            if not (isinstance(t, T.IntType) and t.signed):
+            if t != T.ERROR and not (isinstance(t, T.IntType) and t.signed):
                 self.r.error(
                     "E0202", f"cannot negate {t}", e.span, "only signed integers have a minus"
                 )
             return t
         self.r.error("E0201", "unsupported expression", e.span)
-        return T.UINT
+        return T.ERROR
 
     def name(self, e: ast.Name) -> T.Type:
         local = self.lookup(e.id)
@@ -879,7 +879,7 @@ class _FunctionChecker:
         elif e.id in ("true", "false"):
             hint = "booleans are True and False"
         self.r.error("E0101", f"undefined name {e.id}", e.span, hint)
-        return T.UINT
+        return T.ERROR
 
     def attribute(self, e: ast.Attribute) -> T.Type:
         obj = e.obj
@@ -901,7 +901,7 @@ class _FunctionChecker:
                     return sv.type
                 if e.attr in self.info.functions:
                     self.r.error("E0205", f"self.{e.attr} is a function: call it", e.span)
-                    return T.UINT
+                    return T.ERROR
             self.r.error(
                 "E0105", f"{obj.id} has no member {e.attr}", e.span, _member_hint(obj.id, self.info)
             )
@@ -919,6 +919,8 @@ class _FunctionChecker:
             e.ref = ("enum", enum, enum.members.index(e.attr))
             return enum
         t = self.expr(obj)
+        if t == T.ERROR:
+            return T.ERROR
         if isinstance(t, T.StructType):
             idx = t.field_index(e.attr)
             if idx is None:
@@ -932,15 +934,17 @@ class _FunctionChecker:
             e.ref = ("field", t, idx)
             return t.fields[idx][1]
         self.r.error("E0105", f"{t} has no member {e.attr}", e.span)
-        return T.UINT
+        return T.ERROR
 
     def index(self, e: ast.Index) -> T.Type:
         t = self.expr(e.obj)
         if isinstance(t, T.MapType):
             self.expect(e.index, t.key)
             return t.value
+        if t == T.ERROR:
+            return T.ERROR
         self.r.error("E0202", f"{t} cannot be indexed", e.span)
-        return T.UINT
+        return T.ERROR
 
     def binop(self, e: ast.BinOp, want: T.Type | None) -> T.Type:
         op = e.op
@@ -951,6 +955,8 @@ class _FunctionChecker:
                 else self.expect(e.left, want)
             )
             rt = self.expr(e.right)
+            if T.ERROR in (lt, rt):
+                return T.ERROR
             if not isinstance(lt, T.IntType) or not (isinstance(rt, T.IntType) and not rt.signed):
                 self.r.error(
                     "E0202",
@@ -967,9 +973,11 @@ class _FunctionChecker:
             rt = self.expect(e.right, lt) if isinstance(lt, T.IntType) else self.expr(e.right)
         else:
             lt, rt = self.expr(e.left, want), self.expr(e.right, want)
+        if T.ERROR in (lt, rt):
+            return T.ERROR
         if not (isinstance(lt, T.IntType) and isinstance(rt, T.IntType)):
             self.r.error("E0202", f"{op} needs integers, found {lt} and {rt}", e.span)
-            return T.UINT
+            return T.ERROR
         if lt.signed != rt.signed:
             self.r.error(
                 "E0203",
@@ -990,6 +998,8 @@ class _FunctionChecker:
             rt = self.expect(e.right, lt) if isinstance(lt, T.IntType) else self.expr(e.right)
         else:
             lt, rt = self.expr(e.left), self.expr(e.right)
+        if T.ERROR in (lt, rt):
+            return T.BOOL
         if isinstance(lt, T.IntType) and isinstance(rt, T.IntType):
             if lt.signed != rt.signed:
                 self.r.error(
@@ -1110,7 +1120,7 @@ class _FunctionChecker:
         self.r.error("E0205", "this is not a function", f.span)
         for a in e.args:
             self.expr(a)
-        return T.UINT
+        return T.ERROR
 
     def conversion(self, e: ast.Call, to: T.Type) -> T.Type:
         if len(e.args) != 1 or e.kwargs:
@@ -1192,7 +1202,7 @@ class _FunctionChecker:
             t = self.expr(args[0])
             if not isinstance(t, T.BytesType | T.StringType):
                 self.r.error("E0202", f"len needs bytes or a string, found {t}", args[0].span)
-            return T.UINT
+            return T.ERROR
         if name in ("sha256", "keccak256"):
             t = self.expr(args[0])
             if t.storage_only or isinstance(t, T.BoolType | T.EnumType):
@@ -1215,7 +1225,7 @@ class _FunctionChecker:
             a = args[0]
             if not isinstance(a, ast.Name):
                 self.r.error("E0103", "empty(T) takes a type", a.span)
-                return T.UINT
+                return T.ERROR
             t = self.c.types.resolve(ast.TypeExpr(a.id, span=a.span), value_only=True)
             e.ref = ("empty", t)
             return t

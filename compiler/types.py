@@ -146,6 +146,19 @@ class NoneType(Type):
         return "nothing"
 
 
+@dataclass(frozen=True)
+class ErrorType(Type):
+    """The type of an expression that already has an error: fits everywhere,
+    so one mistake is reported once."""
+
+    def __str__(self) -> str:
+        return "<error>"
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.U256
+
+
+ERROR = ErrorType()
 UINT = IntType(False, 256)
 U8 = IntType(False, 8)
 U64 = IntType(False, 64)
@@ -181,7 +194,7 @@ def is_int(t: Type) -> bool:
 
 def widens_to(src: Type, dst: Type) -> bool:
     """Implicit conversion: only integer widening within one signedness."""
-    if src == dst:
+    if src == dst or src == ERROR or dst == ERROR:
         return True
     if isinstance(src, IntType) and isinstance(dst, IntType):
         return src.signed == dst.signed and src.bits <= dst.bits

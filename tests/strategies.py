@@ -1,5 +1,7 @@
 """Hypothesis strategies for types, values and (unverified) modules."""
 
+from hypothesis import strategies as st
+
 from deed.vm.module import ErrorDef, EventDef, Export, Field, Function, ImportDef, Module
 from deed.vm.types import (
     TAG_ADDRESS,
@@ -12,7 +14,6 @@ from deed.vm.types import (
     ValueType,
     type_range,
 )
-from hypothesis import strategies as st
 
 widths = st.sampled_from([8, 16, 32, 64, 128, 256])
 

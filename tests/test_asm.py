@@ -3,13 +3,14 @@
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from strategies import modules
+from support import ASM
+
 from deed.vm.asm import assemble, disassemble
 from deed.vm.errors import AssemblyError
 from deed.vm.module import selector
 from deed.vm.verifier import verify
-from hypothesis import given
-from strategies import modules
-from support import ASM
 
 
 @pytest.mark.parametrize("path", sorted(ASM.glob("*.dasm")), ids=lambda p: p.name)

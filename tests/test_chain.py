@@ -4,10 +4,11 @@ reentrancy, nested rollback, read-only calls."""
 from dataclasses import replace
 
 import pytest
+from support import FUNDS, Harness, asm_module
+
 from deed.vm.chain import Transaction, contract_address, deploy_data, intrinsic_gas
 from deed.vm.errors import InvalidTransaction, StateError
 from deed.vm.opcodes import LIMITS
-from support import FUNDS, Harness, asm_module
 
 K = "0x" + "00" * 31 + "01"
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from deed.cli.main import main
 
 ROOT = Path(__file__).parent.parent

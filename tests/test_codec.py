@@ -2,6 +2,10 @@
 and decoders accept only canonical bytes."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import modules, value_types, values_of
+
 from deed.vm.chain import Transaction
 from deed.vm.codec import Reader, Writer, decode_cell, decode_values, encode_cell, encode_values
 from deed.vm.errors import DecodeError
@@ -19,9 +23,6 @@ from deed.vm.types import (
     type_name,
     type_range,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-from strategies import modules, value_types, values_of
 
 # --------------------------------------------------------------------------- values
 

@@ -4,15 +4,16 @@ revert reason, events) and the same state root."""
 
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from program_gen import CONSTS, programs
+
 from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data
 from deed.vm.crypto import KeyPair
 from deed.vm.execution import ModuleCache
 from deed.vm.state import MemoryBackend
 from deed.vm.verifier import verify
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from program_gen import CONSTS, programs
 
 KEY = KeyPair.from_text("differential")
 args = st.lists(

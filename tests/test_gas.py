@@ -3,13 +3,14 @@ cost), out of gas at any point changes nothing but nonce and fee, and the
 same transaction always uses the same gas."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import Harness, asm_module
+
 from deed.vm.chain import intrinsic_gas
 from deed.vm.opcodes import BY_NAME, GAS, OPCODES
 from deed.vm.runtime import words
 from deed.vm.state import MemoryBackend
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from support import Harness, asm_module
 
 
 def g(*names):

@@ -6,10 +6,11 @@ the model says the result does not fit, charging exactly the table's gas.
 """
 
 import pytest
-from deed.vm.opcodes import BY_NAME
 from hypothesis import given
 from hypothesis import strategies as st
 from support import Harness
+
+from deed.vm.opcodes import BY_NAME
 
 TYPES = ["u8", "u64", "u256", "i8", "i64", "i256"]
 BINARY = [

@@ -1,7 +1,8 @@
 """Limits that hold whatever the gas limit: memory, frames, value sizes."""
 
-from deed.vm.opcodes import LIMITS
 from support import Harness
+
+from deed.vm.opcodes import LIMITS
 
 DOUBLER = """
 .func grow(I) -> I

@@ -2,9 +2,10 @@
 (the same checks as ../shared/anchors/test_contracts.py)."""
 
 import pytest
+from support import Harness, asm_module
+
 from deed.vm.codec import encode_values
 from deed.vm.types import ADDRESS, U64
-from support import Harness, asm_module
 
 ETHER = 10**18
 

@@ -7,11 +7,12 @@ import sys
 import textwrap
 
 import pytest
-from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from support import Harness, asm_module
+
+from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB
 
 keys = st.binary(min_size=1, max_size=3).map(lambda k: b"s" + bytes(20) + k)
 cells = st.one_of(st.none(), st.integers(-(2**70), 2**70).filter(bool), st.binary(max_size=5))

@@ -2,6 +2,10 @@
 real module reaches the host as anything but a clean error or a receipt."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import asm_module
+
 from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data
 from deed.vm.crypto import KeyPair
@@ -9,9 +13,6 @@ from deed.vm.errors import DecodeError, VerificationError
 from deed.vm.module import Function, Module
 from deed.vm.state import MemoryBackend
 from deed.vm.verifier import load, verify
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from support import asm_module
 
 REJECTED = [
     ("stack", ".func f()\n    POP\n    RET"),  # underflow
