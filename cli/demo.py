@@ -1,9 +1,8 @@
 """``deed demo``: the standard contracts on a local chain kept in SQLite.
 
-Deploys the token, the flight-delay pool and an escrow with signed
-transactions, runs each through its story, and prints every receipt with
-its gas. The contracts are the hand-assembled twins of the reference
-contracts until the compiler lands.
+Compiles the standard contracts (``contracts/*.deed``), deploys the token,
+the flight-delay pool and an escrow with signed transactions, runs each
+through its story, and prints every receipt with its gas.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deed.contracts import assembly
-from deed.vm.asm import assemble
+from deed.compiler.driver import compile_source
+from deed.contracts import source
 from deed.vm.chain import Chain, Receipt, Transaction, deploy_data
 from deed.vm.codec import encode_values
 from deed.vm.crypto import KeyPair
@@ -67,7 +66,11 @@ class DemoChain:
         return r
 
     def deploy(self, who: str, name: str, init_types=(), init_args=(), value: int = 0) -> bytes:
-        module = assemble(assembly(name))
+        start = time.perf_counter()
+        module = compile_source(source(name), f"contracts/{name}.deed").module
+        self.echo(
+            f"      compiled contracts/{name}.deed: {len(module.encode())} bytes in {1000 * (time.perf_counter() - start):.0f} ms"
+        )
         r = self._apply(
             who,
             None,
@@ -111,10 +114,15 @@ def run_demo(path: Path, echo: Callable[[str], None]) -> None:
     pool = d.deploy("alice", "insurance", [ADDRESS], [d.addr("carol")], value=ETHER)
     d.send("bob", pool, "join", [b"LH454 2026-11-22".ljust(32, b"\0")], value=10**16)
     d.send("carol", pool, "report_delay", [0, 150])
+    d.send("bob", pool, "join", [b"LH455 2026-11-22".ljust(32, b"\0")], value=10**16)
+    d.send("carol", pool, "report_delay", [1, 30])
     d.send("bob", pool, "claim", [0])
     d.send("bob", pool, "claim", [0])
     d.new_block()
 
+    echo(
+        f"      pool reserve now {d.chain.call(pool, 'reserved_funds').return_values[0] / ETHER} ether"
+    )
     echo("\n== escrow (buyer alice, seller bob, arbiter dave)")
     escrow = d.deploy(
         "alice", "escrow", [ADDRESS, ADDRESS, U64], [d.addr("bob"), d.addr("dave"), 86_400]

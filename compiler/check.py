@@ -123,7 +123,7 @@ BUILTINS = {
     "range",
 }
 DECORATORS = {"view", "payable"}
-MAX_LOOP_BOUND = 1_000_000
+MAX_LOOP_BOUND = 100_000_000
 
 
 def check(source: ast.SourceFile, reporter: Reporter) -> list[ContractInfo]:
