@@ -82,6 +82,7 @@ class FunctionInfo:
     is_init: bool
     locals: list[LocalInfo] = field(default_factory=list)
     calls: set[str] = field(default_factory=set)
+    call_sites: list[tuple[str, ast.Node]] = field(default_factory=list)
     writes: list[ast.Node] = field(default_factory=list)  # nodes that change state
     ext_calls: list[tuple[ast.Node, MethodInfo]] = field(default_factory=list)
     value_uses: list[ast.Node] = field(default_factory=list)
@@ -379,10 +380,11 @@ class _ContractChecker:
                     cycle = (
                         path[path.index(callee) :] + [callee] if callee in path else [name, callee]
                     )
+                    site = next(node for n, node in fns[name].call_sites if n == callee)
                     self.r.error(
                         "E0303",
                         f"recursion: {' -> '.join(cycle)}",
-                        fns[name].node.span,
+                        site.span,
                         "Deed has no recursion, so the worst-case gas of every function is known",
                     )
                 elif color.get(callee) is None:
@@ -422,12 +424,12 @@ class _ContractChecker:
                             f"the view {f.name} calls {m.name}, which is not a view",
                             node.span,
                         )
-                for callee in sorted(f.calls):
+                for callee, site in f.call_sites:
                     if callee in fns and has_effects(callee):
                         self.r.error(
                             "E0301",
                             f"the view {f.name} calls {callee}, which changes state",
-                            f.node.span,
+                            site.span,
                         )
             if f.public and not f.payable and not f.is_init:
                 for node in f.value_uses:
@@ -1088,6 +1090,7 @@ class _FunctionChecker:
                     )
                 e.ref = ("internal", target)
                 self.fn.calls.add(target.name)
+                self.fn.call_sites.append((target.name, e))
                 self.args(e, target.params, f"{target.name}")
                 return target.returns
         if isinstance(f, ast.Attribute):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, Indenter
 
 from . import ast
@@ -88,8 +88,10 @@ def parse(source: str, path: str = "<source>") -> ast.SourceFile:
         ) from None
     try:
         return _ToAst(path).transform(tree)
-    except _LiteralError as exc:
-        raise CompileError([Diagnostic("E0003", exc.message, exc.span)]) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, _LiteralError):
+            raise CompileError([Diagnostic("E0003", exc.orig_exc.message, exc.orig_exc.span)]) from None
+        raise
 
 
 def _dedent_line(source: str, message: str) -> int:
