@@ -1205,7 +1205,7 @@ class _FunctionChecker:
             t = self.expr(args[0])
             if not isinstance(t, T.BytesType | T.StringType):
                 self.r.error("E0202", f"len needs bytes or a string, found {t}", args[0].span)
-            return T.ERROR
+            return T.UINT
         if name in ("sha256", "keccak256"):
             t = self.expr(args[0])
             if t.storage_only or isinstance(t, T.BoolType | T.EnumType):

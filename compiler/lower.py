@@ -98,6 +98,14 @@ class _FunctionLowerer:
 
     def run(self) -> ir.Function:
         fn = self.fn
+        if fn.public or fn.is_init:
+            # arguments come from outside: an enum must name one of its members
+            for i, (name, t) in enumerate(fn.params):
+                if isinstance(t, T.EnumType):
+                    inside = ir.Compare(
+                        T.BOOL, "lt", ir.Local(t, i, name), ir.Const(t, len(t.members))
+                    )
+                    self.emit(ir.Require(inside, f"{name} is not a {t.name}"))
         self.body(fn.node.body)
         if self.current.term is None:
             self.terminate(ir.Return(None))

@@ -7,7 +7,13 @@ import re
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from lark.indenter import DedentError, Indenter
 
 from . import ast
@@ -90,7 +96,9 @@ def parse(source: str, path: str = "<source>") -> ast.SourceFile:
         return _ToAst(path).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, _LiteralError):
-            raise CompileError([Diagnostic("E0003", exc.orig_exc.message, exc.orig_exc.span)]) from None
+            raise CompileError(
+                [Diagnostic("E0003", exc.orig_exc.message, exc.orig_exc.span)]
+            ) from None
         raise
 
 

@@ -32,30 +32,78 @@ CASES = [
     ("E0105", c("pub f() -> u8:\n    return msg.gas"), 3, 16, "msg has no member gas"),
     ("E0105", c("enum E:\n    A\npub f() -> E:\n    return E.B"), 5, 16, "E has no member B"),
     ("E0201", c("pub f() -> bool:\n    return 5"), 3, 16, "expected bool, found u256"),
-    ("E0201", c("pub f():\n    require(1, \"x\")"), 3, 17, "expected bool"),
+    ("E0201", c('pub f():\n    require(1, "x")'), 3, 17, "expected bool"),
     ("E0202", c("pub f() -> bool:\n    return True + 1 == 2"), 3, 16, "needs integers"),
     ("E0202", c("pub f(a: address) -> bool:\n    return a < a"), 3, 16, "< needs integers"),
-    ("E0203", c("pub f(a: u64) -> u8:\n    return a"), 3, 16, "u64 does not convert to u8 implicitly"),
+    (
+        "E0203",
+        c("pub f(a: u64) -> u8:\n    return a"),
+        3,
+        16,
+        "u64 does not convert to u8 implicitly",
+    ),
     ("E0203", c("pub f(a: u8, b: i8) -> bool:\n    return a == b"), 3, 16, "comparing u8 with i8"),
     ("E0204", c("pub f() -> u8:\n    return min(1)"), 3, 16, "min takes 2 argument(s), got 1"),
-    ("E0204", c("g(a: u8):\n    pass\npub f():\n    self.g(1, 2)"), 5, 9, "g takes 1 argument(s), got 2"),
+    (
+        "E0204",
+        c("g(a: u8):\n    pass\npub f():\n    self.g(1, 2)"),
+        5,
+        9,
+        "g takes 1 argument(s), got 2",
+    ),
     ("E0205", c("error Oops()\npub f():\n    Oops()"), 4, 9, "Oops is an error"),
     ("E0205", c("x: u8\npub f():\n    self.x()"), 4, 9, "this is not a function"),
     ("E0206", c("pub f() -> u8:\n    return 256"), 3, 16, "256 does not fit u8"),
     ("E0206", c("pub f() -> i8:\n    return -129"), 3, 16, "-129 does not fit i8"),
     ("E0207", c("const K: u8 = 1\npub f():\n    K = 2"), 4, 9, "K is a constant"),
-    ("E0207", c("pub f():\n    for i in range(3):\n        i = 1"), 4, 13, "loop variable i cannot be assigned"),
+    (
+        "E0207",
+        c("pub f():\n    for i in range(3):\n        i = 1"),
+        4,
+        13,
+        "loop variable i cannot be assigned",
+    ),
     ("E0208", c("pub f(m: map[u8, u8]):\n    pass"), 2, 14, "can only live in storage"),
     ("E0209", c("m: map[u8]"), 2, 8, "map takes a key type and a value type"),
     ("E0209", c("s: string[0]"), 2, 8, "string[N] takes one length"),
     ("E0301", c("x: u8\n@view\npub f():\n    self.x = 1"), 5, 9, "the view f changes state"),
-    ("E0301", c("x: u8\ng():\n    self.x = 1\n@view\npub f():\n    self.g()"), 7, 9, "calls g, which changes state"),
-    ("E0302", c("pub f() -> uint:\n    return msg.value"), 3, 16, "reads msg.value but is not @payable"),
+    (
+        "E0301",
+        c("x: u8\ng():\n    self.x = 1\n@view\npub f():\n    self.g()"),
+        7,
+        9,
+        "calls g, which changes state",
+    ),
+    (
+        "E0302",
+        c("pub f() -> uint:\n    return msg.value"),
+        3,
+        16,
+        "reads msg.value but is not @payable",
+    ),
     ("E0303", c("g():\n    self.h()\nh():\n    self.g()"), 5, 9, "recursion: g -> h -> g"),
     ("E0303", c("g():\n    self.g()"), 3, 9, "recursion: g -> g"),
-    ("E0304", c("pub f(a: bool) -> u8:\n    if a:\n        return 1"), 2, 5, "does not return a value on every path"),
-    ("E0305", c("pub f(n: uint):\n    for i in range(n):\n        pass"), 3, 18, "no constant bound"),
-    ("E0305", c("pub f(n: uint):\n    for i in range(n, max=n):\n        pass"), 3, 27, "max= needs a constant"),
+    (
+        "E0304",
+        c("pub f(a: bool) -> u8:\n    if a:\n        return 1"),
+        2,
+        5,
+        "does not return a value on every path",
+    ),
+    (
+        "E0305",
+        c("pub f(n: uint):\n    for i in range(n):\n        pass"),
+        3,
+        18,
+        "no constant bound",
+    ),
+    (
+        "E0305",
+        c("pub f(n: uint):\n    for i in range(n, max=n):\n        pass"),
+        3,
+        27,
+        "max= needs a constant",
+    ),
     ("E0306", c("pub f():\n    break"), 3, 9, "break outside a loop"),
     ("E0307", c("pub init():\n    pass"), 2, 5, "init is the constructor"),
     ("E0307", c("init() -> u8:\n    return 1"), 2, 15, "init returns nothing"),
@@ -67,7 +115,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("code, source, line, column, fragment", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "code, source, line, column, fragment", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_error_code_message_and_position(code, source, line, column, fragment):
     with pytest.raises(CompileError) as info:
         _ = compile_source(source, "t.deed").module
@@ -87,7 +137,9 @@ def test_every_code_has_a_test():
 
 
 def test_several_independent_errors_are_reported_together():
-    source = c("pub f() -> u8:\n    return 300\npub g() -> bool:\n    return nope\npub h():\n    break")
+    source = c(
+        "pub f() -> u8:\n    return 300\npub g() -> bool:\n    return nope\npub h():\n    break"
+    )
     with pytest.raises(CompileError) as info:
         _ = compile_source(source, "t.deed").module
     assert [d.code for d in info.value.diagnostics] == ["E0206", "E0101", "E0306"]

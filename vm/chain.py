@@ -344,6 +344,8 @@ class Chain:
     ) -> CallResult:
         """Run ``name(args)`` on the current state and undo everything it did."""
         export = self.export(to, name)
+        # host values (str, bool) into VM values, checked against the export's types
+        args = decode_values(export.params, encode_values(export.params, list(args)))
         height = self.head.height + 1 if self.head else 0
         timestamp = (
             self._building.timestamp

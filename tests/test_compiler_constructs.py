@@ -1,0 +1,309 @@
+"""Every construct of the language compiles, runs on the VM and gives the
+expected result (and, where it says, the expected gas)."""
+
+import hashlib
+
+import pytest
+from Crypto.Hash import keccak
+from support import Harness
+
+from deed.compiler.driver import compile_source
+from deed.vm.codec import encode_values
+from deed.vm.crypto import KeyPair
+from deed.vm.types import ADDRESS
+
+SOURCE = """
+interface Counter:
+    pub bump(by: u64) -> u64
+    @view
+    pub total() -> u64
+
+contract Kitchen:
+    enum Colour:
+        Red
+        Green
+        Blue
+
+    struct Account:
+        owner: address
+        balance: uint
+        frozen: bool
+
+    event Moved(who: address, amount: uint)
+    error TooMuch(asked: uint, limit: uint)
+
+    const LIMIT: uint = 1_000
+    const GREETING: string[16] = "hello"
+
+    count: u64
+    colour: Colour
+    label: string[32]
+    tag: bytes32
+    accounts: map[uint, Account]
+    allowance: map[address, map[address, uint]]
+    counter: Counter
+
+    @payable
+    init(counter: address):
+        self.counter = Counter(counter)
+        self.label = GREETING
+
+    pub arith(a: u8, b: u64) -> u64:
+        return a + b * 2 - 1
+
+    pub checked_add(a: u8, b: u8) -> u8:
+        return a + b
+
+    pub narrow(a: u64) -> u8:
+        return u8(a)
+
+    pub signed(a: i64, b: i64) -> i64:
+        return -a / b + a % b
+
+    pub powers(a: uint, b: u8) -> uint:
+        return a ** b + (a << 2) + (a >> 1) + (a & 6) + (a | 1) + (a ^ 3)
+
+    pub logic(a: u8) -> bool:
+        return (a > 3 and a < 10) or not (a != 0)
+
+    pub short_circuit(a: u8) -> bool:
+        return a == 0 or self.reverts_if_zero(a)
+
+    reverts_if_zero(a: u8) -> bool:
+        require(a != 0, "evaluated")
+        return True
+
+    pub branches(a: u8) -> u8:
+        if a < 10:
+            return 1
+        elif a < 20:
+            return 2
+        else:
+            return 3
+
+    pub loops(n: u8) -> uint:
+        total: uint = 0
+        for i in range(n, max=50):
+            if i == 3:
+                continue
+            if i == 8:
+                break
+            total += i
+        for j in range(2, 5):
+            total += j * 100
+        return total
+
+    pub set_colour(c: Colour):
+        self.colour = c
+
+    @view
+    pub get_colour() -> Colour:
+        return self.colour
+
+    pub open(id: uint, amount: uint):
+        self.accounts[id].owner = msg.sender
+        self.accounts[id].balance = amount
+
+    @view
+    pub account_balance(id: uint) -> uint:
+        return self.accounts[id].balance
+
+    pub approve(spender: address, amount: uint):
+        self.allowance[msg.sender][spender] = amount
+
+    @view
+    pub allowed(owner: address, spender: address) -> uint:
+        return self.allowance[owner][spender]
+
+    pub limited(amount: uint):
+        if amount > LIMIT:
+            revert TooMuch(amount, LIMIT)
+        emit Moved(who=msg.sender, amount=amount)
+
+    pub computed_reason(a: u8):
+        require(a < 5, self.label)
+
+    @payable
+    pub pay_out(to: address, amount: uint) -> uint:
+        send(to, amount)
+        return self.balance
+
+    pub bump_counter(by: u64) -> u64:
+        return self.counter.bump(by)
+
+    @view
+    pub counter_total() -> u64:
+        return self.counter.total()
+
+    @view
+    pub hashes(data: bytes[64], n: uint) -> bool:
+        return sha256(data) != keccak256(data) and sha256(n) == sha256(bytes32(n))
+
+    @view
+    pub digest(data: bytes[64]) -> bytes32:
+        return keccak256(data)
+
+    @view
+    pub check_sig(key: bytes32, message: bytes[64], signature: bytes[64]) -> bool:
+        return verify_ed25519(key, message, signature)
+
+    @view
+    pub misc(a: uint, b: uint, s: string[20]) -> uint:
+        return min(a, b) * 1000 + max(a, b) + len(s) * 1_000_000 + uint(bytes32(a)) - a
+
+    @view
+    pub zero() -> address:
+        return empty(address)
+
+    pub store_tag(t: bytes32):
+        self.tag = t
+
+    @view
+    pub get_tag() -> bytes32:
+        return self.tag
+"""
+
+COUNTER = """
+contract CounterImpl:
+    total_count: u64
+
+    pub bump(by: u64) -> u64:
+        self.total_count += by
+        return self.total_count
+
+    @view
+    pub total() -> u64:
+        return self.total_count
+"""
+
+
+@pytest.fixture(scope="module")
+def kitchen():
+    h = Harness()
+    counter = h.deployed(compile_source(COUNTER).module)
+    module = compile_source(SOURCE, "kitchen.deed").module
+    r = h.deploy(module, init_args=encode_values([ADDRESS], [counter]), value=1000)
+    assert r.success, r.revert_reason
+    return h, r.contract_address
+
+
+def call(kitchen, name, *args):
+    h, addr = kitchen
+    return h.call(addr, name, list(args))
+
+
+def send(kitchen, name, *args, sender="alice", value=0):
+    h, addr = kitchen
+    return h.send(sender, addr, name, list(args), value=value)
+
+
+def test_arithmetic_with_implicit_widening(kitchen):
+    assert call(kitchen, "arith", 200, 10).return_values == (219,)
+
+
+def test_checked_overflow_and_conversion(kitchen):
+    assert call(kitchen, "checked_add", 200, 55).return_values == (255,)
+    assert call(kitchen, "checked_add", 200, 56).revert_reason == "arithmetic overflow"
+    assert call(kitchen, "narrow", 255).return_values == (255,)
+    assert call(kitchen, "narrow", 256).revert_reason == "value does not fit u8"
+
+
+def test_signed_arithmetic(kitchen):
+    # -7 / 2 rounds toward zero: -3; 7 % 2 = 1
+    assert call(kitchen, "signed", 7, 2).return_values == (-2,)
+    assert call(kitchen, "signed", 1, 0).revert_reason == "division by zero"
+
+
+def test_powers_and_bits(kitchen):
+    a, b = 13, 3
+    expected = a**b + (a << 2) + (a >> 1) + (a & 6) + (a | 1) + (a ^ 3)
+    assert call(kitchen, "powers", a, b).return_values == (expected,)
+
+
+@pytest.mark.parametrize("a, expected", [(0, True), (1, False), (5, True), (10, False)])
+def test_boolean_logic(kitchen, a, expected):
+    assert call(kitchen, "logic", a).return_values == (expected,)
+
+
+def test_or_short_circuits(kitchen):
+    assert call(kitchen, "short_circuit", 0).return_values == (True,)
+    assert call(kitchen, "short_circuit", 4).return_values == (True,)
+
+
+@pytest.mark.parametrize("a, expected", [(5, 1), (15, 2), (25, 3)])
+def test_if_elif_else(kitchen, a, expected):
+    assert call(kitchen, "branches", a).return_values == (expected,)
+
+
+def test_loops_with_break_continue_and_bounds(kitchen):
+    # 0+1+2+4+5+6+7 = 25, then 200+300+400
+    assert call(kitchen, "loops", 20).return_values == (925,)
+    assert call(kitchen, "loops", 5).return_values == (907,)
+    assert call(kitchen, "loops", 51).revert_reason == "loop bound exceeded"
+
+
+def test_enums_in_storage(kitchen):
+    assert send(kitchen, "set_colour", 2).success
+    assert call(kitchen, "get_colour").return_values == (2,)
+    assert send(kitchen, "set_colour", 3).revert_reason == "c is not a Colour"
+
+
+def test_structs_in_maps_and_nested_maps(kitchen):
+    h, _ = kitchen
+    assert send(kitchen, "open", 7, 500).success
+    assert call(kitchen, "account_balance", 7).return_values == (500,)
+    assert call(kitchen, "account_balance", 8).return_values == (0,)
+    assert send(kitchen, "approve", h.addr("bob"), 33).success
+    assert call(kitchen, "allowed", h.addr("alice"), h.addr("bob")).return_values == (33,)
+    assert call(kitchen, "allowed", h.addr("bob"), h.addr("alice")).return_values == (0,)
+
+
+def test_events_with_keywords_and_typed_errors(kitchen):
+    h, _ = kitchen
+    r = send(kitchen, "limited", 10)
+    assert [(e.event, e.values) for e in r.logs] == [("Moved", (h.addr("alice"), 10))]
+    r = send(kitchen, "limited", 5000)
+    assert r.error == ("TooMuch", (5000, 1000))
+
+
+def test_require_with_a_computed_reason(kitchen):
+    assert call(kitchen, "computed_reason", 9).revert_reason == "hello"
+
+
+def test_value_send_and_balance(kitchen):
+    h, addr = kitchen
+    before = h.chain.balance(h.addr("dave"))
+    r = send(kitchen, "pay_out", h.addr("dave"), 300, value=50)
+    assert r.success and r.return_values == (750,)
+    assert h.chain.balance(h.addr("dave")) == before + 300
+
+
+def test_calls_through_an_interface(kitchen):
+    assert send(kitchen, "bump_counter", 5).return_values == (5,)
+    assert send(kitchen, "bump_counter", 2).return_values == (7,)
+    assert call(kitchen, "counter_total").return_values == (7,)
+
+
+def test_hashes_and_signatures(kitchen):
+    data = b"deed"
+    assert call(kitchen, "hashes", data, 42).return_values == (True,)
+    assert call(kitchen, "digest", data).return_values == (
+        keccak.new(data=data, digest_bits=256).digest(),
+    )
+    key = KeyPair.from_text("signer")
+    sig = key.sign(b"pay 10")
+    assert call(kitchen, "check_sig", key.public_key, b"pay 10", sig).return_values == (True,)
+    assert call(kitchen, "check_sig", key.public_key, b"pay 11", sig).return_values == (False,)
+    assert hashlib.sha256(data).digest() != keccak.new(data=data, digest_bits=256).digest()
+
+
+def test_builtins(kitchen):
+    assert call(kitchen, "misc", 3, 9, "four").return_values == (4_003_009,)
+    assert call(kitchen, "zero").return_values == (bytes(20),)
+    assert send(kitchen, "store_tag", b"t" * 32).success
+    assert call(kitchen, "get_tag").return_values == (b"t" * 32,)
+
+
+def test_gas_of_a_simple_call_is_stable(kitchen):
+    # changes to code generation show up here first: keep it honest, update on purpose
+    assert call(kitchen, "arith", 1, 1).gas_used == call(kitchen, "arith", 200, 10).gas_used
