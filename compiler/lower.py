@@ -373,7 +373,9 @@ class _FunctionLowerer:
         raise AssertionError(f"cannot lower {type(e).__name__}")
 
     def bool_op(self, e: ast.BoolOp) -> ir.Expr:
-        parts = [self.expr(v) for v in e.values]
+        from .optimize import fold_expr  # fold first: 2 ** 8 is as simple as 256
+
+        parts = [fold_expr(self.expr(v)) for v in e.values]
         op = e.op
         if all(is_simple(p) for p in parts[1:]):
             result = parts[0]
