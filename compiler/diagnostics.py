@@ -48,6 +48,39 @@ CODES: dict[str, str] = {
 }
 
 
+# One small program per code that triggers it (the spec shows them; a test compiles them).
+EXAMPLES: dict[str, str] = {
+    "E0001": "contract C\n    x: u8\n",
+    "E0002": "contract C:\n    x: u8\n      y: u8\n",
+    "E0003": "contract C:\n    pub f():\n        x: u8 = $\n",
+    "E0101": "contract C:\n    pub f() -> u8:\n        return y\n",
+    "E0102": "contract C:\n    x: u8\n    x: u16\n",
+    "E0103": "contract C:\n    x: float\n",
+    "E0104": "import stdlib.nothing\ncontract C:\n    x: u8\n",
+    "E0105": "contract C:\n    pub f() -> u8:\n        return msg.gas\n",
+    "E0201": "contract C:\n    pub f() -> bool:\n        return 5\n",
+    "E0202": "contract C:\n    pub f(a: address) -> bool:\n        return a < a\n",
+    "E0203": "contract C:\n    pub f(a: u64) -> u8:\n        return a\n",
+    "E0204": "contract C:\n    pub f() -> u8:\n        return min(1)\n",
+    "E0205": "contract C:\n    error Oops()\n    pub f():\n        Oops()\n",
+    "E0206": "contract C:\n    pub f() -> u8:\n        return 256\n",
+    "E0207": "contract C:\n    const K: u8 = 1\n    pub f():\n        K = 2\n",
+    "E0208": "contract C:\n    pub f(m: map[u8, u8]):\n        pass\n",
+    "E0209": "contract C:\n    m: map[u8]\n",
+    "E0301": "contract C:\n    x: u8\n    @view\n    pub f():\n        self.x = 1\n",
+    "E0302": "contract C:\n    pub f() -> uint:\n        return msg.value\n",
+    "E0303": "contract C:\n    g():\n        self.g()\n",
+    "E0304": "contract C:\n    pub f(a: bool) -> u8:\n        if a:\n            return 1\n",
+    "E0305": "contract C:\n    pub f(n: uint):\n        for i in range(n):\n            pass\n",
+    "E0306": "contract C:\n    pub f():\n        break\n",
+    "E0307": "contract C:\n    pub init():\n        pass\n",
+    "E0308": "contract C:\n    @pure\n    pub f():\n        pass\n",
+    "E0309": "contract C:\n    pub f() -> u8:\n        return 1\n        return 2\n",
+    "E0310": "contract C:\n    xs: list[u8, 4]\n",
+    "E0311": "interface I:\n    pub f()\n",
+}
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str

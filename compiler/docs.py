@@ -1,0 +1,56 @@
+"""Render the generated parts of ``spec/language.md``: the grammar (the
+``.lark`` file itself) and the error catalogue with an example per code and
+the diagnostic it produces. ``python -m deed.compiler.docs spec/language.md``
+rewrites them; a test fails when the file differs."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from .diagnostics import CODES, EXAMPLES, CompileError
+from .driver import compile_source
+from .parser import GRAMMAR
+
+
+def grammar_block() -> str:
+    return "```lark\n" + GRAMMAR.read_text().rstrip("\n") + "\n```"
+
+
+def errors_block() -> str:
+    out = []
+    for code, title in CODES.items():
+        source = EXAMPLES[code]
+        try:
+            _ = compile_source(source, "example.deed").module
+            rendered = "(compiles: the example is wrong)"
+        except CompileError as exc:
+            d = next((d for d in exc.diagnostics if d.code == code), exc.diagnostics[0])
+            rendered = d.render(source)
+        out.append(
+            f"### {code}: {title}\n\n```deed\n{source.rstrip()}\n```\n\n```text\n{rendered}\n```\n"
+        )
+    return "\n".join(out).rstrip("\n")
+
+
+BLOCKS = {"grammar": grammar_block, "errors": errors_block}
+
+
+def render(text: str) -> str:
+    for name, fn in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"no markers for {name}")
+        text = pattern.sub(lambda m, fn=fn: m.group(1) + fn() + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0] if argv else "spec/language.md")
+    path.write_text(render(path.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
