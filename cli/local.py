@@ -26,11 +26,9 @@ from deed.vm.types import (
     ValueType,
 )
 
+from .errors import UsageError
+
 DEV_FUNDS = 1_000_000 * 10**18
-
-
-class UsageError(Exception):
-    """A problem with what the user asked: reported without a traceback, exit 2."""
 
 
 class KeyStore:

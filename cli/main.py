@@ -10,17 +10,10 @@ import click
 
 from deed.vm.errors import DeedVMError, InvalidTransaction
 
-from .demo import run_demo
-from .local import (
-    DEV_FUNDS,
-    KeyStore,
-    UsageError,
-    mine,
-    open_chain,
-    parse_arg,
-    parse_hex,
-    show_value,
-)
+from .errors import UsageError
+
+# Commands import what they need when they run: `deed compile` never loads the
+# chain, and start-up stays short.
 
 EPILOG_EXAMPLES = {
     "compile": "Example: deed compile contracts/escrow.deed --abi",
@@ -185,6 +178,8 @@ def keys() -> None:
 @HOME
 def keys_new(name: str, home: Path) -> None:
     """Create an ed25519 key called NAME."""
+    from .local import KeyStore
+
     key = KeyStore(home).create(name)
     click.echo(f"{name}: address 0x{key.address.hex()}")
 
@@ -194,6 +189,8 @@ def keys_new(name: str, home: Path) -> None:
 @JSON
 def keys_list(home: Path, as_json: bool) -> None:
     """List keys and their addresses."""
+    from .local import KeyStore
+
     store = KeyStore(home)
     rows = [(n, store.load(n).address.hex()) for n in store.names()]
     if as_json:
@@ -212,6 +209,8 @@ def chain() -> None:
 @CHAIN
 def chain_init(home: Path, chain_path: Path | None) -> None:
     """Create a local chain whose genesis funds every key in the key store."""
+    from .local import DEV_FUNDS, KeyStore, open_chain
+
     path = _chain_path(home, chain_path)
     if path.exists():
         raise UsageError(f"{path} exists already")
@@ -275,6 +274,8 @@ def _report(r, as_json: bool) -> None:
 def _submit(c, key, to, data, value, gas, as_json):
     from deed.vm.chain import Transaction
 
+    from .local import mine
+
     tx = Transaction(
         c.chain_id, c.nonce(key.address), key.public_key, to, value, gas, 1, data
     ).signed(key)
@@ -311,6 +312,8 @@ def deploy(
     from deed.vm.codec import encode_values
     from deed.vm.module import decode_module
 
+    from .local import KeyStore, open_chain, parse_arg
+
     if source.suffix == ".deed":
         module = _compile(source, contract, as_json).module
     else:
@@ -332,6 +335,8 @@ def deploy(
 
 
 def _resolve_call(c, store, address: str, function: str, args):
+    from .local import parse_arg, parse_hex
+
     try:
         to = parse_hex(address)
     except ValueError:
@@ -364,6 +369,8 @@ def call(
     as_json: bool,
 ) -> None:
     """Run FUNCTION read-only: nothing is kept."""
+    from .local import KeyStore, open_chain, show_value
+
     store = KeyStore(home)
     c = open_chain(_chain_path(home, chain_path))
     to, export, values = _resolve_call(c, store, address, function, args)
@@ -412,6 +419,8 @@ def send(
     as_json: bool,
 ) -> None:
     """Sign and mine a transaction calling FUNCTION."""
+    from .local import KeyStore, open_chain
+
     store = KeyStore(home)
     c = open_chain(_chain_path(home, chain_path))
     to, export, values = _resolve_call(c, store, address, function, args)
@@ -486,6 +495,8 @@ def verify(module_file: Path) -> None:
 )
 def demo(chain_path: Path) -> None:
     """Deploy the standard contracts on a local SQLite chain and run them."""
+    from .demo import run_demo
+
     try:
         run_demo(chain_path, click.echo)
     except DeedVMError as exc:
