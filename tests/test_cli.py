@@ -80,3 +80,49 @@ def test_readme_example_runs(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "rejected: insufficient_funds" in out.stdout and "(500,)" in out.stdout
+
+
+def test_compile_writes_module_and_abi(tmp_path):
+    out = tmp_path / "escrow.deedc"
+    r = run("compile", ROOT / "contracts" / "escrow.deed", "-o", out)
+    assert r.exit_code == 0, r.output
+    abi = __import__("json").loads((tmp_path / "escrow.abi.json").read_text())
+    assert {f["name"] for f in abi["functions"]} >= {"init", "deposit", "confirm_delivery", "status"}
+    assert run("verify", out).exit_code == 0
+    r = run("compile", ROOT / "contracts" / "escrow.deed", "-o", out, "--ir")
+    assert "function confirm_delivery() -> nothing [pub]" in r.output
+    r = run("compile", ROOT / "contracts" / "escrow.deed", "-o", out, "--json")
+    data = __import__("json").loads(r.output)
+    assert data["ok"] and data["size"] == out.stat().st_size
+
+
+def test_compile_errors_exit_1_with_diagnostics(tmp_path):
+    src = tmp_path / "bad.deed"
+    src.write_text("contract C:\n    pub f() -> u8:\n        return 300\n")
+    r = run("compile", src)
+    assert r.exit_code == 1
+    assert "bad.deed:3:16: error[E0206]: 300 does not fit u8" in r.output and "^^^" in r.output
+    r = run("compile", src, "--json")
+    assert r.exit_code == 1 and '"code": "E0206"' in r.output
+
+
+def test_local_chain_keys_deploy_send_call(tmp_path):
+    home = ["--home", tmp_path / "home"]
+    assert run("keys", "new", "alice", *home).exit_code == 0
+    assert run("keys", "new", "bob", *home).exit_code == 0
+    assert run("keys", "new", "alice", *home).exit_code == 2  # exists already
+    assert run("chain", "init", *home).exit_code == 0
+    r = run("deploy", ROOT / "contracts" / "token.deed", "--from", "alice", *home)
+    assert r.exit_code == 0, r.output
+    token = re.search(r"contract (0x[0-9a-f]{40})", r.output).group(1)
+    r = run("send", token, "mint", "@bob", "500", "--from", "alice", *home)
+    assert r.exit_code == 0 and "event Transfer" in r.output
+    r = run("send", token, "mint", "@bob", "1", "--from", "bob", *home)
+    assert r.exit_code == 1 and "only owner" in r.output
+    r = run("call", token, "balance_of", "@bob", *home)
+    assert r.exit_code == 0 and r.output.strip() == "500"
+    r = run("call", token, "balance_of", "@bob", "--json", *home)
+    assert '"return_values": [\n    500\n  ]' in r.output
+    assert run("call", token, "balance_of", *home).exit_code == 2  # missing argument
+    assert run("call", token, "nope", *home).exit_code == 2
+    assert run("send", token, "mint", "@carol", "1", "--from", "alice", *home).exit_code == 2  # no such key
