@@ -161,6 +161,9 @@ def _interfaces(source: ast.SourceFile, reporter: Reporter) -> dict[str, Interfa
     return out
 
 
+MAX_COLLECTION = 1 << 32
+
+
 class _TypeResolver:
     def __init__(self, structs, enums, interfaces, reporter: Reporter):
         self.structs = structs
@@ -176,6 +179,17 @@ class _TypeResolver:
                 f"{t} can only live in storage",
                 te.span,
                 "keep maps and structs in state variables",
+            )
+        return t
+
+    def _element(self, te: ast.TypeExpr) -> T.Type:
+        t = self._resolve(te)
+        if isinstance(t, T.MapType | T.ListType | T.ArrayType):
+            self.reporter.error(
+                "E0209",
+                f"a list element cannot be {t}",
+                te.span,
+                "use a struct with a map inside, or a map of lists",
             )
         return t
 
@@ -209,14 +223,28 @@ class _TypeResolver:
             if key.storage_only:
                 self.reporter.error("E0209", f"a map key cannot be {key}", args[0].span)
             return T.MapType(key, self._resolve(args[1]))
-        if name == "list" or (T.builtin_type(name) and len(args) == 1):
-            self.reporter.error(
-                "E0310",
-                f"{'lists' if name == 'list' else 'fixed arrays'} are not supported yet",
-                te.span,
-                "use a map with a counter",
-            )
-            return T.UINT
+        if name == "list":
+            if (
+                len(args) != 2
+                or not isinstance(args[0], ast.TypeExpr)
+                or not isinstance(args[1], int)
+                or not 1 <= args[1] <= MAX_COLLECTION
+            ):
+                self.reporter.error(
+                    "E0209",
+                    f"list takes an element type and a capacity from 1 to {MAX_COLLECTION:,}: list[T, N]",
+                    te.span,
+                )
+                return T.ListType(T.UINT, 1)
+            return T.ListType(self._element(args[0]), args[1])
+        if len(args) == 1 and isinstance(args[0], int):
+            elem = self._resolve(ast.TypeExpr(name, [], span=te.span))
+            if not 1 <= args[0] <= MAX_COLLECTION:
+                self.reporter.error(
+                    "E0209", f"an array has 1 to {MAX_COLLECTION:,} elements", te.span
+                )
+                return T.ArrayType(elem, 1)
+            return T.ArrayType(elem, args[0])
         self.reporter.error("E0103", f"unknown type {name}[...]", te.span)
         return T.UINT
 
@@ -654,12 +682,22 @@ class _FunctionChecker:
         if not (
             isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
         ):
-            self.r.error(
-                "E0310",
-                "loops run over range(...) only, for now",
-                it.span,
-                "for i in range(n, max=100)",
-            )
+            t = self.expr(it)
+            if not isinstance(t, T.ListType | T.ArrayType) or isinstance(t.elem, T.StructType):
+                if t != T.ERROR:
+                    self.r.error(
+                        "E0202",
+                        f"a loop runs over range(...), a list or an array of values, not {t}",
+                        it.span,
+                        "for i in range(n, max=100)",
+                    )
+                return
+            self.scopes.append({})
+            s.ref = self.new_local(s.var, t.elem, s.span, mutable=False)
+            self.loop_depth += 1
+            self.block(s.body)
+            self.loop_depth -= 1
+            self.scopes.pop()
             return
         bound = None
         kw = {k.name: k for k in it.kwargs}
@@ -943,6 +981,11 @@ class _FunctionChecker:
         if isinstance(t, T.MapType):
             self.expect(e.index, t.key)
             return t.value
+        if isinstance(t, T.ListType | T.ArrayType):
+            it = self.expr(e.index)
+            if not (isinstance(it, T.IntType) and not it.signed) and it != T.ERROR:
+                self.r.error("E0201", f"an index is an unsigned integer, found {it}", e.index.span)
+            return t.elem
         if t == T.ERROR:
             return T.ERROR
         self.r.error("E0202", f"{t} cannot be indexed", e.span)
@@ -1095,6 +1138,8 @@ class _FunctionChecker:
                 return target.returns
         if isinstance(f, ast.Attribute):
             obj_t = self.expr(f.obj)
+            if isinstance(obj_t, T.ListType) and f.attr in ("push", "pop"):
+                return self.list_method(e, f, obj_t)
             if isinstance(obj_t, T.InterfaceType):
                 iface = self.info.interfaces[obj_t.name]
                 method = iface.methods.get(f.attr)
@@ -1124,6 +1169,29 @@ class _FunctionChecker:
         for a in e.args:
             self.expr(a)
         return T.ERROR
+
+    def list_method(self, e: ast.Call, f: ast.Attribute, t: T.ListType) -> T.Type:
+        if isinstance(t.elem, T.StructType):
+            self.r.error(
+                "E0202",
+                f"{f.attr} works on lists of values, not of {t.elem}",
+                e.span,
+                "keep a length and write the fields of xs[i]",
+            )
+            return T.ERROR
+        e.ref = (f"list_{f.attr}", t)
+        self.fn.writes.append(e)
+        if e.kwargs:
+            self.r.error("E0204", f"{f.attr} takes no keyword arguments", e.span)
+        if f.attr == "push":
+            if len(e.args) != 1:
+                self.r.error("E0204", f"push takes 1 argument, got {len(e.args)}", e.span)
+                return T.NONE
+            self.expect(e.args[0], t.elem)
+            return T.NONE
+        if e.args:
+            self.r.error("E0204", f"pop takes no arguments, got {len(e.args)}", e.span)
+        return t.elem
 
     def conversion(self, e: ast.Call, to: T.Type) -> T.Type:
         if len(e.args) != 1 or e.kwargs:
@@ -1203,7 +1271,7 @@ class _FunctionChecker:
             return self.binop(ast.BinOp("+", args[0], args[1], span=e.span), None)
         if name == "len":
             t = self.expr(args[0])
-            if not isinstance(t, T.BytesType | T.StringType):
+            if not isinstance(t, T.BytesType | T.StringType | T.ListType | T.ArrayType):
                 self.r.error("E0202", f"len needs bytes or a string, found {t}", args[0].span)
             return T.UINT
         if name in ("sha256", "keccak256"):

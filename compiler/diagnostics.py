@@ -43,7 +43,6 @@ CODES: dict[str, str] = {
     "E0307": "bad init",
     "E0308": "bad decorator",
     "E0309": "unreachable code",
-    "E0310": "not supported yet",
     "E0311": "no contract",
 }
 
@@ -76,7 +75,6 @@ EXAMPLES: dict[str, str] = {
     "E0307": "contract C:\n    pub init():\n        pass\n",
     "E0308": "contract C:\n    @pure\n    pub f():\n        pass\n",
     "E0309": "contract C:\n    pub f() -> u8:\n        return 1\n        return 2\n",
-    "E0310": "contract C:\n    xs: list[u8, 4]\n",
     "E0311": "interface I:\n    pub f()\n",
 }
 

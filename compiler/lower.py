@@ -207,6 +207,12 @@ class _FunctionLowerer:
             self.terminate(ir.RevertMsg(self.expr(v)))
 
     def expr_stmt(self, e: ast.Expr) -> None:
+        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "list_push":
+            self.list_push(e)
+            return
+        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "list_pop":
+            self.list_pop(e)
+            return
         if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "builtin":
             name = e.ref[1]
             if name == "require":
@@ -247,6 +253,9 @@ class _FunctionLowerer:
         self.switch(join)
 
     def for_stmt(self, s: ast.For) -> None:
+        if isinstance(s.iter.type, T.ListType | T.ArrayType):
+            self.for_each(s)
+            return
         it: ast.Call = s.iter
         var: LocalInfo = s.ref
         t = var.type
@@ -326,10 +335,103 @@ class _FunctionLowerer:
         if isinstance(e, ast.Attribute) and isinstance(e.ref, StateVarInfo):
             return ir.SlotKey(T.BYTES32, e.ref.slot)
         if isinstance(e, ast.Index):
+            container = e.obj.type
+            if isinstance(container, T.ListType | T.ArrayType):
+                return self.element_key(e)
             return ir.MapKey(T.BYTES32, self.storage_key(e.obj), self.expr(e.index))
         if isinstance(e, ast.Attribute) and isinstance(e.ref, tuple) and e.ref[0] == "field":
             return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref[2]))
         raise AssertionError("not a storage location")
+
+    # ------------------------------------------------------------ lists and arrays
+    def base_key(self, e: ast.Expr) -> ir.Expr:
+        """Storage key of a list or array, in a local unless it is a state variable's slot."""
+        key = self.storage_key(e)
+        if isinstance(key, ir.SlotKey):
+            return key
+        tmp = self.temp(T.BYTES32, "key")
+        self.emit(ir.SetLocal(tmp.index, tmp.name, key))
+        return tmp
+
+    def held(self, value: ir.Expr, t: T.Type, hint: str) -> ir.Expr:
+        """``value`` itself when it is simple, else a local holding it (evaluated once)."""
+        if isinstance(value, ir.Const | ir.Local):
+            return value
+        tmp = self.temp(t, hint)
+        self.emit(ir.SetLocal(tmp.index, tmp.name, value))
+        return tmp
+
+    def length(self, container: T.Type, base: ir.Expr) -> ir.Expr:
+        if isinstance(container, T.ArrayType):
+            return ir.Const(T.UINT, container.size)
+        return ir.Load(T.UINT, base)
+
+    def element_key(self, e: ast.Index) -> ir.Expr:
+        """Key of ``xs[i]``, after checking ``i`` against the length (before the statement)."""
+        container = e.obj.type
+        base = self.base_key(e.obj)
+        index = self.held(self.expr(e.index), T.UINT, "index")
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "lt", index, self.length(container, base)), "index out of range"
+            )
+        )
+        return ir.MapKey(T.BYTES32, base, index)
+
+    def list_push(self, e: ast.Call) -> None:
+        t: T.ListType = e.ref[1]
+        base = self.base_key(e.func.obj)
+        n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
+        self.emit(
+            ir.Require(ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity)), "list is full")
+        )
+        self.emit(ir.Store(ir.MapKey(T.BYTES32, base, n), self.expr(e.args[0])))
+        self.emit(ir.Store(base, ir.Binary(T.UINT, "add", n, ir.Const(T.UINT, 1))))
+
+    def list_pop(self, e: ast.Call) -> ir.Expr:
+        t: T.ListType = e.ref[1]
+        base = self.base_key(e.func.obj)
+        n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
+        self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+        last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
+        value = self.temp(t.elem, "popped")
+        self.emit(
+            ir.SetLocal(value.index, value.name, ir.Load(t.elem, ir.MapKey(T.BYTES32, base, last)))
+        )
+        self.emit(ir.Store(ir.MapKey(T.BYTES32, base, last), ir.Const(t.elem, zero_value(t.elem))))
+        self.emit(ir.Store(base, last))
+        return value
+
+    def for_each(self, s: ast.For) -> None:
+        """``for x in xs``: an index from 0 to the length (read once), bounded by the capacity."""
+        container = s.iter.type
+        var: LocalInfo = s.ref
+        base = self.base_key(s.iter)
+        end = self.held(self.length(container, base), T.UINT, "end")
+        i = self.temp(T.UINT, "i")
+        self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
+        header, body, step, exit_ = (
+            self.new_block(),
+            self.new_block(),
+            self.new_block(),
+            self.new_block(),
+        )
+        self.terminate(ir.Jump(header.index))
+        self.switch(header)
+        self.terminate(ir.Branch(ir.Compare(T.BOOL, "lt", i, end), body.index, exit_.index))
+        self.switch(body)
+        self.emit(
+            ir.SetLocal(var.index, var.name, ir.Load(var.type, ir.MapKey(T.BYTES32, base, i)))
+        )
+        self.loops.append((step.index, exit_.index))
+        self.body(s.body)
+        self.loops.pop()
+        if self.current.term is None:
+            self.terminate(ir.Jump(step.index))
+        self.switch(step)
+        self.emit(ir.SetLocal(i.index, i.name, ir.Binary(T.UINT, "add", i, ir.Const(T.UINT, 1))))
+        self.terminate(ir.Jump(header.index))
+        self.switch(exit_)
 
     def expr(self, e: ast.Expr) -> ir.Expr:
         t = e.type
@@ -443,6 +545,17 @@ class _FunctionLowerer:
             return arg  # address(interface)
         if kind == "empty":
             return ir.Const(e.ref[1], zero_value(e.ref[1]))
+        if kind == "list_pop":
+            return self.list_pop(e)
+        if kind == "list_push":
+            raise AssertionError("push is a statement")
+        if (
+            kind == "builtin"
+            and e.ref[1] == "len"
+            and isinstance(e.args[0].type, T.ListType | T.ArrayType)
+        ):
+            container = e.args[0].type
+            return self.length(container, self.storage_key(e.args[0]))
         name = e.ref[1]
         args = [self.expr(a) for a in e.args]
         if name in ("min", "max"):

@@ -125,6 +125,30 @@ class MapType(Type):
 
 
 @dataclass(frozen=True)
+class ListType(Type):
+    """A bounded list in storage: its length, then its elements."""
+
+    elem: Type
+    capacity: int
+    storage_only = True
+
+    def __str__(self) -> str:
+        return f"list[{self.elem}, {self.capacity}]"
+
+
+@dataclass(frozen=True)
+class ArrayType(Type):
+    """A fixed-size array in storage; every element exists (zero at first)."""
+
+    elem: Type
+    size: int
+    storage_only = True
+
+    def __str__(self) -> str:
+        return f"{self.elem}[{self.size}]"
+
+
+@dataclass(frozen=True)
 class StructType(Type):
     name: str
     fields: tuple[tuple[str, Type], ...] = field(compare=False)

@@ -87,7 +87,12 @@ def test_compile_writes_module_and_abi(tmp_path):
     r = run("compile", ROOT / "contracts" / "escrow.deed", "-o", out)
     assert r.exit_code == 0, r.output
     abi = __import__("json").loads((tmp_path / "escrow.abi.json").read_text())
-    assert {f["name"] for f in abi["functions"]} >= {"init", "deposit", "confirm_delivery", "status"}
+    assert {f["name"] for f in abi["functions"]} >= {
+        "init",
+        "deposit",
+        "confirm_delivery",
+        "status",
+    }
     assert run("verify", out).exit_code == 0
     r = run("compile", ROOT / "contracts" / "escrow.deed", "-o", out, "--ir")
     assert "function confirm_delivery() -> nothing [pub]" in r.output
@@ -125,4 +130,6 @@ def test_local_chain_keys_deploy_send_call(tmp_path):
     assert '"return_values": [\n    500\n  ]' in r.output
     assert run("call", token, "balance_of", *home).exit_code == 2  # missing argument
     assert run("call", token, "nope", *home).exit_code == 2
-    assert run("send", token, "mint", "@carol", "1", "--from", "alice", *home).exit_code == 2  # no such key
+    assert (
+        run("send", token, "mint", "@carol", "1", "--from", "alice", *home).exit_code == 2
+    )  # no such key

@@ -2,6 +2,7 @@
 expected result (and, where it says, the expected gas)."""
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from Crypto.Hash import keccak
@@ -307,3 +308,42 @@ def test_builtins(kitchen):
 def test_gas_of_a_simple_call_is_stable(kitchen):
     # changes to code generation show up here first: keep it honest, update on purpose
     assert call(kitchen, "arith", 1, 1).gas_used == call(kitchen, "arith", 200, 10).gas_used
+
+
+@pytest.fixture(scope="module")
+def lists():
+    h = Harness()
+    source = (Path(__file__).parent / "lists.deed").read_text()
+    return h, h.deployed(compile_source(source, "lists.deed").module)
+
+
+def test_bounded_lists_push_pop_len_index(lists):
+    h, a = lists
+    for x in (5, 6, 7):
+        assert h.send("alice", a, "add", [x]).success
+    assert h.send("alice", a, "add", [8]).revert_reason == "list is full"
+    assert h.call(a, "count").return_values == (3,)
+    assert h.call(a, "at", [2]).return_values == (7,)
+    assert h.call(a, "at", [3]).revert_reason == "index out of range"
+    assert h.send("alice", a, "take").return_values == (7,)
+    assert h.call(a, "count").return_values == (2,)
+    assert h.call(a, "at", [2]).revert_reason == "index out of range"
+
+
+def test_fixed_arrays_and_iteration(lists):
+    h, a = lists
+    assert h.send("alice", a, "set", [1, 9]).success and h.send("alice", a, "set", [3, 1]).success
+    assert h.send("alice", a, "set", [4, 1]).revert_reason == "index out of range"
+    # grid 9 + 1, plus the list's elements (5, 6) times 1000
+    assert h.call(a, "total").return_values == (11010,)
+
+
+def test_arrays_of_structs_and_lists_in_maps(lists):
+    h, a = lists
+    assert h.send("alice", a, "claim", [1, 77]).success
+    assert h.call(a, "claim_amount", [1]).return_values == (77,)
+    assert h.call(a, "claim_amount", [2]).revert_reason == "index out of range"
+    h.send("bob", a, "remember", [42])
+    h.send("bob", a, "remember", [43])
+    assert h.call(a, "remembered", [h.addr("bob")]).return_values == (242,)
+    assert h.call(a, "remembered", [h.addr("alice")]).revert_reason == "index out of range"

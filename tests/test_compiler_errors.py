@@ -110,7 +110,8 @@ CASES = [
     ("E0308", c("@pure\npub f():\n    pass"), 2, 5, "unknown decorator @pure"),
     ("E0308", c("@view\n@payable\npub f():\n    pass"), 2, 5, "both @view and @payable"),
     ("E0309", c("pub f() -> u8:\n    return 1\n    return 2"), 4, 9, "this code can never run"),
-    ("E0310", c("xs: list[u8, 4]"), 2, 9, "lists are not supported yet"),
+    ("E0209", c("xs: list[u8]"), 2, 9, "list takes an element type and a capacity"),
+    ("E0209", c("xs: list[map[u8, u8], 3]"), 2, 14, "a list element cannot be"),
     ("E0311", "interface I:\n    pub f()\n", 1, 1, "no contract in this file"),
 ]
 
