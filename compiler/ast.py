@@ -279,6 +279,14 @@ class Contract(Node):
 
 
 @dataclass(eq=False)
+class Library(Node):
+    """Constants and pure functions, compiled into each contract that imports them."""
+
+    name: str
+    members: list[Node]
+
+
+@dataclass(eq=False)
 class Interface(Node):
     name: str
     methods: list[MethodSig]
@@ -295,3 +303,4 @@ class SourceFile(Node):
     imports: list[Import]
     interfaces: list[Interface]
     contracts: list[Contract]
+    libraries: list[Library] = field(default_factory=list)

@@ -80,6 +80,7 @@ class FunctionInfo:
     view: bool
     payable: bool
     is_init: bool
+    library: str | None = None  # the library a function comes from
     locals: list[LocalInfo] = field(default_factory=list)
     calls: set[str] = field(default_factory=set)
     call_sites: list[tuple[str, ast.Node]] = field(default_factory=list)
@@ -129,7 +130,8 @@ MAX_LOOP_BOUND = 100_000_000
 
 def check(source: ast.SourceFile, reporter: Reporter) -> list[ContractInfo]:
     interfaces = _interfaces(source, reporter)
-    return [_ContractChecker(c, interfaces, reporter).run() for c in source.contracts]
+    libraries = {lib.name: lib for lib in source.libraries}
+    return [_ContractChecker(c, interfaces, reporter, libraries).run() for c in source.contracts]
 
 
 def _interfaces(source: ast.SourceFile, reporter: Reporter) -> dict[str, InterfaceInfo]:
@@ -254,12 +256,17 @@ class _TypeResolver:
 
 class _ContractChecker:
     def __init__(
-        self, node: ast.Contract, interfaces: dict[str, InterfaceInfo], reporter: Reporter
+        self,
+        node: ast.Contract,
+        interfaces: dict[str, InterfaceInfo],
+        reporter: Reporter,
+        libraries: dict[str, ast.Library] | None = None,
     ):
         self.node = node
         self.r = reporter
         self.info = ContractInfo(node.name, node, interfaces=interfaces)
         self.names: dict[str, ast.Span] = {}
+        self.libraries = libraries or {}
 
     def declare(self, name: str, span: ast.Span) -> bool:
         if name in self.names or name in self.info.interfaces:
@@ -311,8 +318,18 @@ class _ContractChecker:
         for m in members:
             if isinstance(m, ast.FunctionDef):
                 self._declare_function(m)
+        for lib in self.libraries.values():
+            self._declare_library(lib)
         for fn in info.functions.values():
             _FunctionChecker(self, fn).run()
+            if fn.library:
+                for node in fn.writes:
+                    self.r.error(
+                        "E0310",
+                        f"library {fn.library} cannot change state, emit or send",
+                        node.span,
+                        "return a value and let the contract act on it",
+                    )
         self._check_call_graph()
         return info
 
@@ -394,6 +411,43 @@ class _ContractChecker:
         self.info.functions[m.name] = FunctionInfo(
             m.name, m, params, returns, m.public, view, payable, is_init
         )
+
+    def _declare_library(self, lib: ast.Library) -> None:
+        """A library's constants and functions, under qualified names (``math.mul_div``)."""
+        if lib.name in self.names:
+            self.r.error(
+                "E0102",
+                f"{lib.name} is a library and a name of this contract",
+                self.names[lib.name],
+            )
+        local_consts: dict[str, ConstInfo] = {}
+        for m in lib.members:
+            if isinstance(m, ast.ConstDef):
+                t = self.types.resolve(m.type_expr, value_only=True)
+                saved = self.info.consts
+                self.info.consts = local_consts  # a library's constants see each other
+                value = self._const_value(m.value, t)
+                self.info.consts = saved
+                local_consts[m.name] = ConstInfo(m.name, t, value, m.span)
+                qualified = f"{lib.name}.{m.name}"
+                self.info.consts[qualified] = ConstInfo(qualified, t, value, m.span)
+            elif isinstance(m, ast.FunctionDef):
+                if m.public or m.decorators or m.name == "init":
+                    self.r.error(
+                        "E0310",
+                        "a library function is neither pub, init nor decorated: it runs inside the contract that calls it",
+                        m.span,
+                    )
+                params = [
+                    (p.name, self.types.resolve(p.type_expr, value_only=True)) for p in m.params
+                ]
+                returns = self.types.resolve(m.returns, value_only=True) if m.returns else T.NONE
+                name = f"{lib.name}.{m.name}"
+                self.info.functions[name] = FunctionInfo(
+                    name, m, params, returns, False, False, False, False, library=lib.name
+                )
+            else:
+                self.r.error("E0310", "a library holds only constants and functions", m.span)
 
     def _check_call_graph(self) -> None:
         fns = self.info.functions
@@ -909,8 +963,14 @@ class _FunctionChecker:
         if local is not None:
             e.ref = local
             return local.type
-        if e.id in self.info.consts:
+        lib = self.fn.library
+        qualified = f"{lib}.{e.id}" if lib else None
+        if e.id in self.info.consts and lib is None:
             c = self.info.consts[e.id]
+            e.ref = c
+            return c.type
+        if qualified in self.info.consts:
+            c = self.info.consts[qualified]
             e.ref = c
             return c.type
         hint = None
@@ -923,6 +983,26 @@ class _FunctionChecker:
 
     def attribute(self, e: ast.Attribute) -> T.Type:
         obj = e.obj
+        if isinstance(obj, ast.Name) and obj.id in self.c.libraries and self.lookup(obj.id) is None:
+            c = self.info.consts.get(f"{obj.id}.{e.attr}")
+            if c is None:
+                self.r.error("E0105", f"library {obj.id} has no constant {e.attr}", e.span)
+                return T.ERROR
+            e.ref = c
+            return c.type
+        if (
+            isinstance(obj, ast.Name)
+            and obj.id == "self"
+            and self.fn.library
+            and self.lookup("self") is None
+        ):
+            self.r.error(
+                "E0310",
+                f"library {self.fn.library} has no self: its functions cannot touch state",
+                e.span,
+                "pass what the function needs as arguments",
+            )
+            return T.ERROR
         if (
             isinstance(obj, ast.Name)
             and obj.id in ("msg", "block", "tx", "self")
@@ -1119,6 +1199,34 @@ class _FunctionChecker:
                     f"call the contract's own functions as self.{f.id}(...)",
                 )
                 return T.UINT
+        if (
+            isinstance(f, ast.Attribute)
+            and isinstance(f.obj, ast.Name)
+            and f.obj.id in self.c.libraries
+            and self.lookup(f.obj.id) is None
+        ):
+            target = self.info.functions.get(f"{f.obj.id}.{f.attr}")
+            if target is None:
+                self.r.error("E0105", f"library {f.obj.id} has no function {f.attr}", f.span)
+                return T.ERROR
+            e.ref = ("internal", target)
+            self.fn.calls.add(target.name)
+            self.fn.call_sites.append((target.name, e))
+            self.args(e, target.params, target.name)
+            return target.returns
+        if (
+            isinstance(f, ast.Attribute)
+            and isinstance(f.obj, ast.Name)
+            and f.obj.id == "self"
+            and self.fn.library
+            and self.lookup("self") is None
+        ):
+            self.r.error(
+                "E0310",
+                f"library {self.fn.library} has no self: it cannot call the contract",
+                e.span,
+            )
+            return T.ERROR
         if (
             isinstance(f, ast.Attribute)
             and isinstance(f.obj, ast.Name)

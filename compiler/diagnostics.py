@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "E0307": "bad init",
     "E0308": "bad decorator",
     "E0309": "unreachable code",
+    "E0310": "state or effects in a library",
     "E0311": "no contract",
 }
 
@@ -75,6 +76,7 @@ EXAMPLES: dict[str, str] = {
     "E0307": "contract C:\n    pub init():\n        pass\n",
     "E0308": "contract C:\n    @pure\n    pub f():\n        pass\n",
     "E0309": "contract C:\n    pub f() -> u8:\n        return 1\n        return 2\n",
+    "E0310": "library util:\n    f() -> address:\n        return self.address\n\ncontract C:\n    x: u8\n",
     "E0311": "interface I:\n    pub f()\n",
 }
 

@@ -76,10 +76,18 @@ class CompilerOutput:
             if library.contracts:
                 reporter.error(
                     "E0104",
-                    f"stdlib.{imp.path[1]} defines contracts; only interfaces can be imported yet",
+                    f"stdlib.{imp.path[1]} defines contracts, which cannot be imported",
                     imp.span,
                 )
             tree.interfaces.extend(library.interfaces)
+            for lib in library.libraries:
+                if lib.name != imp.path[1]:
+                    reporter.error(
+                        "E0104",
+                        f"stdlib.{imp.path[1]} declares library {lib.name}; a library is named after its module",
+                        lib.span,
+                    )
+                tree.libraries.append(lib)
         reporter.raise_if_any()
 
     @cached_property

@@ -29,7 +29,12 @@ _CMPOPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 def lower_contract(info: ContractInfo) -> ir.Program:
     imports: list[tuple[str, str, list[T.Type], T.Type, bool]] = []
-    functions = [_FunctionLowerer(info, fn, imports).run() for fn in info.functions.values()]
+    used = _used_functions(info)
+    functions = [
+        _FunctionLowerer(info, fn, imports).run()
+        for fn in info.functions.values()
+        if fn.name in used
+    ]
     return ir.Program(
         contract=info.name,
         state=[(s.name, s.type) for s in sorted(info.state.values(), key=lambda s: s.slot)],
@@ -38,6 +43,18 @@ def lower_contract(info: ContractInfo) -> ir.Program:
         errors=[(e.name, e.fields) for e in sorted(info.errors.values(), key=lambda e: e.index)],
         imports=imports,
     )
+
+
+def _used_functions(info: ContractInfo) -> set[str]:
+    """The contract's own functions and the library functions they reach."""
+    used = {name for name, fn in info.functions.items() if fn.library is None}
+    work = list(used)
+    while work:
+        for callee in info.functions[work.pop()].calls:
+            if callee not in used:
+                used.add(callee)
+                work.append(callee)
+    return used
 
 
 def zero_value(t: T.Type) -> int | bool | bytes:
@@ -457,6 +474,9 @@ class _FunctionLowerer:
                 return ir.Env(t, ref[1])
             if isinstance(ref, tuple) and ref[0] == "enum":
                 return ir.Const(ref[1], ref[2])
+            if isinstance(ref, ConstInfo):  # a library's constant: math.BPS
+                v = ref.value
+                return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.Index):
             return ir.Load(t, self.storage_key(e))

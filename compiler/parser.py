@@ -222,7 +222,10 @@ class _ToAst(Transformer):
         imports = [i for i in items if isinstance(i, ast.Import)]
         interfaces = [i for i in items if isinstance(i, ast.Interface)]
         contracts = [i for i in items if isinstance(i, ast.Contract)]
-        return ast.SourceFile(self.path, imports, interfaces, contracts, span=self._span(meta))
+        libraries = [i for i in items if isinstance(i, ast.Library)]
+        return ast.SourceFile(
+            self.path, imports, interfaces, contracts, libraries, span=self._span(meta)
+        )
 
     def import_stmt(self, meta, items):
         return ast.Import(items[0], span=self._span(meta))
@@ -241,6 +244,9 @@ class _ToAst(Transformer):
 
     def contract_def(self, meta, items):
         return ast.Contract(str(items[0]), items[1:], span=self._span(meta))
+
+    def library_def(self, meta, items):
+        return ast.Library(str(items[0]), items[1:], span=self._span(meta))
 
     def struct_def(self, meta, items):
         return ast.StructDef(str(items[0]), items[1:], span=self._span(meta))

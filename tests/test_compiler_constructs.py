@@ -347,3 +347,16 @@ def test_arrays_of_structs_and_lists_in_maps(lists):
     h.send("bob", a, "remember", [43])
     assert h.call(a, "remembered", [h.addr("bob")]).return_values == (242,)
     assert h.call(a, "remembered", [h.addr("alice")]).revert_reason == "index out of range"
+
+
+def test_library_modules_compile_in_what_is_used():
+    h = Harness()
+    out = compile_source((Path(__file__).parent / "libraries.deed").read_text(), "libraries.deed")
+    a = h.deployed(out.module)
+    assert h.call(a, "fee", [1000, 250]).return_values == (25,)
+    assert h.call(a, "fee", [1000, 10001]).revert_reason == "more than 100%"
+    # pro_rata rounds down (33), mul_div_up rounds up (34)
+    assert h.call(a, "share", [100]).return_values == (34033,)
+    assert h.call(a, "open").return_values == (True,)
+    names = [f.name for f in out.module.functions]
+    assert "math.mul_div" in names and "time.within" not in names

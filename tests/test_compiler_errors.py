@@ -112,6 +112,27 @@ CASES = [
     ("E0309", c("pub f() -> u8:\n    return 1\n    return 2"), 4, 9, "this code can never run"),
     ("E0209", c("xs: list[u8]"), 2, 9, "list takes an element type and a capacity"),
     ("E0209", c("xs: list[map[u8, u8], 3]"), 2, 14, "a list element cannot be"),
+    (
+        "E0310",
+        "library util:\n    f() -> address:\n        return self.address\n" + c("x: u8"),
+        3,
+        16,
+        "library util has no self",
+    ),
+    (
+        "E0310",
+        "library util:\n    x: u8\n" + c("y: u8"),
+        2,
+        5,
+        "a library holds only constants and functions",
+    ),
+    (
+        "E0105",
+        "import stdlib.math\n" + c("pub f() -> uint:\n    return math.nope(1)"),
+        4,
+        16,
+        "library math has no function nope",
+    ),
     ("E0311", "interface I:\n    pub f()\n", 1, 1, "no contract in this file"),
 ]
 

@@ -47,7 +47,7 @@ from .opcodes import BY_NAME, JUMPS, LIMITS
 from .types import BYTES, INT, int_type_code_from_text, int_type_text, parse_type, type_name
 from .verifier import decode_code
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _FLAG_NAMES = {"payable": FLAG_PAYABLE, "view": FLAG_VIEW, "init": FLAG_INIT}
 _CONST_OPERAND = {"CONST", "REQUIRE", "SLOADB", "SSTOREB"}
 
@@ -124,7 +124,7 @@ def _kinds(text: str, line: int) -> tuple[str, ...]:
     return kinds
 
 
-_SIG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*?)\)\s*(?:->\s*(.*?))?\s*$")
+_SIG = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s*\((.*?)\)\s*(?:->\s*(.*?))?\s*$")
 
 
 def _types(text: str, line: int):
