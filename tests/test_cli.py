@@ -55,9 +55,12 @@ def test_usage_errors_exit_2():
 
 
 def test_every_command_has_help_with_an_example():
-    for cmd in ("asm", "disasm", "verify", "demo"):
+    for cmd in ("asm", "disasm", "verify", "demo", "compile", "deploy", "call", "send"):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Example: deed " + cmd in r.output
+    for group, sub in (("keys", "new"), ("keys", "list"), ("chain", "init")):
+        r = CliRunner().invoke(main, [group, sub, "--help"])
+        assert r.exit_code == 0 and f"Example: deed {group}" in r.output
 
 
 def test_demo_runs_the_story_on_sqlite(tmp_path):
