@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from . import ast
 from . import types as T
+from .arith import SOURCE_OPS, fold_binary
 from .diagnostics import Reporter
 
 # --------------------------------------------------------------------------- symbols
@@ -540,35 +541,7 @@ def const_eval(expr: ast.Expr, consts: dict[str, ConstInfo]) -> object:
             or isinstance(b, bool)
         ):
             return None
-        try:
-            if expr.op == "+":
-                return a + b
-            if expr.op == "-":
-                return a - b
-            if expr.op == "*":
-                return a * b
-            if expr.op == "/":
-                return None if b == 0 else (abs(a) // abs(b)) * (1 if (a < 0) == (b < 0) else -1)
-            if expr.op == "%":
-                return (
-                    None
-                    if b == 0
-                    else a - b * ((abs(a) // abs(b)) * (1 if (a < 0) == (b < 0) else -1))
-                )
-            if expr.op == "**":
-                return a**b if 0 <= b <= 256 and abs(a) < 2**256 else None
-            if expr.op == "<<":
-                return a << b if 0 <= b <= 256 else None
-            if expr.op == ">>":
-                return a >> b if b >= 0 else None
-            if expr.op == "&":
-                return a & b
-            if expr.op == "|":
-                return a | b
-            if expr.op == "^":
-                return a ^ b
-        except (OverflowError, ValueError):
-            return None
+        return fold_binary(SOURCE_OPS[expr.op], a, b)
     if isinstance(expr, ast.Neg):
         v = const_eval(expr.operand, consts)
         return -v if isinstance(v, int) and not isinstance(v, bool) else None

@@ -21,7 +21,7 @@ from deed.vm.module import (
     Module,
     selector,
 )
-from deed.vm.opcodes import BY_NAME
+from deed.vm.opcodes import BY_NAME, encode_instruction
 from deed.vm.types import BYTES
 
 from . import ir
@@ -186,13 +186,8 @@ class _FunctionEmitter:
         for name, args in self.code:
             if name == "LABEL":
                 continue
-            op = BY_NAME[name]
-            out.append(op.code)
-            for imm, a in zip(op.immediates, args, strict=True):
-                if isinstance(a, tuple) and a[0] == "block":
-                    a = offsets[a[1]]
-                size = 4 if imm == "u32" else 2 if imm == "u16" else 1
-                out += int(a).to_bytes(size, "big")
+            values = [offsets[a[1]] if isinstance(a, tuple) else a for a in args]
+            out += encode_instruction(BY_NAME[name], values)
         return bytes(out)
 
     # ------------------------------------------------------------ statements

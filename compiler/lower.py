@@ -9,21 +9,9 @@ from __future__ import annotations
 
 from . import ast, ir
 from . import types as T
+from .arith import SOURCE_OPS as _BINOPS
 from .check import ConstInfo, ContractInfo, FunctionInfo, LocalInfo, StateVarInfo
 
-_BINOPS = {
-    "+": "add",
-    "-": "sub",
-    "*": "mul",
-    "/": "div",
-    "%": "mod",
-    "**": "exp",
-    "<<": "shl",
-    ">>": "shr",
-    "&": "band",
-    "|": "bor",
-    "^": "bxor",
-}
 _CMPOPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
@@ -311,34 +299,29 @@ class _FunctionLowerer:
             )
             self.terminate(ir.Jump(after.index))
             self.switch(after)
-        header, body, step, exit_ = (
-            self.new_block(),
-            self.new_block(),
-            self.new_block(),
-            self.new_block(),
-        )
+        self.counted_loop(ir.Local(t, var.index, var.name), end, s.body)
+
+    def counted_loop(
+        self, counter: ir.Local, end: ir.Expr, stmts: list[ast.Stmt], prelude=None
+    ) -> None:
+        """``while counter < end: prelude; stmts; counter += 1``, with ``continue``
+        going to the increment and ``break`` past the loop."""
+        header, body, step, exit_ = (self.new_block() for _ in range(4))
         self.terminate(ir.Jump(header.index))
         self.switch(header)
-        self.terminate(
-            ir.Branch(
-                ir.Compare(T.BOOL, "lt", ir.Local(t, var.index, var.name), end),
-                body.index,
-                exit_.index,
-            )
-        )
+        self.terminate(ir.Branch(ir.Compare(T.BOOL, "lt", counter, end), body.index, exit_.index))
         self.switch(body)
+        if prelude is not None:
+            self.emit(prelude)
         self.loops.append((step.index, exit_.index))
-        self.body(s.body)
+        self.body(stmts)
         self.loops.pop()
         if self.current.term is None:
             self.terminate(ir.Jump(step.index))
         self.switch(step)
+        t = counter.type
         self.emit(
-            ir.SetLocal(
-                var.index,
-                var.name,
-                ir.Binary(t, "add", ir.Local(t, var.index, var.name), ir.Const(t, 1)),
-            )
+            ir.SetLocal(counter.index, counter.name, ir.Binary(t, "add", counter, ir.Const(t, 1)))
         )
         self.terminate(ir.Jump(header.index))
         self.switch(exit_)
@@ -427,28 +410,8 @@ class _FunctionLowerer:
         end = self.held(self.length(container, base), T.UINT, "end")
         i = self.temp(T.UINT, "i")
         self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
-        header, body, step, exit_ = (
-            self.new_block(),
-            self.new_block(),
-            self.new_block(),
-            self.new_block(),
-        )
-        self.terminate(ir.Jump(header.index))
-        self.switch(header)
-        self.terminate(ir.Branch(ir.Compare(T.BOOL, "lt", i, end), body.index, exit_.index))
-        self.switch(body)
-        self.emit(
-            ir.SetLocal(var.index, var.name, ir.Load(var.type, ir.MapKey(T.BYTES32, base, i)))
-        )
-        self.loops.append((step.index, exit_.index))
-        self.body(s.body)
-        self.loops.pop()
-        if self.current.term is None:
-            self.terminate(ir.Jump(step.index))
-        self.switch(step)
-        self.emit(ir.SetLocal(i.index, i.name, ir.Binary(T.UINT, "add", i, ir.Const(T.UINT, 1))))
-        self.terminate(ir.Jump(header.index))
-        self.switch(exit_)
+        element = ir.SetLocal(var.index, var.name, ir.Load(var.type, ir.MapKey(T.BYTES32, base, i)))
+        self.counted_loop(i, end, s.body, prelude=element)
 
     def expr(self, e: ast.Expr) -> ir.Expr:
         t = e.type

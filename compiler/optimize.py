@@ -13,43 +13,7 @@ from __future__ import annotations
 
 from . import ir
 from . import types as T
-
-
-def _tdiv(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a < 0) == (b < 0) else -q
-
-
-def _fold_binary(op: str, a: int, b: int) -> int | None:
-    if op == "add":
-        return a + b
-    if op == "sub":
-        return a - b
-    if op == "mul":
-        return a * b
-    if op in ("div", "mod"):
-        if b == 0:
-            return None
-        q = _tdiv(a, b)
-        return q if op == "div" else a - b * q
-    if op == "exp":
-        return a**b if 0 <= b <= 256 and abs(a) < 2**256 else None
-    if op == "shl":
-        return a << b if 0 <= b <= 256 else None
-    if op == "shr":
-        return a >> b if b >= 0 else None
-    if op == "band":
-        return a & b
-    if op == "bor":
-        return a | b
-    if op == "bxor":
-        return a ^ b
-    if op == "min":
-        return min(a, b)
-    if op == "max":
-        return max(a, b)
-    return None
-
+from .arith import fold_binary
 
 _COMPARE = {
     "lt": lambda a, b: a < b,
@@ -83,7 +47,7 @@ def fold_expr(e: ir.Expr) -> ir.Expr:
         e.left, e.right = fold_expr(e.left), fold_expr(e.right)
         a, b = e.left, e.right
         if isinstance(a, ir.Const) and isinstance(b, ir.Const) and isinstance(e.type, T.IntType):
-            r = _fold_binary(e.op, int(a.value), int(b.value))
+            r = fold_binary(e.op, int(a.value), int(b.value))
             if r is not None:
                 lo, hi = e.type.range
                 if lo <= r <= hi:

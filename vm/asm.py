@@ -43,7 +43,7 @@ from .module import (
     Module,
     selector,
 )
-from .opcodes import BY_NAME, JUMPS, LIMITS
+from .opcodes import BY_NAME, JUMPS, LIMITS, encode_instruction
 from .types import BYTES, INT, int_type_code_from_text, int_type_text, parse_type, type_name
 from .verifier import decode_code
 
@@ -312,13 +312,12 @@ def _encode_body(f: _Func, names, const_index) -> bytes:
     for line, mnemonic, operands in f.body:
         op = BY_NAME[mnemonic]
         values = _operands(op, operands, line, names, const_index, label_offsets)
-        out.append(op.code)
-        for imm, v in zip(op.immediates, values, strict=True):
-            size = 4 if imm == "u32" else 2 if imm == "u16" else 1
-            try:
-                out += v.to_bytes(size, "big")
-            except OverflowError:
-                raise AssemblyError(line, f"operand {v} does not fit {imm}") from None
+        try:
+            out += encode_instruction(op, values)
+        except OverflowError:
+            raise AssemblyError(
+                line, f"an operand of {op.name} does not fit its immediate"
+            ) from None
     return bytes(out)
 
 

@@ -219,6 +219,17 @@ OPCODES: tuple[OpInfo, ...] = (
 )
 
 BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPCODES}
+
+
+def encode_instruction(op: OpInfo, args: list[int] | tuple[int, ...]) -> bytes:
+    """One instruction: its opcode byte and big-endian immediates.
+    Raises OverflowError when an operand does not fit its immediate."""
+    out = bytearray([op.code])
+    for imm, value in zip(op.immediates, args, strict=True):
+        out += int(value).to_bytes(IMMEDIATE_SIZES[imm], "big")
+    return bytes(out)
+
+
 BY_CODE: dict[int, OpInfo] = {op.code: op for op in OPCODES}
 
 
