@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from deed.vm.asm import disassemble
 from deed.vm.errors import VerificationError
 from deed.vm.module import Module
 from deed.vm.verifier import verify
@@ -149,6 +148,8 @@ class CompilerOutput:
 
     @cached_property
     def asm(self) -> str:
+        from deed.vm.asm import disassemble  # only --asm needs it: keep start-up short
+
         return disassemble(self.module)
 
     @cached_property
