@@ -20,7 +20,7 @@ from . import ast, ir
 from .abi import abi_of
 from .check import ContractInfo, check
 from .diagnostics import CompileError, Diagnostic, Reporter
-from .emit import emit_program
+from .emit import emit_with_layout
 from .lower import lower_contract
 from .optimize import optimize
 from .parser import parse
@@ -134,8 +134,17 @@ class CompilerOutput:
         return ir.format_program(self.ir)
 
     @cached_property
+    def _emitted(self):
+        return emit_with_layout(self.ir)
+
+    @cached_property
+    def layout(self) -> dict:
+        """For each function, the instructions each IR block became."""
+        return self._emitted[1]
+
+    @cached_property
     def module(self) -> Module:
-        module = emit_program(self.ir)
+        module = self._emitted[0]
         try:
             verify(module)
         except VerificationError as exc:  # a compiler bug, never the author's

@@ -81,6 +81,12 @@ def _int_code(t: T.Type) -> int:
 
 
 def emit_program(p: ir.Program) -> Module:
+    return emit_with_layout(p)[0]
+
+
+def emit_with_layout(p: ir.Program) -> tuple[Module, dict[str, dict[int, list[tuple[str, list]]]]]:
+    """The module, and for each function the instructions each IR block became
+    (the analyzer's gas bounds are sums over them)."""
     consts = _Constants()
     fn_index = {f.name: i for i, f in enumerate(p.functions)}
     imports = [(f"{i}.{m}", m, ps, r) for i, m, ps, r, _ in p.imports]
@@ -88,9 +94,11 @@ def emit_program(p: ir.Program) -> Module:
     events = {name: i for i, (name, _) in enumerate(p.events)}
     errors = {name: i for i, (name, _) in enumerate(p.errors)}
     functions = []
+    layout: dict[str, dict[int, list[tuple[str, list]]]] = {}
     for f in p.functions:
         fe = _FunctionEmitter(f, consts, fn_index, import_index, events, errors, p)
         functions.append(fe.run())
+        layout[f.name] = fe.block_instructions()
     exports = []
     for i, f in enumerate(p.functions):
         if not (f.public or f.is_init):
@@ -103,7 +111,7 @@ def emit_program(p: ir.Program) -> Module:
             | (FLAG_INIT if f.is_init else 0)
         )
         exports.append(Export(f.name, selector(f.name, params), i, flags, params, returns))
-    return Module(
+    module = Module(
         constants=tuple(consts.values),
         functions=tuple(functions),
         exports=tuple(exports),
@@ -123,6 +131,7 @@ def emit_program(p: ir.Program) -> Module:
             for _, m, ps, r in imports
         ),
     )
+    return module, layout
 
 
 class _FunctionEmitter:
@@ -152,6 +161,16 @@ class _FunctionEmitter:
         self.depth -= pops
         self.depth += pushes
         self.max_depth = max(self.max_depth, self.depth)
+
+    def block_instructions(self) -> dict[int, list[tuple[str, list]]]:
+        out: dict[int, list[tuple[str, list]]] = {}
+        current: list | None = None
+        for name, args in self.code:
+            if name == "LABEL":
+                current = out.setdefault(args[0], [])
+            elif current is not None:
+                current.append((name, args))
+        return out
 
     def run(self) -> Function:
         f = self.f

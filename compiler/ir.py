@@ -107,37 +107,45 @@ class ExtCall(Expr):
 
 
 @dataclass(eq=False)
-class SetLocal:
+class Located:
+    """A statement or terminator: it knows the source it came from."""
+
+    span: object = field(default=None, kw_only=True, compare=False, repr=False)
+
+
+
+@dataclass(eq=False)
+class SetLocal(Located):
     index: int
     name: str
     value: Expr
 
 
 @dataclass(eq=False)
-class Store:
+class Store(Located):
     key: Expr
     value: Expr
 
 
 @dataclass(eq=False)
-class EmitEvent:
+class EmitEvent(Located):
     event: str
     args: list[Expr]
 
 
 @dataclass(eq=False)
-class Send:
+class Send(Located):
     to: Expr
     amount: Expr
 
 
 @dataclass(eq=False)
-class Eval:
+class Eval(Located):
     value: Expr  # a call kept for its effects
 
 
 @dataclass(eq=False)
-class Require:
+class Require(Located):
     cond: Expr
     message: str
 
@@ -149,29 +157,29 @@ Stmt = SetLocal | Store | EmitEvent | Send | Eval | Require
 
 
 @dataclass(eq=False)
-class Jump:
+class Jump(Located):
     target: int
 
 
 @dataclass(eq=False)
-class Branch:
+class Branch(Located):
     cond: Expr
     if_true: int
     if_false: int
 
 
 @dataclass(eq=False)
-class Return:
+class Return(Located):
     value: Expr | None
 
 
 @dataclass(eq=False)
-class RevertMsg:
+class RevertMsg(Located):
     message: Expr
 
 
 @dataclass(eq=False)
-class RaiseError:
+class RaiseError(Located):
     error: str
     args: list[Expr]
 
@@ -194,6 +202,16 @@ class Block:
         return []
 
 
+@dataclass
+class Loop:
+    """A loop of the source: its header block, the most times its body runs,
+    and every block of it (nested loops included)."""
+
+    header: int
+    bound: int
+    blocks: set[int]
+
+
 @dataclass(eq=False)
 class Function:
     name: str
@@ -205,6 +223,8 @@ class Function:
     payable: bool
     is_init: bool
     blocks: list[Block]
+    loops: list[Loop] = field(default_factory=list)
+    span: object = field(default=None, kw_only=True, repr=False)
 
 
 @dataclass(eq=False)

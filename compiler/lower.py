@@ -76,6 +76,8 @@ class _FunctionLowerer:
         self.blocks: list[ir.Block] = []
         self.current = self.new_block()
         self.loops: list[tuple[int, int]] = []  # (continue target, break target)
+        self.loop_info: list[ir.Loop] = []
+        self.span = fn.node.span  # of the statement being lowered
 
     # ------------------------------------------------------------ blocks
     def new_block(self) -> ir.Block:
@@ -84,9 +86,11 @@ class _FunctionLowerer:
         return b
 
     def emit(self, stmt) -> None:
+        stmt.span = self.span
         self.current.stmts.append(stmt)
 
     def terminate(self, term) -> None:
+        term.span = self.span
         self.current.term = term
 
     def switch(self, block: ir.Block) -> None:
@@ -121,7 +125,7 @@ class _FunctionLowerer:
                     if fn.returns == T.NONE
                     else ir.RevertMsg(ir.Const(T.REASON, b"unreachable"))
                 )
-        return ir.Function(
+        f = ir.Function(
             fn.name,
             fn.params,
             self.locals,
@@ -131,7 +135,10 @@ class _FunctionLowerer:
             fn.payable,
             fn.is_init,
             self.blocks,
+            self.loop_info,
         )
+        f.span = fn.node.span
+        return f
 
     # ------------------------------------------------------------ statements
     def body(self, stmts: list[ast.Stmt]) -> None:
@@ -141,6 +148,13 @@ class _FunctionLowerer:
             self.stmt(s)
 
     def stmt(self, s: ast.Stmt) -> None:
+        outer, self.span = self.span, s.span
+        try:
+            self._stmt(s)
+        finally:
+            self.span = outer
+
+    def _stmt(self, s: ast.Stmt) -> None:
         if isinstance(s, ast.VarDecl):
             local: LocalInfo = s.ref
             self.emit(ir.SetLocal(local.index, local.name, self.value(s.value, local.type)))
@@ -299,14 +313,17 @@ class _FunctionLowerer:
             )
             self.terminate(ir.Jump(after.index))
             self.switch(after)
-        self.counted_loop(ir.Local(t, var.index, var.name), end, s.body)
+        if bound is None:  # a constant range: its length is the bound
+            bound = max(0, int(end.value) - int(start.value))
+        self.counted_loop(ir.Local(t, var.index, var.name), end, s.body, bound)
 
     def counted_loop(
-        self, counter: ir.Local, end: ir.Expr, stmts: list[ast.Stmt], prelude=None
+        self, counter: ir.Local, end: ir.Expr, stmts: list[ast.Stmt], bound: int, prelude=None
     ) -> None:
         """``while counter < end: prelude; stmts; counter += 1``, with ``continue``
         going to the increment and ``break`` past the loop."""
         header, body, step, exit_ = (self.new_block() for _ in range(4))
+        first = len(self.blocks) - 4
         self.terminate(ir.Jump(header.index))
         self.switch(header)
         self.terminate(ir.Branch(ir.Compare(T.BOOL, "lt", counter, end), body.index, exit_.index))
@@ -324,6 +341,8 @@ class _FunctionLowerer:
             ir.SetLocal(counter.index, counter.name, ir.Binary(t, "add", counter, ir.Const(t, 1)))
         )
         self.terminate(ir.Jump(header.index))
+        members = {b.index for b in self.blocks[first:] if b.index != exit_.index}
+        self.loop_info.append(ir.Loop(header.index, bound, members))
         self.switch(exit_)
 
     # ------------------------------------------------------------ expressions
@@ -411,7 +430,8 @@ class _FunctionLowerer:
         i = self.temp(T.UINT, "i")
         self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
         element = ir.SetLocal(var.index, var.name, ir.Load(var.type, ir.MapKey(T.BYTES32, base, i)))
-        self.counted_loop(i, end, s.body, prelude=element)
+        bound = container.capacity if isinstance(container, T.ListType) else container.size
+        self.counted_loop(i, end, s.body, bound, prelude=element)
 
     def expr(self, e: ast.Expr) -> ir.Expr:
         t = e.type
