@@ -113,7 +113,6 @@ class Located:
     span: object = field(default=None, kw_only=True, compare=False, repr=False)
 
 
-
 @dataclass(eq=False)
 class SetLocal(Located):
     index: int

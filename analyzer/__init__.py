@@ -1,0 +1,1 @@
+"""deed analyze: detectors, worst-case gas bounds and reports for auditors."""

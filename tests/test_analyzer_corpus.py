@@ -1,0 +1,62 @@
+"""Every detector flags its vulnerable examples and stays quiet on the safe
+look-alikes (tests/analyzer_corpus/<detector-id>.deed, sections marked
+`# == vulnerable: ...` and `# == safe: ...`)."""
+
+from pathlib import Path
+
+import pytest
+
+from deed.analyzer.detectors import DETECTORS
+from deed.analyzer.run import analyze
+from deed.compiler.driver import compile_source
+
+CORPUS = Path(__file__).parent / "analyzer_corpus"
+
+
+def sections(path: Path) -> list[tuple[str, str, str]]:
+    """(kind, description, source) for each section of a corpus file."""
+    out = []
+    kind = desc = None
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("# == "):
+            if kind:
+                out.append((kind, desc, "\n".join(lines) + "\n"))
+            kind, _, desc = line[5:].partition(":")
+            kind, desc, lines = kind.strip(), desc.strip(), []
+        else:
+            lines.append(line)
+    if kind:
+        out.append((kind, desc, "\n".join(lines) + "\n"))
+    return out
+
+
+CASES = [
+    (d, kind, desc, src) for d in DETECTORS for kind, desc, src in sections(CORPUS / f"{d.id}.deed")
+]
+
+
+def test_every_detector_has_two_vulnerable_and_two_safe_examples():
+    for d in DETECTORS:
+        kinds = [k for k, _, _ in sections(CORPUS / f"{d.id}.deed")]
+        assert kinds.count("vulnerable") >= 2 and kinds.count("safe") >= 2, d.id
+
+
+def test_at_least_fifteen_detectors_with_unique_ids():
+    assert len(DETECTORS) >= 15
+    assert len({d.id for d in DETECTORS}) == len(DETECTORS)
+
+
+@pytest.mark.parametrize(
+    "detector, kind, desc, source", CASES, ids=[f"{c[0].id}:{c[1]}:{c[2]}" for c in CASES]
+)
+def test_corpus(detector, kind, desc, source):
+    out = compile_source(source, f"{detector.id}.deed")
+    findings = [f for f in analyze(out, detectors=[detector], with_gas=False).findings]
+    if kind == "vulnerable":
+        assert findings, f"{detector.id} missed: {desc}"
+        assert all(f.span.line >= 1 for f in findings)
+    else:
+        assert not findings, (
+            f"{detector.id} flagged a safe example ({desc}): {[f.message for f in findings]}"
+        )
