@@ -15,7 +15,7 @@ def text(analyses: list[Analysis], show_gas: bool = False, color: bool = False) 
     out = []
     for a in analyses:
         for f in a.findings:
-            d = Diagnostic(f.detector, f"[{f.impact}/{f.confidence}] {f.message}", f.span)
+            d = Diagnostic(f.detector, f"{f.message} (confidence: {f.confidence})", f.span)
             out.append(
                 d.render(a.source, color=color).replace(
                     f"error[{f.detector}]", f"{f.impact}[{f.detector}]"

@@ -1,7 +1,7 @@
 """Suppression comments: ``# deed: allow(detector-id) reason``.
 
-A comment on the line of a finding, or alone on the line above it, silences
-that detector there. The reason is required: a suppression without one
+A comment on the line of a finding, or in the comment lines just above it,
+silences that detector there. The reason is required: a suppression without one
 silences nothing and is reported, so every silenced finding carries a
 justification an auditor can weigh.
 """
@@ -33,5 +33,10 @@ def suppressions(source: str) -> list[Suppression]:
 def covers(s: Suppression, line: int, source_lines: list[str]) -> bool:
     if s.line == line:
         return True
-    # a comment alone on the line just above
-    return s.line == line - 1 and source_lines[s.line - 1].lstrip().startswith("#")
+    # the run of comment lines just above the finding's line
+    above = line - 1
+    while above >= 1 and source_lines[above - 1].lstrip().startswith("#"):
+        if above == s.line:
+            return True
+        above -= 1
+    return False

@@ -22,6 +22,7 @@ EPILOG_EXAMPLES = {
     "send": "Example: deed send 0x1f2e... transfer @bob 100 --from alice",
     "keys": "Example: deed keys new alice",
     "chain": "Example: deed chain init",
+    "analyze": "Example: deed analyze contracts/*.deed --gas --fail-on medium",
     "asm": "Example: deed asm contracts/asm/token.dasm -o token.deedc",
     "disasm": "Example: deed disasm token.deedc",
     "verify": "Example: deed verify token.deedc",
@@ -482,6 +483,90 @@ def verify(module_file: Path) -> None:
     click.echo(
         f"{module_file}: ok ({len(vm.functions)} functions, {blocks} basic blocks, {len(vm.module.exports)} exports)"
     )
+
+
+@main.command(epilog=EPILOG_EXAMPLES["analyze"])
+@click.argument(
+    "sources", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--gas", "show_gas", is_flag=True, help="Report the worst-case gas of every function."
+)
+@click.option("--json", "as_json", is_flag=True, help="Findings (and gas) as JSON.")
+@click.option(
+    "--sarif", "as_sarif", is_flag=True, help="Findings as SARIF 2.1.0, for code-scanning tools."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["high", "medium", "low", "informational"]),
+    default=None,
+    help="Exit 1 if a finding of this impact or worse remains.",
+)
+@click.option(
+    "--print",
+    "printer",
+    type=click.Choice(["summary", "callgraph", "cfg"]),
+    default=None,
+    help="Print a view of the contract instead of findings.",
+)
+@click.option("--contract", help="Which contract, when a file has several.")
+def analyze(
+    sources,
+    show_gas: bool,
+    as_json: bool,
+    as_sarif: bool,
+    fail_on: str | None,
+    printer: str | None,
+    contract: str | None,
+) -> None:
+    """Find dangerous patterns and bound the gas of every function."""
+    from deed.analyzer import report
+    from deed.analyzer.run import analyze as run_analysis
+    from deed.analyzer.run import at_least
+    from deed.compiler.driver import CompilerOutput
+
+    analyses = []
+    outputs = []
+    for source in sources:
+        first = _compile(source, contract, as_json) if contract else None
+        if first is not None:
+            outputs.append(first)
+            continue
+        text = source.read_text()
+        try:
+            names = list(
+                dict.fromkeys(c.name for c in CompilerOutput(text, str(source)).syntax.contracts)
+            )
+        except Exception:  # noqa: BLE001 - the compile below reports it properly
+            names = []
+        if len(names) <= 1:
+            outputs.append(_compile(source, None, as_json))
+        else:  # every contract of the file
+            outputs.extend(_compile(source, name, as_json) for name in names)
+    for out in outputs:
+        if printer is not None:
+            from deed.analyzer import printers
+            from deed.analyzer.context import Context
+
+            ctx = Context(out)
+            view = {
+                "summary": printers.summary,
+                "callgraph": printers.call_graph,
+                "cfg": printers.cfg,
+            }[printer]
+            click.echo(view(ctx))
+            continue
+        analyses.append(run_analysis(out, with_gas=show_gas or as_json))
+    if printer is not None:
+        return
+    if as_sarif:
+        click.echo(json.dumps(report.sarif(analyses), indent=2))
+    elif as_json:
+        click.echo(json.dumps(report.as_json(analyses), indent=2))
+    else:
+        click.echo(report.text(analyses, show_gas=show_gas, color=_colour()))
+    if fail_on is not None and any(at_least(a.findings, fail_on) for a in analyses):
+        sys.exit(1)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["demo"])

@@ -225,6 +225,7 @@ class FunctionDef(Node):
     decorators: list[Decorator]
     public: bool
     body: list[Stmt]
+    name_span: Span = field(default=NO_SPAN, kw_only=True)  # just the name: where findings point
 
 
 @dataclass(eq=False)

@@ -137,7 +137,7 @@ class _FunctionLowerer:
             self.blocks,
             self.loop_info,
         )
-        f.span = fn.node.span
+        f.span = fn.node.name_span
         return f
 
     # ------------------------------------------------------------ statements

@@ -275,7 +275,14 @@ class _ToAst(Transformer):
         name, params, returns, body = rest
         span = self._span(meta)
         return ast.FunctionDef(
-            str(name), params or [], returns, decorators, public, body, span=span
+            str(name),
+            params or [],
+            returns,
+            decorators,
+            public,
+            body,
+            span=span,
+            name_span=self._tok_span(name),
         )
 
     def decorator(self, meta, items):

@@ -21,7 +21,7 @@ class ShadowedState(Detector):
                     out.append(
                         self.finding(
                             f"{local.name} in {fn.name} has the name of a state variable",
-                            fn.node.span,
+                            fn.node.name_span,
                             fn.name,
                         )
                     )

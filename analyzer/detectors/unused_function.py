@@ -13,7 +13,7 @@ class UnusedFunction(Detector):
     def detect(self, ctx):
         called = set().union(*(f.calls for f in ctx.info.functions.values()))
         return [
-            self.finding(f"{fn.name} is never called", fn.node.span, fn.name)
+            self.finding(f"{fn.name} is never called", fn.node.name_span, fn.name)
             for fn in ctx.info.functions.values()
             if not (fn.public or fn.is_init or fn.library) and fn.name not in called
         ]
