@@ -80,7 +80,8 @@ class GasAnalysis:
                 for s in [*b.stmts, b.term]
                 for n in all_nodes(s)
             )
-            costs = {b.index: self.block_cost(f, b) for b in f.blocks}
+            known = _known_on_entry(f)
+            costs = {b.index: self.block_cost(f, b, known[b.index]) for b in f.blocks}
             for b in f.blocks:  # callees with external calls make this one external too
                 for s in [*b.stmts, b.term]:
                     for n in all_nodes(s):
@@ -89,17 +90,22 @@ class GasAnalysis:
             self._bounds[name] = GasBound(name, _longest_path(f, costs), external)
         return self._bounds[name]
 
-    def block_cost(self, f: ir.Function, b: ir.Block) -> int:
+    def block_cost(self, f: ir.Function, b: ir.Block, existing: set | None = None) -> int:
         static = sum(BY_NAME[op].gas for op, _ in self.layout[f.name].get(b.index, []))
         dynamic = 0
+        existing = set(existing or ())
         for s in [*b.stmts, b.term]:
-            dynamic += self.statement_cost(s)
+            dynamic += self.statement_cost(s, existing)
+            existing = _transfer(s, existing)
             for n in all_nodes(s):
                 dynamic += self.expression_cost(n)
         return static + dynamic
 
-    def statement_cost(self, s) -> int:
+    def statement_cost(self, s, existing: set = frozenset()) -> int:
         if isinstance(s, ir.Store):
+            # a slot is created only by writing a non-zero value where there was none
+            if _is_zero(s.value) or (_root(s.key), ir.format_expr(s.key)) in existing:
+                return GAS.storage_write
             return GAS.storage_new_slot
         if isinstance(s, ir.Send):
             return GAS.send
@@ -130,6 +136,74 @@ class GasAnalysis:
         if isinstance(n, ir.ExtCall):
             return GAS.call_external + (GAS.call_value if n.value is not None else 0)
         return 0
+
+
+def _is_zero(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and (
+        e.value in (0, False) or e.value == b"" or (isinstance(e.value, bytes) and not any(e.value))
+    )
+
+
+def _root(key: ir.Expr) -> int | None:
+    while isinstance(key, ir.MapKey):
+        key = key.base
+    return key.slot if isinstance(key, ir.SlotKey) else None
+
+
+def _transfer(s, known: set[tuple[int | None, str]]) -> set[tuple[int | None, str]]:
+    """Storage keys known to hold a non-zero value after ``s`` runs.
+
+    A key is known after a write of a non-zero constant, or after a require
+    that it equals a non-zero constant. Any other write may zero every key of
+    the same state variable (two map keys may be equal); any call may write
+    anything."""
+    if any(isinstance(n, ir.Call | ir.ExtCall) for n in all_nodes(s)):
+        return set()
+    out = set(known)
+    if isinstance(s, ir.Store):
+        root = _root(s.key)
+        out = {k for k in out if k[0] != root and root is not None}
+        if isinstance(s.value, ir.Const) and not _is_zero(s.value):
+            out.add((root, ir.format_expr(s.key)))
+    if isinstance(s, ir.Require) and isinstance(s.cond, ir.Compare):
+        c = s.cond
+        for side, other in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(side, ir.Load) and isinstance(other, ir.Const):
+                if (c.op == "eq" and not _is_zero(other)) or (c.op == "ne" and _is_zero(other)):
+                    out.add((_root(side.key), ir.format_expr(side.key)))
+    return out
+
+
+def _known_on_entry(f: ir.Function) -> dict[int, set]:
+    """Keys proven non-zero on every path into each block (a forward
+    must-analysis: intersection over predecessors)."""
+    blocks = {b.index: b for b in f.blocks}
+    preds: dict[int, list[int]] = {i: [] for i in blocks}
+    for b in f.blocks:
+        for s in b.successors():
+            preds[s].append(b.index)
+    entry = f.blocks[0].index
+    known_in: dict[int, set | None] = {i: None for i in blocks}  # None: no path computed yet
+    known_in[entry] = set()
+    changed = True
+    while changed:
+        changed = False
+        for b in f.blocks:
+            if b.index == entry:
+                continue
+            outs = []
+            for p in preds[b.index]:
+                if known_in[p] is None:
+                    continue
+                out = set(known_in[p])
+                for s in [*blocks[p].stmts, blocks[p].term]:
+                    out = _transfer(s, out)
+                outs.append(out)
+            new = set.intersection(*outs) if outs else set()
+            if new != known_in[b.index]:
+                known_in[b.index] = new
+                changed = True
+    return {i: (v or set()) for i, v in known_in.items()}
 
 
 def _longest_path(f: ir.Function, costs: dict[int, int]) -> int:
