@@ -117,3 +117,12 @@ def test_detectors_declare_their_metadata():
         assert "lacks" in str(exc)
     else:
         raise AssertionError("a detector without metadata must be refused")
+
+
+def test_spec_catalogue_is_current():
+    from deed.analyzer import docs
+
+    text = (ROOT / "spec" / "analyzer.md").read_text()
+    assert docs.render(text) == text, "run: python -m deed.analyzer.docs spec/analyzer.md"
+    for d in DETECTORS:
+        assert f"### {d.id}" in text

@@ -55,7 +55,7 @@ def test_usage_errors_exit_2():
 
 
 def test_every_command_has_help_with_an_example():
-    for cmd in ("asm", "disasm", "verify", "demo", "compile", "deploy", "call", "send"):
+    for cmd in ("asm", "disasm", "verify", "demo", "compile", "deploy", "call", "send", "analyze"):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Example: deed " + cmd in r.output
     for group, sub in (("keys", "new"), ("keys", "list"), ("chain", "init")):

@@ -8,6 +8,7 @@ from .ignored_call_result import IgnoredCallResult
 from .locked_funds import LockedFunds
 from .loop_gas import LoopGas
 from .missing_event import MissingEvent
+from .origin_auth import OriginAuth
 from .replayable_signature import ReplayableSignature
 from .send_in_loop import SendInLoop
 from .shadowed_state import ShadowedState
@@ -25,6 +26,7 @@ DETECTORS = [
     UnprotectedRoleChange,
     CallerControlledSend,
     ReplayableSignature,
+    OriginAuth,
     WriteAfterCall,
     IgnoredCallResult,
     WeakRandomness,
