@@ -71,6 +71,15 @@ class Context:
 
         return lower_contract(self.info)
 
+    @cached_property
+    def role_variables(self) -> set[str]:
+        """State variables that hold an address: owners, oracles, arbiters."""
+        from deed.compiler import types as T
+
+        return {
+            name for name, t in self.program.state if isinstance(t, T.AddressType | T.InterfaceType)
+        }
+
     def state_name(self, slot: int) -> str:
         return self.program.state[slot][0]
 

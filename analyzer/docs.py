@@ -14,7 +14,8 @@ from .detectors import DETECTORS
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "analyzer_corpus"
 
 
-def _sections(path: Path) -> list[tuple[str, str, str]]:
+def corpus_sections(path: Path) -> list[tuple[str, str, str]]:
+    """(kind, description, source) of each `# == kind: description` section."""
     out, kind, desc, lines = [], None, None, []
     for line in path.read_text().splitlines():
         if line.startswith("# == "):
@@ -36,7 +37,7 @@ def catalogue() -> str:
     ]
     parts = ["\n".join(rows)]
     for d in DETECTORS:
-        sections = _sections(CORPUS / f"{d.id}.deed")
+        sections = corpus_sections(CORPUS / f"{d.id}.deed")
         bad = next(s for s in sections if s[0] == "vulnerable")
         good = next(s for s in sections if s[0] == "safe")
         parts.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from deed.analyzer.detectors import DETECTORS
+from deed.analyzer.docs import corpus_sections
 from deed.analyzer.run import analyze
 from deed.compiler.driver import compile_source
 
@@ -14,21 +15,7 @@ CORPUS = Path(__file__).parent / "analyzer_corpus"
 
 
 def sections(path: Path) -> list[tuple[str, str, str]]:
-    """(kind, description, source) for each section of a corpus file."""
-    out = []
-    kind = desc = None
-    lines: list[str] = []
-    for line in path.read_text().splitlines():
-        if line.startswith("# == "):
-            if kind:
-                out.append((kind, desc, "\n".join(lines) + "\n"))
-            kind, _, desc = line[5:].partition(":")
-            kind, desc, lines = kind.strip(), desc.strip(), []
-        else:
-            lines.append(line)
-    if kind:
-        out.append((kind, desc, "\n".join(lines) + "\n"))
-    return out
+    return [(kind, desc, source + "\n") for kind, desc, source in corpus_sections(path)]
 
 
 CASES = [

@@ -1,5 +1,3 @@
-from deed.compiler import types as T
-
 from ..model import Detector
 from ._util import exposed
 
