@@ -12,9 +12,7 @@ class MissingEvent(Detector):
     fix = "emit an event with who, what and how much."
 
     def detect(self, ctx):
-        roles = {
-            name for name, t in ctx.program.state if isinstance(t, T.AddressType | T.InterfaceType)
-        }
+        roles = ctx.role_variables
         out = []
         for f in ctx.program.functions:
             s = ctx.summaries[f.name]

@@ -14,9 +14,7 @@ class UnprotectedRoleChange(Detector):
     fix = "Let only the current holder (or an admin) change the role: require(msg.sender == self.owner, ...)."
 
     def detect(self, ctx):
-        roles = {
-            name for name, t in ctx.program.state if isinstance(t, T.AddressType | T.InterfaceType)
-        }
+        roles = ctx.role_variables
         out = []
         for f in ctx.program.functions:
             s = ctx.summaries[f.name]
