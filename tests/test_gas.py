@@ -89,6 +89,11 @@ CASES = {
     "ORIGIN": ("ORIGIN\n POP", g("ORIGIN", "POP")),
     "EMIT": ("CONST 5\n EMIT Ping", g("CONST", "EMIT") + GAS.event_base + GAS.event_per_byte * 32),
     "SEND": (f"CONST {ZERO20}\n CONST 0\n SEND", g("CONST", "CONST", "SEND") + GAS.send),
+    "DOCREG": (f"CONST {KEY}\n DOCREG", g("CONST", "DOCREG") + GAS.storage_new_slot),
+    "DOCHOLDER": (
+        f"CONST {KEY}\n DOCHOLDER\n POP",
+        g("CONST", "DOCHOLDER", "POP") + GAS.storage_read,
+    ),
     "XCALL": (
         "SELF\n CONST 0\n XCALL ping try\n POP\n POP",
         g("SELF", "CONST", "XCALL", "POP", "POP") + GAS.call_external,
@@ -102,7 +107,8 @@ INTEGER_OPS = {
 
 
 def test_every_opcode_has_a_gas_case():
-    missing = {op.name for op in OPCODES} - set(CASES) - INTEGER_OPS
+    checked_elsewhere = {"ORACLE"}  # needs a signed report: test_registries.py checks its gas
+    missing = {op.name for op in OPCODES} - set(CASES) - INTEGER_OPS - checked_elsewhere
     assert not missing, (
         f"add gas cases for {sorted(missing)} (integer ops are in test_instructions)"
     )

@@ -20,6 +20,7 @@ from .codec import encode_values
 from .errors import DecodeError, OutOfGas, Revert, VerificationError
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
+from .oracle import decode_report
 from .reference import reference_functions
 from .runtime import words
 from .state import StateDB
@@ -294,6 +295,73 @@ class Frame:
     def error(self, g: int, index: int, values: tuple) -> Revert:
         err = self.loaded.module.errors[index]
         return Revert(g, err.name, (err.name, values))
+
+    # -- shared registries
+    def docreg(self, g: int, doc: bytes) -> int:
+        g -= GAS.storage_new_slot
+        if g < 0:
+            raise OutOfGas()
+        if self.static:
+            raise Revert(g, "document registration in a view call")
+        if len(doc) != 32:
+            raise Revert(g, "a document hash has 32 bytes")
+        if self.state.document_holder(doc) is not None:
+            raise Revert(g, "document already registered")
+        self.state.register_document(doc, self.address)
+        return g
+
+    def docholder(self, g: int, doc: bytes) -> tuple[int, bytes]:
+        g -= GAS.storage_read
+        if g < 0:
+            raise OutOfGas()
+        holder = self.state.document_holder(doc) if len(doc) == 32 else None
+        return g, holder if holder is not None else bytes(ADDRESS_SIZE)
+
+    def oracle(
+        self, g: int, blob: bytes, signers: bytes, quorum: int, max_age: int
+    ) -> tuple[int, bytes]:
+        """Check a signed report against a signer set and a quorum, its age,
+        and that this contract never used it; push its data."""
+        g -= GAS.hash_per_word * words(len(blob)) + GAS.storage_read
+        if g < 0:
+            raise OutOfGas()
+        try:
+            report = decode_report(blob)
+        except ValueError as exc:
+            raise Revert(g, f"malformed oracle report: {exc}") from None
+        n = len(signers) // 32
+        if len(signers) % 32 or not 1 <= n <= LIMITS.max_oracle_signers:
+            raise Revert(g, "a signer set is 1 to 16 keys of 32 bytes")
+        if not 1 <= quorum <= n:
+            raise Revert(g, "the quorum must be between 1 and the number of signers")
+        if len(report.data) > LIMITS.max_report_data:
+            raise Revert(g, "oracle report data over the size limit")
+        if len(report.signatures) < quorum:
+            raise Revert(g, "oracle quorum not reached")
+        g -= GAS.oracle_signature * len(report.signatures)
+        if g < 0:
+            raise OutOfGas()
+        digest = report.digest
+        for index, signature in report.signatures:
+            if index >= n or not crypto.verify(
+                signers[32 * index : 32 * index + 32], digest, signature
+            ):
+                raise Revert(g, "bad oracle signature")
+        now = self.tx.timestamp
+        if report.timestamp > now:
+            raise Revert(g, "oracle report from the future")
+        if now - report.timestamp > max_age:
+            raise Revert(g, "stale oracle report")
+        if self.state.report_used(self.address, digest):
+            raise Revert(g, "oracle report already used")
+        g -= GAS.storage_new_slot
+        if g < 0:
+            raise OutOfGas()
+        if self.static:
+            raise Revert(g, "oracle report used in a view call")
+        self.state.mark_report_used(self.address, digest)
+        g = self.tx.allocate(g, len(report.data))
+        return g, report.data
 
     # -- calls between contracts
     def xcall(self, g: int, index: int, flags: int, to: bytes, value: int, args: tuple) -> tuple:

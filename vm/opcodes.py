@@ -216,6 +216,37 @@ OPCODES: tuple[OpInfo, ...] = (
         "call import i of another contract (flag 1: try); + call gas",
         dynamic=True,
     ),
+    # registries shared by all contracts
+    _op(
+        0x80,
+        "DOCREG",
+        [],
+        "B",
+        "",
+        2,
+        "register a 32-byte document hash to this contract; reverts if it is registered already; + new slot",
+        dynamic=True,
+    ),
+    _op(
+        0x81,
+        "DOCHOLDER",
+        [],
+        "B",
+        "B",
+        2,
+        "the contract that registered a document hash (zero address if none); + storage read",
+        dynamic=True,
+    ),
+    _op(
+        0x82,
+        "ORACLE",
+        [],
+        "BBII",
+        "B",
+        5,
+        "check a signed report (report, signer keys, quorum, max age) and push its data; + signatures, hashing, new slot",
+        dynamic=True,
+    ),
 )
 
 BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPCODES}
@@ -251,6 +282,7 @@ class GasSchedule:
     call_external: int = 700  # XCALL
     call_value: int = 2_000  # XCALL with value > 0
     send: int = 2_500  # SEND
+    oracle_signature: int = 3_000  # ORACLE: per signature checked
     tx_base: int = 2_000  # intrinsic gas of every transaction
     tx_data_byte: int = 8  # intrinsic gas per byte of transaction data
     deploy_base: int = 10_000  # intrinsic gas of a deployment
@@ -285,6 +317,8 @@ class Limits:
     max_tx_memory: int = 4_194_304  # bytes of values one transaction can create
     max_tx_data: int = 131_072  # bytes of transaction data (a deployment included)
     max_block_gas: int = 50_000_000
+    max_oracle_signers: int = 16  # keys in an ORACLE signer set
+    max_report_data: int = 1_024  # bytes of data in an oracle report
 
 
 LIMITS = Limits()

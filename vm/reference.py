@@ -53,6 +53,8 @@ _FRAME_VALUE = {  # instruction -> (frame method, operands); returns (gas, value
     "MKEY": ("mkey", 2),
     "SLOAD": ("sload", 1),
     "BALANCE": ("balance", 1),
+    "DOCHOLDER": ("docholder", 1),
+    "ORACLE": ("oracle", 4),
 }
 
 
@@ -153,6 +155,8 @@ def _interpret(vm: VerifiedModule, functions: list, index: int, fr, g: int, args
         elif name == "SSTOREB":
             v = stack.pop()
             g = fr.sstoreb(g, stack.pop(), v, m.constants[a[0]])
+        elif name == "DOCREG":
+            g = fr.docreg(g, stack.pop())
         elif name == "SEND":
             amount = stack.pop()
             g = fr.send(g, stack.pop(), amount)

@@ -9,6 +9,9 @@ key                value                                       what
 ``s`` + address    storage cell (see ``codec.encode_cell``)     a contract's storage entry
   + storage key
 ``c`` + code hash  module bytes                                deployed code
+``d`` + doc hash   address of the registering contract         the document registry
+``o`` + address    ``01``                                      an oracle report the contract
+  + report id                                                  has used
 =================  ==========================================  =============================
 
 A backend stores that map and a few named metadata values (the chain head),
@@ -38,6 +41,8 @@ from .errors import StateError
 ACCOUNT = b"a"
 STORAGE = b"s"
 CODE = b"c"
+DOCUMENT = b"d"  # d ‖ document hash -> the contract that registered it
+REPORT = b"o"  # o ‖ contract ‖ report id -> used
 EMPTY_ROOT = hashlib.sha256(b"deed-empty-state").digest()
 _MISSING = object()
 
@@ -279,6 +284,19 @@ class StateDB:
 
     def sstore(self, address: bytes, key: bytes, value: int | bytes | None) -> None:
         self.write(STORAGE + address + key, value)
+
+    # -- shared registries
+    def document_holder(self, doc: bytes) -> bytes | None:
+        return self.read(DOCUMENT + doc)  # type: ignore[return-value]
+
+    def register_document(self, doc: bytes, holder: bytes) -> None:
+        self.write(DOCUMENT + doc, holder)
+
+    def report_used(self, contract: bytes, report_id: bytes) -> bool:
+        return self.read(REPORT + contract + report_id) is not None
+
+    def mark_report_used(self, contract: bytes, report_id: bytes) -> None:
+        self.write(REPORT + contract + report_id, b"\x01")
 
     # -- blocks
     def has_changes(self) -> bool:

@@ -390,6 +390,8 @@ _HOST_VALUE = {
     "SLOAD": ("sload", 1, []),
     "SLOADB": ("sloadb", 1, ["k{0}"]),
     "BALANCE": ("balance", 1, []),
+    "DOCHOLDER": ("docholder", 1, []),
+    "ORACLE": ("oracle", 4, []),
 }
 # name -> (module-level function, operands, extra): pure functions that may revert
 _HOST_PURE = {
@@ -401,6 +403,7 @@ _HOST_EFFECT = {
     "SSTORE": ("sstore", 2, []),
     "SSTOREB": ("sstoreb", 2, ["k{0}"]),
     "SEND": ("send", 2, []),
+    "DOCREG": ("docreg", 1, []),
 }
 _ENV = {
     "CALLER": "fr.caller",
