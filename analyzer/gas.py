@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from deed.compiler import ir
 from deed.compiler import types as T
-from deed.vm.opcodes import BY_NAME, GAS
+from deed.vm.opcodes import BY_NAME, GAS, LIMITS
 from deed.vm.runtime import words
 
 from .context import Context, all_nodes
@@ -128,6 +128,22 @@ class GasAnalysis:
                 return GAS.signature_check + GAS.hash_per_word * words(raw_size(n.args[1].type))
             if n.name == "balance":
                 return GAS.account_read
+            if n.name == "register_document":
+                return GAS.storage_new_slot
+            if n.name == "document_holder":
+                return GAS.storage_read
+            if n.name == "oracle_report":
+                report = raw_size(n.args[0].type)
+                return (
+                    GAS.hash_per_word * words(report)
+                    + GAS.storage_read
+                    + GAS.oracle_signature
+                    * min(LIMITS.max_oracle_signers, max(0, (report - 11) // 65))
+                    + GAS.storage_new_slot
+                    + GAS.memory_per_word * words(LIMITS.max_report_data)
+                )
+            if n.name in ("read_uint", "read_bytes32"):
+                return GAS.memory_per_word
             return 0
         if isinstance(n, ir.Unary) and n.op == "to_bytes32":
             return GAS.memory_per_word

@@ -124,7 +124,13 @@ BUILTINS = {
     "verify_ed25519",
     "empty",
     "range",
+    "register_document",
+    "document_holder",
+    "oracle_report",
+    "read_uint",
+    "read_bytes32",
 }
+REPORT_DATA = T.BytesType(1024)  # the most data an oracle report carries
 DECORATORS = {"view", "payable"}
 MAX_LOOP_BOUND = 100_000_000
 
@@ -1330,13 +1336,41 @@ class _FunctionChecker:
             "keccak256": 1,
             "verify_ed25519": 3,
             "empty": 1,
+            "register_document": 1,
+            "document_holder": 1,
+            "oracle_report": 4,
+            "read_uint": 2,
+            "read_bytes32": 2,
         }[name]
         if len(args) != arity:
             self.r.error("E0204", f"{name} takes {arity} argument(s), got {len(args)}", e.span)
             for a in args:
                 if not (name == "empty"):
                     self.expr(a)
-            return T.NONE if name in ("require", "send") else T.UINT
+            return T.NONE if name in ("require", "send", "register_document") else T.UINT
+        if name == "register_document":
+            self.expect(args[0], T.BYTES32)
+            self.fn.writes.append(e)
+            return T.NONE
+        if name == "document_holder":
+            self.expect(args[0], T.BYTES32)
+            return T.ADDRESS
+        if name == "oracle_report":
+            report = self.expr(args[0])
+            signers = self.expr(args[1])
+            for a, t in ((args[0], report), (args[1], signers)):
+                if not isinstance(t, T.BytesType | T.FixedBytesType) and t != T.ERROR:
+                    self.r.error("E0202", f"oracle_report takes bytes here, found {t}", a.span)
+            self.expect(args[2], T.U8)
+            self.expect(args[3], T.U64)
+            self.fn.writes.append(e)  # marks the report used
+            return REPORT_DATA
+        if name in ("read_uint", "read_bytes32"):
+            t = self.expr(args[0])
+            if not isinstance(t, T.BytesType | T.FixedBytesType) and t != T.ERROR:
+                self.r.error("E0202", f"{name} reads from bytes, found {t}", args[0].span)
+            self.expect(args[1], T.UINT)
+            return T.UINT if name == "read_uint" else T.BYTES32
         if name == "require":
             self.expect(args[0], T.BOOL)
             t = self.expr(args[1])

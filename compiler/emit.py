@@ -356,5 +356,16 @@ class _FunctionEmitter:
             self.op("LEN", pops=n, pushes=1)
         elif e.name == "balance":
             self.op("BALANCE", pops=n, pushes=1)
+        elif e.name == "register_document":
+            self.op("DOCREG", pops=n)
+        elif e.name == "document_holder":
+            self.op("DOCHOLDER", pops=n, pushes=1)
+        elif e.name == "oracle_report":
+            self.op("ORACLE", pops=n, pushes=1)
+        elif e.name in ("read_uint", "read_bytes32"):
+            self.op("CONST", self.consts.get(32), pushes=1)
+            self.op("SLICE", pops=3, pushes=1)
+            if e.name == "read_uint":
+                self.op("B2I", _int_code(T.UINT), pops=1, pushes=1)
         else:
             raise AssertionError(e.name)

@@ -568,6 +568,14 @@ class _FunctionLowerer:
             if isinstance(e.args[0].type, T.IntType):
                 data = ir.Unary(T.BYTES32, "to_bytes32", data)
             return ir.Builtin(T.BYTES32, name, [data])
-        if name in ("len", "verify_ed25519"):
+        if name in (
+            "len",
+            "verify_ed25519",
+            "register_document",
+            "document_holder",
+            "oracle_report",
+            "read_uint",
+            "read_bytes32",
+        ):
             return ir.Builtin(t, name, args)
         raise AssertionError(f"builtin {name} as a value")

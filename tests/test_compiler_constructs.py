@@ -374,3 +374,24 @@ def test_library_modules_compile_in_what_is_used():
     assert h.call(a, "open").return_values == (True,)
     names = [f.name for f in out.module.functions]
     assert "math.mul_div" in names and "time.within" not in names
+
+
+def test_oracle_reports_and_the_document_registry():
+    from deed.vm.crypto import KeyPair
+    from deed.vm.oracle import sign_report, signer_set
+    from deed.vm.types import TAG_BYTES, ValueType
+
+    keys = [KeyPair.from_text(f"oracle {i}") for i in range(3)]
+    h = Harness()
+    source = (Path(__file__).parent / "oracle_cover.deed").read_text()
+    module = compile_source(source, "oracle_cover.deed").module
+    a = h.deployed(module, init_args=encode_values([ValueType(TAG_BYTES, 96)], [signer_set(keys)]))
+    flight = b"LH454".ljust(32, b"\0")
+    data = flight + (150).to_bytes(32, "big")
+    report = sign_report(h.timestamp - 5, data, [(0, keys[0]), (2, keys[2])])
+    r = h.send("alice", a, "settle", [report])
+    assert r.success and [(e.event, e.values) for e in r.logs] == [("Paid", (flight, 150))]
+    assert h.send("alice", a, "settle", [report]).revert_reason == "oracle report already used"
+    assert h.call(a, "holder", [flight]).return_values == (a,)
+    lone = sign_report(h.timestamp, data, [(1, keys[1])])
+    assert h.send("alice", a, "settle", [lone]).revert_reason == "oracle quorum not reached"
