@@ -304,6 +304,8 @@ class _ContractChecker:
             if isinstance(m, ast.StructDef) and m.name in info.structs:
                 fields = tuple((p.name, self._quiet_resolve(p.type_expr)) for p in m.fields)
                 object.__setattr__(info.structs[m.name], "fields", fields)
+        for lib in self.libraries.values():  # before constants: they may use the library's
+            self._declare_library(lib)
         for m in members:
             if isinstance(m, ast.EventDef | ast.ErrorDef) and self.declare(m.name, m.span):
                 fields = [
@@ -325,8 +327,6 @@ class _ContractChecker:
         for m in members:
             if isinstance(m, ast.FunctionDef):
                 self._declare_function(m)
-        for lib in self.libraries.values():
-            self._declare_library(lib)
         for fn in info.functions.values():
             _FunctionChecker(self, fn).run()
             if fn.library:
@@ -539,6 +539,9 @@ def const_eval(expr: ast.Expr, consts: dict[str, ConstInfo]) -> object:
         return expr.value
     if isinstance(expr, ast.Name) and expr.id in consts:
         return consts[expr.id].value
+    if isinstance(expr, ast.Attribute) and isinstance(expr.obj, ast.Name):
+        qualified = f"{expr.obj.id}.{expr.attr}"  # a library's constant
+        return consts[qualified].value if qualified in consts else None
     if isinstance(expr, ast.BinOp):
         a, b = const_eval(expr.left, consts), const_eval(expr.right, consts)
         if (

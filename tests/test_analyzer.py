@@ -18,7 +18,7 @@ from deed.compiler.driver import compile_file, compile_source
 
 ROOT = Path(__file__).parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "sarif-2.1.0.json").read_text())
-STANDARD = sorted(p for p in (ROOT / "contracts").glob("*.deed"))
+STANDARD = sorted(p for p in (ROOT / "contracts").rglob("*.deed"))
 
 DRAIN = """contract Treasury:
     event Paid(to: address, amount: uint)
