@@ -1,0 +1,157 @@
+"""contracts/bills/invoice.deed: every public function, its reverts and
+events, and a stateful test: money is routed, never held, created or lost;
+the tax parts add up to the tax on the whole; an invoice is reimbursed at
+most once and issued once across all contracts."""
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from support import Harness
+
+from deed.compiler.driver import compile_file
+from deed.vm.codec import encode_values
+from deed.vm.types import ADDRESS, BYTES32, U64, U256
+
+MODULE = compile_file("contracts/bills/invoice.deed").module
+DOC = b"invoice 2026-0042".ljust(32, b"\0")
+AMOUNT = 1_000_000
+TAX_BPS = 1_900  # 19%
+
+
+def issue(h: Harness, doc=DOC, amount=AMOUNT, tax=TAX_BPS, due=None, payer="bob"):
+    due = h.timestamp + 30 * 86400 if due is None else due
+    args = encode_values(
+        [ADDRESS, ADDRESS, BYTES32, U256, U256, U64],
+        [h.addr(payer), h.addr("dave"), doc, amount, tax, due],
+    )
+    return h.deploy(MODULE, sender="alice", init_args=args)
+
+
+@pytest.fixture
+def inv():
+    h = Harness()
+    r = issue(h)
+    assert r.success and r.logs[0].event == "InvoiceIssued"
+    return h, r.contract_address
+
+
+def balances(h):
+    return {n: h.chain.balance(h.addr(n)) for n in ("alice", "bob", "dave")}
+
+
+def test_pay_in_parts_routes_tax_and_settles(inv):
+    h, c = inv
+    before = balances(h)
+    r = h.send("bob", c, "pay", value=300_001, price=0)
+    assert r.success and [(e.event, e.values[1:]) for e in r.logs] == [
+        ("PaymentReceived", (300_001, 57_000, 699_999))
+    ]
+    assert h.call(c, "state").return_values == (1,)
+    r = h.send("bob", c, "pay", value=699_999, price=0)
+    assert [e.event for e in r.logs] == ["PaymentReceived", "InvoiceSettled"]
+    after = balances(h)
+    assert after["dave"] - before["dave"] == AMOUNT * TAX_BPS // 10_000  # the parts add up exactly
+    assert after["alice"] - before["alice"] == AMOUNT - AMOUNT * TAX_BPS // 10_000
+    assert h.chain.balance(c) == 0
+    assert h.call(c, "outstanding").return_values == (0,)
+    assert h.send("bob", c, "pay", value=1).revert_reason == "not payable"
+
+
+def test_pay_reverts(inv):
+    h, c = inv
+    assert h.send("bob", c, "pay", value=0).revert_reason == "nothing paid"
+    assert h.send("bob", c, "pay", value=AMOUNT + 1).revert_reason == "more than is owed"
+
+
+def test_the_same_document_cannot_be_issued_twice(inv):
+    h, _ = inv
+    assert issue(h).revert_reason == "document already registered"
+    assert issue(h, payer="carol").revert_reason == "document already registered"
+    assert issue(h, doc=b"\x01" * 32).success
+
+
+def test_overdue_after_the_due_date(inv):
+    h, c = inv
+    assert h.call(c, "overdue").return_values == (False,)
+    h.next_block(seconds=31 * 86400)
+    assert h.call(c, "overdue").return_values == (True,)
+    h.send("bob", c, "pay", value=AMOUNT)
+    assert h.call(c, "overdue").return_values == (False,)
+
+
+def test_cancel_only_by_the_issuer_before_any_payment(inv):
+    h, c = inv
+    assert h.send("bob", c, "cancel").revert_reason == "not allowed"
+    r = h.send("alice", c, "cancel")
+    assert r.success and r.logs[0].event == "InvoiceCancelled"
+    assert h.call(c, "outstanding").return_values == (0,)
+    assert h.send("bob", c, "pay", value=1).revert_reason == "not payable"
+    h2 = Harness()
+    c2 = issue(h2).contract_address
+    h2.send("bob", c2, "pay", value=10)
+    assert h2.send("alice", c2, "cancel").revert_reason == "payments received: cannot cancel"
+
+
+def test_reimbursed_at_most_once(inv):
+    h, c = inv
+    assert h.send("carol", c, "reimburse", value=AMOUNT).revert_reason == "not paid"
+    h.send("bob", c, "pay", value=AMOUNT)
+    assert h.send("carol", c, "reimburse", value=5).revert_reason == "reimburse the whole amount"
+    before = h.chain.balance(h.addr("bob"))
+    r = h.send("carol", c, "reimburse", value=AMOUNT)
+    assert r.success and [(e.event, e.values[2]) for e in r.logs] == [("Reimbursed", AMOUNT)]
+    assert h.chain.balance(h.addr("bob")) == before + AMOUNT
+    assert h.call(c, "is_reimbursed").return_values == (True,)
+    assert h.send("carol", c, "reimburse", value=AMOUNT).revert_reason == "already reimbursed"
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (dict(amount=0), "nothing to invoice"),
+        (dict(tax=10_001), "tax above 100%"),
+    ],
+)
+def test_init_checks(change, reason):
+    h = Harness()
+    assert issue(h, **change).revert_reason == reason
+
+
+class InvoiceMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.h = Harness()
+        self.c = issue(self.h, amount=10_000, tax=2_500).contract_address
+        self.paid = 0
+        self.reimbursements = 0
+        self.start = balances(self.h)
+
+    @rule(amount=st.integers(0, 12_000))
+    def pay(self, amount):
+        if self.h.send("bob", self.c, "pay", value=amount, price=0).success:
+            self.paid += amount
+
+    @precondition(lambda self: self.paid == 10_000)
+    @rule()
+    def reimburse(self):
+        if self.h.send("carol", self.c, "reimburse", value=10_000, price=0).success:
+            self.reimbursements += 1
+
+    @rule()
+    def cancel(self):
+        self.h.send("alice", self.c, "cancel", price=0)
+
+    @invariant()
+    def money_is_routed_not_held(self):
+        assert self.h.chain.balance(self.c) == 0
+        now = balances(self.h)
+        tax = now["dave"] - self.start["dave"]
+        issuer = now["alice"] - self.start["alice"]
+        assert tax + issuer == self.paid, "money created or lost"
+        assert tax == self.paid * 2_500 // 10_000, "tax parts do not add up"
+        assert self.reimbursements <= 1, "reimbursed twice"
+
+
+TestInvoiceInvariants = InvoiceMachine.TestCase
+TestInvoiceInvariants.settings = settings(max_examples=20, stateful_step_count=12, deadline=None)
