@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from Crypto.Hash import keccak as _keccak
 
 from . import crypto
-from .codec import encode_values
+from .codec import encode_values, to_python
 from .errors import DecodeError, OutOfGas, Revert, VerificationError
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
@@ -289,7 +289,10 @@ class Frame:
         if self.static:
             raise Revert(g, "event in a view call")
         g = self.tx.allocate(g, len(data), charge=False)
-        self.tx.logs.append(Log(self.address, ev.name, values, data))
+        shown = tuple(
+            to_python(t, v) for t, v in zip(types, values, strict=True)
+        )  # bools as bool, strings as str
+        self.tx.logs.append(Log(self.address, ev.name, shown, data))
         return g
 
     def error(self, g: int, index: int, values: tuple) -> Revert:
