@@ -48,6 +48,30 @@ def catalogue() -> str:
     return "\n\n".join(parts)
 
 
+def gas_table(contract: str) -> str:
+    """The worst-case gas of each public function of a contract file (a spec table)."""
+    from deed.compiler.driver import compile_file
+
+    from .context import Context
+    from .gas import GasAnalysis
+
+    root = Path(__file__).resolve().parent.parent
+    out = compile_file(root / contract)
+    bounds = GasAnalysis(Context(out)).all()
+    rows = ["| function | worst-case execution gas |", "|---|---:|"]
+    for f in out.ir.functions:
+        if f.public or f.is_init:
+            b = bounds[f.name]
+            rows.append(f"| `{f.name}` | {b.bound:,}{' + callee' if b.external else ''} |")
+    return "\n".join(rows)
+
+
+def render_gas_tables(text: str) -> str:
+    """Replace each ``<!-- BEGIN gas: PATH -->`` block with the table of PATH."""
+    pattern = re.compile(r"(<!-- BEGIN gas: (\S+) -->\n).*?(<!-- END gas -->)", re.S)
+    return pattern.sub(lambda m: m.group(1) + gas_table(m.group(2)) + "\n" + m.group(3), text)
+
+
 def render(text: str) -> str:
     pattern = re.compile(r"(<!-- BEGIN catalogue -->\n).*?(<!-- END catalogue -->)", re.S)
     if not pattern.search(text):
@@ -56,8 +80,12 @@ def render(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0] if argv else "spec/analyzer.md")
+    """Rewrite spec/analyzer.md's catalogue and every spec/contracts/*.md gas table."""
+    root = Path(__file__).resolve().parent.parent
+    path = Path(argv[0]) if argv else root / "spec" / "analyzer.md"
     path.write_text(render(path.read_text()))
+    for spec in sorted((root / "spec" / "contracts").glob("*.md")):
+        spec.write_text(render_gas_tables(spec.read_text()))
     return 0
 
 

@@ -126,3 +126,13 @@ def test_spec_catalogue_is_current():
     assert docs.render(text) == text, "run: python -m deed.analyzer.docs spec/analyzer.md"
     for d in DETECTORS:
         assert f"### {d.id}" in text
+
+
+def test_contract_specs_gas_tables_are_current():
+    from deed.analyzer import docs
+
+    for spec in sorted((ROOT / "spec" / "contracts").glob("*.md")):
+        text = spec.read_text()
+        assert docs.render_gas_tables(text) == text, (
+            f"run: python -m deed.analyzer.docs ({spec.name})"
+        )
