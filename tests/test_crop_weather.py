@@ -1,0 +1,105 @@
+"""contracts/insurance/crop_weather.deed: purchase before the season,
+proportional payouts from a signed rainfall index within the settlement
+window, expiry, and the capital rules."""
+
+import pytest
+from support import Harness
+
+from deed.compiler.driver import compile_file
+from deed.vm.codec import encode_values
+from deed.vm.crypto import KeyPair
+from deed.vm.oracle import sign_report, signer_set
+from deed.vm.types import BYTES32, TAG_BYTES, TAG_UINT, U64, U256, ValueType
+
+MODULE = compile_file("contracts/insurance/crop_weather.deed").module
+ORACLES = [KeyPair.from_text(f"weather {i}") for i in range(3)]
+SEASON = b"2027 long rains".ljust(32, b"\0")
+REGION = b"Nakuru".ljust(32, b"\0")
+DAY = 86400
+SUM = 1_000_000
+
+
+def open_cover(h: Harness) -> bytes:
+    types = [ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64, U64, U256, U256, U256]
+    start, end = h.timestamp + 10 * DAY, h.timestamp + 100 * DAY
+    args = encode_values(types, [signer_set(ORACLES), 2, SEASON, start, end, 300, 100, 800])
+    r = h.deploy(MODULE, sender="alice", init_args=args, value=5 * SUM)
+    assert r.success, r.revert_reason
+    return r.contract_address
+
+
+def index_report(h, rainfall, region=REGION, season=SEASON):
+    return sign_report(
+        h.timestamp,
+        season + region + rainfall.to_bytes(32, "big"),
+        [(0, ORACLES[0]), (1, ORACLES[1])],
+    )
+
+
+@pytest.fixture
+def cover():
+    h = Harness()
+    c = open_cover(h)
+    premium = h.call(c, "premium_for", [SUM]).return_values[0]
+    r = h.send("bob", c, "buy", [REGION, SUM], value=premium)
+    assert r.success and r.logs[0].event == "PolicyBought"
+    return h, c
+
+
+@pytest.mark.parametrize(
+    "rain, payout", [(50, SUM), (100, SUM), (200, SUM // 2), (299, SUM // 200), (300, 0), (900, 0)]
+)
+def test_payout_in_proportion(cover, rain, payout):
+    h, c = cover
+    assert h.call(c, "payout_for", [SUM, rain]).return_values == (payout,)
+
+
+def test_settle_in_the_window(cover):
+    h, c = cover
+    assert (
+        h.send("carol", c, "settle", [0, index_report(h, 150)]).revert_reason
+        == "outside the settlement window"
+    )
+    h.next_block(seconds=101 * DAY)
+    assert (
+        h.send("carol", c, "settle", [0, index_report(h, 150, region=b"\x01" * 32)]).revert_reason
+        == "report is for another region"
+    )
+    assert (
+        h.send("carol", c, "settle", [0, index_report(h, 150, season=b"\x02" * 32)]).revert_reason
+        == "report is for another season"
+    )
+    before = h.chain.balance(h.addr("bob"))
+    r = h.send("carol", c, "settle", [0, index_report(h, 150)])
+    assert [(e.event, e.values[2:]) for e in r.logs] == [("PolicySettled", (150, SUM * 3 // 4))]
+    assert h.chain.balance(h.addr("bob")) == before + SUM * 3 // 4
+    assert (
+        h.send("carol", c, "settle", [0, index_report(h, 140)]).revert_reason == "policy not active"
+    )
+    assert h.call(c, "reserved_funds").return_values == (0,)
+
+
+def test_buy_rules_and_expiry(cover):
+    h, c = cover
+    assert h.send("bob", c, "buy", [REGION, SUM], value=1).revert_reason == "wrong premium"
+    big = 10 * SUM
+    assert (
+        h.send(
+            "bob", c, "buy", [REGION, big], value=h.call(c, "premium_for", [big]).return_values[0]
+        ).revert_reason
+        == "not enough cover left"
+    )
+    assert h.send("bob", c, "expire", [0]).revert_reason == "settlement window open"
+    h.next_block(seconds=11 * DAY)
+    assert (
+        h.send(
+            "bob", c, "buy", [REGION, SUM], value=h.call(c, "premium_for", [SUM]).return_values[0]
+        ).revert_reason
+        == "the season has started"
+    )
+    h.next_block(seconds=121 * DAY)
+    assert h.send("bob", c, "expire", [0]).logs[0].event == "PolicyExpired"
+    assert h.call(c, "reserved_funds").return_values == (0,)
+    assert h.send("bob", c, "withdraw", [1]).revert_reason == "not allowed"
+    assert h.send("alice", c, "withdraw", [h.chain.balance(c)]).logs[0].event == "Withdrawn"
+    assert h.chain.balance(c) == 0
