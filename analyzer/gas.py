@@ -94,9 +94,16 @@ class GasAnalysis:
         static = sum(BY_NAME[op].gas for op, _ in self.layout[f.name].get(b.index, []))
         dynamic = 0
         existing = set(existing or ())
+        fresh: dict[
+            int, tuple[int | None, str]
+        ] = {}  # locals holding a storage read, still current
         for s in [*b.stmts, b.term]:
-            dynamic += self.statement_cost(s, existing)
+            if isinstance(s, ir.Store) and _decrements_itself(s, fresh):
+                dynamic += GAS.storage_write
+            else:
+                dynamic += self.statement_cost(s, existing)
             existing = _transfer(s, existing)
+            fresh = _track_loads(s, fresh)
             for n in all_nodes(s):
                 dynamic += self.expression_cost(n)
         return static + dynamic
@@ -158,6 +165,41 @@ def _is_zero(e: ir.Expr) -> bool:
     return isinstance(e, ir.Const) and (
         e.value in (0, False) or e.value == b"" or (isinstance(e.value, bytes) and not any(e.value))
     )
+
+
+def _track_loads(s, fresh: dict[int, tuple[int | None, str]]) -> dict[int, tuple[int | None, str]]:
+    """Locals that hold the current value of a storage key, after ``s``: a
+    write to the same state variable or any call makes them stale."""
+    if any(isinstance(n, ir.Call | ir.ExtCall) for n in all_nodes(s)):
+        return {}
+    out = dict(fresh)
+    if isinstance(s, ir.Store):
+        root = _root(s.key)
+        out = {i: k for i, k in out.items() if k[0] != root and root is not None}
+    if isinstance(s, ir.SetLocal):
+        out.pop(s.index, None)
+        if isinstance(s.value, ir.Load):
+            out[s.index] = (_root(s.value.key), ir.format_expr(s.value.key))
+    return out
+
+
+def _decrements_itself(s: ir.Store, fresh: dict[int, tuple[int | None, str]]) -> bool:
+    """``K = old(K) - x`` on an unsigned value, with old(K) read in the same
+    block and not written since, never creates a slot: a non-zero result
+    means the old value was non-zero, and zero deletes."""
+    v = s.value
+    if not (
+        isinstance(v, ir.Binary)
+        and v.op == "sub"
+        and isinstance(v.type, T.IntType)
+        and not v.type.signed
+    ):
+        return False
+    key = ir.format_expr(s.key)
+    left = v.left
+    if isinstance(left, ir.Load):
+        return ir.format_expr(left.key) == key
+    return isinstance(left, ir.Local) and left.index in fresh and fresh[left.index][1] == key
 
 
 def _root(key: ir.Expr) -> int | None:

@@ -151,8 +151,16 @@ def run_demo(path: Path, echo: Callable[[str], None]) -> None:
     invoice = d.deploy(
         "supplier",
         "bills/invoice",
-        [ADDRESS, ADDRESS, BYTES32, U256, U256, U64],
-        [d.addr("customer"), d.addr("tax-office"), doc, 10 * ETHER, 1_900, d.timestamp + 30 * DAY],
+        [ADDRESS, ADDRESS, BYTES32, U256, U256, U64, ADDRESS],
+        [
+            d.addr("customer"),
+            d.addr("tax-office"),
+            doc,
+            10 * ETHER,
+            1_900,
+            d.timestamp + 30 * DAY,
+            bytes(20),
+        ],
     )
     d.send("customer", invoice, "pay", value=4 * ETHER, shown="4 ETH")
     d.send("customer", invoice, "pay", value=6 * ETHER, shown="6 ETH")

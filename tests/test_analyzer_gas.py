@@ -108,6 +108,9 @@ def stories(name: str, h: Harness) -> list[list[tuple]]:
                 ("transfer", [a("dave"), 10], "bob", 0),
                 ("balance_of", [a("bob")], "bob", 0),
                 ("supply", [], "bob", 0),
+                ("approve", [a("carol"), 500], "bob", 0),
+                ("transfer_from", [a("bob"), a("carol"), 100], "carol", 0),
+                ("allowance", [a("bob"), a("carol")], "bob", 0),
             ]
         ],
         "escrow": [

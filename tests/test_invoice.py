@@ -19,11 +19,11 @@ AMOUNT = 1_000_000
 TAX_BPS = 1_900  # 19%
 
 
-def issue(h: Harness, doc=DOC, amount=AMOUNT, tax=TAX_BPS, due=None, payer="bob"):
+def issue(h: Harness, doc=DOC, amount=AMOUNT, tax=TAX_BPS, due=None, payer="bob", token=bytes(20)):
     due = h.timestamp + 30 * 86400 if due is None else due
     args = encode_values(
-        [ADDRESS, ADDRESS, BYTES32, U256, U256, U64],
-        [h.addr(payer), h.addr("dave"), doc, amount, tax, due],
+        [ADDRESS, ADDRESS, BYTES32, U256, U256, U64, ADDRESS],
+        [h.addr(payer), h.addr("dave"), doc, amount, tax, due, token],
     )
     return h.deploy(MODULE, sender="alice", init_args=args)
 
@@ -104,6 +104,34 @@ def test_reimbursed_at_most_once(inv):
     assert h.chain.balance(h.addr("bob")) == before + AMOUNT
     assert h.call(c, "is_reimbursed").return_values == (True,)
     assert h.send("carol", c, "reimburse", value=AMOUNT).revert_reason == "already reimbursed"
+
+
+def test_paid_in_tokens_with_the_same_routing():
+    h = Harness()
+    token = h.deployed(compile_file("contracts/token.deed").module, sender="carol")
+    h.send("carol", token, "mint", [h.addr("bob"), 5 * AMOUNT])
+    c = issue(h, token=token).contract_address
+    assert h.send("bob", c, "pay_in_tokens", [AMOUNT]).revert_reason == "allowance too small"
+    assert h.send("bob", token, "approve", [c, AMOUNT]).logs[0].event == "Approval"
+    assert h.send("alice", c, "pay_in_tokens", [AMOUNT]).revert_reason == "not allowed"
+    r = h.send("bob", c, "pay_in_tokens", [AMOUNT])
+    assert r.success, r.revert_reason
+    assert [e.event for e in r.logs] == [
+        "PaymentReceived",
+        "InvoiceSettled",
+        "Transfer",
+        "Transfer",
+    ]
+    balance = lambda who: h.call(token, "balance_of", [h.addr(who)]).return_values[0]  # noqa: E731
+    assert balance("dave") == AMOUNT * TAX_BPS // 10_000 and balance("alice") == AMOUNT - balance(
+        "dave"
+    )
+    assert h.call(token, "allowance", [h.addr("bob"), c]).return_values == (0,)
+    native_only = issue(h, doc=b"\x05" * 32).contract_address
+    assert (
+        h.send("bob", native_only, "pay_in_tokens", [1]).revert_reason
+        == "this invoice takes no token"
+    )
 
 
 @pytest.mark.parametrize(
