@@ -94,6 +94,22 @@ def test_limits_cap_the_payout(pool):
     assert h.chain.balance(p) == 0
 
 
+def test_a_short_pool_pays_pro_rata():
+    h = Harness(names=NAMES)
+    p = open_pool(h, limit=10_000)
+    h.send("alice", p, "join", value=300)
+    h.send("bob", p, "join", value=300)  # the pool holds 600
+    h.send("alice", p, "file_claim", [600, EVIDENCE])
+    h.send("bob", p, "file_claim", [600, EVIDENCE])  # 1200 open against 600 held
+    for reviewer in ("carol", "dave"):
+        h.send(reviewer, p, "approve", [0])
+    assert h.call(p, "paid_amount", [0]).return_values == (300,)  # 600 x 600 / 1200
+    for reviewer in ("carol", "dave"):
+        h.send(reviewer, p, "approve", [1])
+    assert h.call(p, "paid_amount", [1]).return_values == (300,)  # the same share: treated alike
+    assert h.chain.balance(p) == 0
+
+
 def test_init_checks():
     h = Harness(names=NAMES)
     types = [ADDRESS, ADDRESS, ADDRESS, ValueType(TAG_UINT, 8), U256, U256]
