@@ -176,3 +176,35 @@ class BillMachine(RuleBasedStateMachine):
 
 TestBillInvariants = BillMachine.TestCase
 TestBillInvariants.settings = settings(max_examples=20, stateful_step_count=12, deadline=None)
+
+
+def test_remaining_guards(bill):
+    h, c = bill
+    assert h.send("carol", c, "endorse", [h.addr("carol")]).revert_reason == "already the holder"
+    assert h.send("carol", c, "take_recourse", value=AMOUNT).revert_reason == "not dishonoured"
+    h.send("bob", c, "accept")
+    h.next_block(seconds=91 * DAY)
+    h.send("carol", c, "dishonour")
+    assert h.send("carol", c, "dishonour").revert_reason == "not open"
+    assert h.call(c, "state").return_values == (3,)
+    args = encode_values(
+        [ADDRESS, ADDRESS, BYTES32, U256, U64],
+        [h.addr("bob"), h.addr("dave"), b"\x02" * 32, AMOUNT, 1],
+    )
+    assert h.deploy(MODULE, init_args=args).revert_reason == "maturity in the past"
+
+
+def test_drawing_and_offers_are_events():
+    h = Harness(names=NAMES)
+    args = encode_values(
+        [ADDRESS, ADDRESS, BYTES32, U256, U64],
+        [h.addr("bob"), h.addr("carol"), b"\x03" * 32, AMOUNT, h.timestamp + DAY],
+    )
+    r = h.deploy(MODULE, sender="alice", init_args=args)
+    assert [e.event for e in r.logs] == ["BillDrawn"]
+    c = r.contract_address
+    h.send("bob", c, "accept")
+    r = h.send("carol", c, "offer_discount", [h.addr("erin"), AMOUNT // 2])
+    assert [(e.event, e.values) for e in r.logs] == [
+        ("DiscountOffered", (h.addr("erin"), AMOUNT // 2))
+    ]

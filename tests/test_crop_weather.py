@@ -103,3 +103,35 @@ def test_buy_rules_and_expiry(cover):
     assert h.send("bob", c, "withdraw", [1]).revert_reason == "not allowed"
     assert h.send("alice", c, "withdraw", [h.chain.balance(c)]).logs[0].event == "Withdrawn"
     assert h.chain.balance(c) == 0
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"quorum": 4}, "bad oracle keys or quorum"),
+        ({"end": -5}, "the season ends before it starts"),
+        ({"exit": 300}, "the exit must be below the trigger"),
+        ({"premium": 0}, "premium out of range"),
+    ],
+)
+def test_init_checks(change, reason):
+    h = Harness()
+    types = [ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64, U64, U256, U256, U256]
+    start = h.timestamp + 10 * DAY
+    end = start + change.get("end", 90 * DAY) if change.get("end", 1) > 0 else start - 5
+    values = [
+        signer_set(ORACLES),
+        change.get("quorum", 2),
+        SEASON,
+        start,
+        end,
+        300,
+        change.get("exit", 100),
+        change.get("premium", 800),
+    ]
+    assert h.deploy(MODULE, init_args=encode_values(types, values)).revert_reason == reason
+
+
+def test_nothing_insured(cover):
+    h, c = cover
+    assert h.send("bob", c, "buy", [REGION, 0], value=0).revert_reason == "nothing insured"

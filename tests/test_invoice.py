@@ -183,3 +183,22 @@ class InvoiceMachine(RuleBasedStateMachine):
 
 TestInvoiceInvariants = InvoiceMachine.TestCase
 TestInvoiceInvariants.settings = settings(max_examples=20, stateful_step_count=12, deadline=None)
+
+
+REFUSING_TOKEN = """
+contract RefusingToken:
+    pub transfer_from(holder: address, to: address, amount: uint) -> bool:
+        return amount == 0
+"""
+
+
+def test_a_token_that_refuses_the_transfer_reverts_the_payment():
+    from deed.compiler.driver import compile_source
+
+    h = Harness()
+    token = h.deployed(compile_source(REFUSING_TOKEN).module)
+    c = issue(h, token=token).contract_address
+    assert h.send("bob", c, "pay_in_tokens", [AMOUNT]).revert_reason == "tax transfer failed"
+    c2 = issue(h, doc=b"\x06" * 32, tax=0, token=token).contract_address
+    assert h.send("bob", c2, "pay_in_tokens", [AMOUNT]).revert_reason == "transfer failed"
+    assert h.call(c2, "outstanding").return_values == (AMOUNT,)  # nothing booked

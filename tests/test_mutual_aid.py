@@ -156,3 +156,10 @@ class PoolMachine(RuleBasedStateMachine):
 
 TestPoolInvariants = PoolMachine.TestCase
 TestPoolInvariants.settings = settings(max_examples=15, stateful_step_count=15, deadline=None)
+
+
+def test_contributions_must_be_positive():
+    h = Harness(names=NAMES)
+    types = [ADDRESS, ADDRESS, ADDRESS, ValueType(TAG_UINT, 8), U256, U256]
+    args = encode_values(types, [h.addr("carol"), h.addr("dave"), h.addr("erin"), 2, 0, 100])
+    assert h.deploy(MODULE, init_args=args).revert_reason == "contributions must be positive"

@@ -166,3 +166,13 @@ class EscrowMachine(RuleBasedStateMachine):
 
 TestEscrowInvariants = EscrowMachine.TestCase
 TestEscrowInvariants.settings = settings(max_examples=20, stateful_step_count=10, deadline=None)
+
+
+def test_carrier_keys_are_checked():
+    h = Harness()
+    types = [ADDRESS, ADDRESS, ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64]
+    bad = encode_values(
+        types,
+        [h.addr("bob"), h.addr("carol"), signer_set(CARRIERS), 3, SHIPMENT, h.timestamp + DAY],
+    )
+    assert h.deploy(MODULE, init_args=bad).revert_reason == "bad carrier keys or quorum"
