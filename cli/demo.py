@@ -186,6 +186,7 @@ def run_demo(path: Path, echo: Callable[[str], None]) -> None:
         [d.addr("carrier")],
         shown="carrier: the supplier no longer holds it",
     )
+    d.send("bank", bill, "endorse", [d.addr("insurer")], shown="insurer: the bank endorses it on")
     d.new_block(seconds=90 * DAY)
     d.send("customer", bill, "pay", value=50 * ETHER, shown="50 ETH at maturity")
     d.new_block()

@@ -68,7 +68,7 @@ def test_demo_runs_the_story_on_sqlite(tmp_path):
     assert r.exit_code == 0, r.output
     assert "PolicyPaid(0" in r.output and "(policy not active)" in r.output
     assert "InvoiceSettled" in r.output and "(already reimbursed)" in r.output
-    assert "BillDiscounted" in r.output and "BillPaid" in r.output
+    assert "BillDiscounted" in r.output and "BillEndorsed" in r.output and "BillPaid" in r.output
     assert "Released(" in r.output and "True)" in r.output
     assert re.search(r"head: block 6, state root [0-9a-f]{64}", r.output)
     assert "invoice 0, bill 0, escrow 0" in r.output

@@ -135,3 +135,60 @@ def test_init_checks(change, reason):
 def test_nothing_insured(cover):
     h, c = cover
     assert h.send("bob", c, "buy", [REGION, 0], value=0).revert_reason == "nothing insured"
+
+
+from hypothesis import settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+
+class CropMachine(RuleBasedStateMachine):
+    """Purchases, settlements at random rainfall, expiries and withdrawals."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = Harness()
+        self.c = open_cover(self.h)
+        self.inflow = 5 * SUM
+        self.outflow = 0
+        self.active: dict[int, int] = {}
+        self.settled: set[int] = set()
+        self.count = 0
+
+    @rule(insured=st.integers(1, 2 * SUM))
+    def buy(self, insured):
+        premium = self.h.call(self.c, "premium_for", [insured]).return_values[0]
+        r = self.h.send("bob", self.c, "buy", [REGION, insured], value=premium, price=0)
+        if r.success:
+            self.active[self.count] = insured
+            self.count += 1
+            self.inflow += premium
+
+    @rule(seconds=st.sampled_from([DAY, 50 * DAY, 100 * DAY]))
+    def wait(self, seconds):
+        self.h.next_block(seconds=seconds)
+
+    @rule(i=st.integers(0, 4), rain=st.integers(0, 400))
+    def settle(self, i, rain):
+        r = self.h.send("carol", self.c, "settle", [i, index_report(self.h, rain)], price=0)
+        if r.success:
+            assert i not in self.settled, "settled twice"
+            self.settled.add(i)
+            self.outflow += r.logs[0].values[3]
+            assert r.logs[0].values[3] <= self.active.pop(i)
+
+    @rule(i=st.integers(0, 4))
+    def expire(self, i):
+        if self.h.send("dave", self.c, "expire", [i], price=0).success:
+            self.active.pop(i)
+
+    @invariant()
+    def books(self):
+        balance = self.h.chain.balance(self.c)
+        assert balance == self.inflow - self.outflow, "money created or lost"
+        assert self.h.call(self.c, "reserved_funds").return_values == (sum(self.active.values()),)
+        assert balance >= sum(self.active.values())
+
+
+TestCropInvariants = CropMachine.TestCase
+TestCropInvariants.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)
