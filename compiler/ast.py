@@ -255,6 +255,14 @@ class EventDef(Node):
 
 
 @dataclass(eq=False)
+class ReportDef(Node):
+    """The fields of a signed oracle report's data, in order (32 bytes each)."""
+
+    name: str
+    params: list[Param]
+
+
+@dataclass(eq=False)
 class ErrorDef(Node):
     name: str
     params: list[Param]

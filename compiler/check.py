@@ -174,14 +174,23 @@ MAX_COLLECTION = 1 << 32
 
 
 class _TypeResolver:
-    def __init__(self, structs, enums, interfaces, reporter: Reporter):
+    def __init__(self, structs, enums, interfaces, reporter: Reporter, reports=None):
         self.structs = structs
         self.enums = enums
         self.interfaces = interfaces
         self.reporter = reporter
+        self.reports = reports if reports is not None else {}
 
-    def resolve(self, te: ast.TypeExpr, value_only: bool = False) -> T.Type:
+    def resolve(self, te: ast.TypeExpr, value_only: bool = False, local: bool = False) -> T.Type:
         t = self._resolve(te)
+        if isinstance(t, T.ReportType) and not local:
+            self.reporter.error(
+                "E0208",
+                f"{t} is an oracle report: it lives only in local variables",
+                te.span,
+                "keep the fields you need in state",
+            )
+            return T.ERROR
         if value_only and t.storage_only:
             self.reporter.error(
                 "E0208",
@@ -205,7 +214,12 @@ class _TypeResolver:
     def _resolve(self, te: ast.TypeExpr) -> T.Type:
         name, args = te.name, te.args
         if not args:
-            t = T.builtin_type(name) or self.structs.get(name) or self.enums.get(name)
+            t = (
+                T.builtin_type(name)
+                or self.structs.get(name)
+                or self.enums.get(name)
+                or self.reports.get(name)
+            )
             if t is None and name in self.interfaces:
                 t = self.interfaces[name].type
             if t is None:
@@ -293,7 +307,26 @@ class _ContractChecker:
                 info.enums[m.name] = T.EnumType(m.name, tuple(m.members))
             elif isinstance(m, ast.StructDef) and self.declare(m.name, m.span):
                 info.structs[m.name] = T.StructType(m.name, ())
-        self.types = _TypeResolver(info.structs, info.enums, info.interfaces, self.r)
+        self.reports: dict[str, T.ReportType] = {}
+        self.types = _TypeResolver(info.structs, info.enums, info.interfaces, self.r, self.reports)
+        for m in members:
+            if isinstance(m, ast.ReportDef) and self.declare(m.name, m.span):
+                fields = []
+                for p in m.params:
+                    ft = self.types.resolve(p.type_expr, value_only=True)
+                    if not (
+                        (isinstance(ft, T.IntType) and not ft.signed)
+                        or ft == T.BYTES32
+                        or ft == T.ERROR
+                    ):
+                        self.r.error(
+                            "E0209",
+                            f"a report field is an unsigned integer or bytes32, not {ft}",
+                            p.type_expr.span,
+                        )
+                    fields.append((p.name, ft))
+                self._unique([p.name for p in m.params], [p.span for p in m.params], "field")
+                self.reports[m.name] = T.ReportType(m.name, tuple(fields))
         for m in members:
             if isinstance(m, ast.StructDef) and info.structs.get(m.name) is not None:
                 fields = tuple((p.name, self.types.resolve(p.type_expr)) for p in m.fields)
@@ -612,7 +645,7 @@ class _FunctionChecker:
 
     def stmt(self, s: ast.Stmt) -> bool:
         if isinstance(s, ast.VarDecl):
-            t = self.c.types.resolve(s.type_expr, value_only=True)
+            t = self.c.types.resolve(s.type_expr, value_only=True, local=True)
             self.expect(s.value, t)
             s.ref = self.new_local(s.name, t, s.span)
         elif isinstance(s, ast.Assign):
@@ -1023,6 +1056,18 @@ class _FunctionChecker:
         t = self.expr(obj)
         if t == T.ERROR:
             return T.ERROR
+        if isinstance(t, T.ReportType):
+            idx = t.field_index(e.attr)
+            if idx is None:
+                self.r.error(
+                    "E0105",
+                    f"{t.name} has no field {e.attr}",
+                    e.span,
+                    f"fields: {', '.join(n for n, _ in t.fields)}",
+                )
+                return T.ERROR
+            e.ref = ("report_field", t, idx)
+            return t.fields[idx][1]
         if isinstance(t, T.StructType):
             idx = t.field_index(e.attr)
             if idx is None:
@@ -1327,6 +1372,17 @@ class _FunctionChecker:
         if name == "range":
             self.r.error("E0201", "range(...) is used only in for loops", e.span)
             return T.NONE
+        if (
+            name == "oracle_report"
+            and len(args) == 5
+            and isinstance(args[0], ast.Name)
+            and args[0].id in self.c.reports
+        ):
+            rtype = self.c.reports[args[0].id]
+            e.args = args[1:]
+            self.builtin(e, "oracle_report")  # checks the report, signers, quorum and age
+            e.ref = ("typed_report", rtype)
+            return rtype
         if e.kwargs:
             self.r.error("E0204", f"{name} takes no keyword arguments", e.kwargs[0].span)
         arity = {

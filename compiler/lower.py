@@ -362,6 +362,36 @@ class _FunctionLowerer:
             return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref[2]))
         raise AssertionError("not a storage location")
 
+    # ------------------------------------------------------------ oracle reports
+    def typed_report(self, e: ast.Call) -> ir.Expr:
+        """The checked report's data, in a local, after checking its size."""
+        rtype: T.ReportType = e.ref[1]
+        data = self.temp(rtype, "report")
+        self.emit(
+            ir.SetLocal(
+                data.index,
+                data.name,
+                ir.Builtin(rtype, "oracle_report", [self.expr(a) for a in e.args]),
+            )
+        )
+        size = ir.Builtin(T.UINT, "len", [data])
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "eq", size, ir.Const(T.UINT, 32 * len(rtype.fields))),
+                f"report data is not a {rtype.name}",
+            )
+        )
+        return data
+
+    def report_field(self, e: ast.Attribute, index: int) -> ir.Expr:
+        t = e.type
+        data = self.expr(e.obj)
+        offset = ir.Const(T.UINT, 32 * index)
+        if t == T.BYTES32:
+            return ir.Builtin(T.BYTES32, "read_bytes32", [data, offset])
+        value = ir.Builtin(T.UINT, "read_uint", [data, offset])
+        return value if t == T.UINT else ir.Unary(t, "cast", value)
+
     # ------------------------------------------------------------ lists and arrays
     def base_key(self, e: ast.Expr) -> ir.Expr:
         """Storage key of a list or array, in a local unless it is a state variable's slot."""
@@ -457,6 +487,8 @@ class _FunctionLowerer:
                 return ir.Env(t, ref[1])
             if isinstance(ref, tuple) and ref[0] == "enum":
                 return ir.Const(ref[1], ref[2])
+            if isinstance(ref, tuple) and ref[0] == "report_field":
+                return self.report_field(e, ref[2])
             if isinstance(ref, ConstInfo):  # a library's constant: math.BPS
                 v = ref.value
                 return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
@@ -548,6 +580,8 @@ class _FunctionLowerer:
             return arg  # address(interface)
         if kind == "empty":
             return ir.Const(e.ref[1], zero_value(e.ref[1]))
+        if kind == "typed_report":
+            return self.typed_report(e)
         if kind == "list_pop":
             return self.list_pop(e)
         if kind == "list_push":

@@ -257,6 +257,9 @@ class _ToAst(Transformer):
     def event_def(self, meta, items):
         return ast.EventDef(str(items[0]), items[1] or [], span=self._span(meta))
 
+    def report_def(self, meta, items):
+        return ast.ReportDef(str(items[0]), items[1] or [], span=self._span(meta))
+
     def error_def(self, meta, items):
         return ast.ErrorDef(str(items[0]), items[1] or [], span=self._span(meta))
 

@@ -149,6 +149,27 @@ class ArrayType(Type):
 
 
 @dataclass(frozen=True)
+class ReportType(Type):
+    """The checked data of a signed oracle report: fields of 32 bytes each.
+    Lives only in locals; its value is the data's bytes."""
+
+    name: str
+    fields: tuple[tuple[str, Type], ...] = field(compare=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def vm_type(self) -> vmt.ValueType:
+        return vmt.ValueType(vmt.TAG_BYTES, 1024)
+
+    def field_index(self, name: str) -> int | None:
+        for i, (n, _) in enumerate(self.fields):
+            if n == name:
+                return i
+        return None
+
+
+@dataclass(frozen=True)
 class StructType(Type):
     name: str
     fields: tuple[tuple[str, Type], ...] = field(compare=False)

@@ -111,6 +111,14 @@ CASES = [
     ("E0308", c("@view\n@payable\npub f():\n    pass"), 2, 5, "both @view and @payable"),
     ("E0309", c("pub f() -> u8:\n    return 1\n    return 2"), 4, 9, "this code can never run"),
     ("E0209", c("xs: list[u8]"), 2, 9, "list takes an element type and a capacity"),
+    (
+        "E0209",
+        c("report R(who: address)"),
+        2,
+        19,
+        "a report field is an unsigned integer or bytes32",
+    ),
+    ("E0208", c("report R(n: uint)\nkept: R"), 3, 11, "lives only in local variables"),
     ("E0209", c("xs: list[map[u8, u8], 3]"), 2, 14, "a list element cannot be"),
     (
         "E0310",

@@ -69,6 +69,11 @@ def test_settle_in_the_window(cover):
         h.send("carol", c, "settle", [0, index_report(h, 150, season=b"\x02" * 32)]).revert_reason
         == "report is for another season"
     )
+    short = sign_report(h.timestamp, SEASON + REGION, [(0, ORACLES[0]), (1, ORACLES[1])])
+    assert (
+        h.send("carol", c, "settle", [0, short]).revert_reason
+        == "report data is not a RainfallReport"
+    )
     before = h.chain.balance(h.addr("bob"))
     r = h.send("carol", c, "settle", [0, index_report(h, 150)])
     assert [(e.event, e.values[2:]) for e in r.logs] == [("PolicySettled", (150, SUM * 3 // 4))]

@@ -86,6 +86,10 @@ def test_buy_and_claim_pays_once(cover):
         (lambda h: report(h, b"XX1".ljust(32, b"\0"), 300), "report is for another flight"),
         (lambda h: report(h, FLIGHT, 300, signers=(2,)), "oracle quorum not reached"),
         (lambda h: report(h, FLIGHT, 300, age=7 * HOUR), "stale oracle report"),
+        (
+            lambda h: sign_report(h.timestamp, FLIGHT, [(0, ORACLES[0]), (1, ORACLES[1])]),
+            "report data is not a DelayReport",
+        ),
     ],
 )
 def test_claim_reverts(cover, make, reason):

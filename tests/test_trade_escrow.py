@@ -61,6 +61,10 @@ def test_delivery_report_releases_to_the_seller(deal):
         (lambda h: delivered(h, status=2), "not delivered"),
         (lambda h: delivered(h, shipment=b"\x09" * 32), "report is for another shipment"),
         (lambda h: b"junk", "malformed oracle report: report too short"),
+        (
+            lambda h: sign_report(h.timestamp, SHIPMENT, [(0, CARRIERS[0])]),
+            "report data is not a DeliveryReport",
+        ),
     ],
 )
 def test_bad_delivery_reports(deal, make, reason):
