@@ -51,7 +51,7 @@ def test_claim_paid_after_k_approvals(pool):
     h, p = pool
     r = h.send("alice", p, "file_claim", [300, EVIDENCE])
     assert r.return_values == (0,) and r.logs[0].event == "ClaimFiled"
-    assert h.send("bob", p, "approve", [0]).revert_reason == "not a reviewer"
+    assert h.send("bob", p, "approve", [0]).revert_reason == "missing role"
     assert [e.event for e in h.send("carol", p, "approve", [0]).logs] == ["ClaimApproved"]
     assert h.send("carol", p, "approve", [0]).revert_reason == "already reviewed"
     before = h.chain.balance(h.addr("alice"))
