@@ -1056,29 +1056,17 @@ class _FunctionChecker:
         t = self.expr(obj)
         if t == T.ERROR:
             return T.ERROR
-        if isinstance(t, T.ReportType):
+        if isinstance(
+            t, T.ReportType | T.StructType
+        ):  # named fields: a report's or a stored struct's
             idx = t.field_index(e.attr)
             if idx is None:
+                fields = ", ".join(n for n, _ in t.fields)
                 self.r.error(
-                    "E0105",
-                    f"{t.name} has no field {e.attr}",
-                    e.span,
-                    f"fields: {', '.join(n for n, _ in t.fields)}",
+                    "E0105", f"{t.name} has no field {e.attr}", e.span, f"fields: {fields}"
                 )
                 return T.ERROR
-            e.ref = ("report_field", t, idx)
-            return t.fields[idx][1]
-        if isinstance(t, T.StructType):
-            idx = t.field_index(e.attr)
-            if idx is None:
-                self.r.error(
-                    "E0105",
-                    f"{t.name} has no field {e.attr}",
-                    e.span,
-                    f"fields: {', '.join(n for n, _ in t.fields)}",
-                )
-                return T.UINT
-            e.ref = ("field", t, idx)
+            e.ref = ("report_field" if isinstance(t, T.ReportType) else "field", t, idx)
             return t.fields[idx][1]
         self.r.error("E0105", f"{t} has no member {e.attr}", e.span)
         return T.ERROR

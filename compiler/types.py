@@ -148,6 +148,10 @@ class ArrayType(Type):
         return f"{self.elem}[{self.size}]"
 
 
+def _field_index(fields: tuple[tuple[str, Type], ...], name: str) -> int | None:
+    return next((i for i, (n, _) in enumerate(fields) if n == name), None)
+
+
 @dataclass(frozen=True)
 class ReportType(Type):
     """The checked data of a signed oracle report: fields of 32 bytes each.
@@ -163,10 +167,7 @@ class ReportType(Type):
         return vmt.ValueType(vmt.TAG_BYTES, 1024)
 
     def field_index(self, name: str) -> int | None:
-        for i, (n, _) in enumerate(self.fields):
-            if n == name:
-                return i
-        return None
+        return _field_index(self.fields, name)
 
 
 @dataclass(frozen=True)
@@ -179,10 +180,7 @@ class StructType(Type):
         return self.name
 
     def field_index(self, name: str) -> int | None:
-        for i, (n, _) in enumerate(self.fields):
-            if n == name:
-                return i
-        return None
+        return _field_index(self.fields, name)
 
 
 @dataclass(frozen=True)
