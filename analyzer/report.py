@@ -42,18 +42,13 @@ def text(analyses: list[Analysis], show_gas: bool = False, color: bool = False) 
 
 
 def _finding_json(f) -> dict:
-    s = f.span
     return {
         "detector": f.detector,
         "impact": f.impact,
         "confidence": f.confidence,
         "message": f.message,
         "function": f.function,
-        "file": s.file,
-        "line": s.line,
-        "column": s.column,
-        "end_line": s.end_line,
-        "end_column": s.end_column,
+        **f.span.to_json(),
     }
 
 

@@ -47,6 +47,16 @@ def read_module_file(path: Path) -> bytes:
         return data  # let the decoder say what is wrong
 
 
+def load_module_file(path: Path):
+    """A decoded module from a file, or a clean error (exit 1)."""
+    from deed.vm.module import decode_module
+
+    try:
+        return decode_module(read_module_file(path))
+    except DeedVMError as exc:
+        fail(f"{path}: {exc}")
+
+
 class DeedGroup(click.Group):
     """Turns UsageError into click's usage error (exit 2) and stray VM errors into exit 1."""
 
@@ -311,17 +321,13 @@ def deploy(
     """Compile (or read) a module and deploy it; ARGS go to init."""
     from deed.vm.chain import deploy_data
     from deed.vm.codec import encode_values
-    from deed.vm.module import decode_module
 
     from .local import KeyStore, open_chain, parse_arg
 
     if source.suffix == ".deed":
         module = _compile(source, contract, as_json).module
     else:
-        try:
-            module = decode_module(read_module_file(source))
-        except DeedVMError as exc:
-            fail(f"{source}: {exc}")
+        module = load_module_file(source)
     store = KeyStore(home)
     key = store.load(sender)
     init = next((e for e in module.exports if e.is_init), None)
@@ -459,12 +465,8 @@ def asm(source: Path, output: Path | None) -> None:
 def disasm(module_file: Path) -> None:
     """Print a bytecode module as text assembly (binary or hex file)."""
     from deed.vm.asm import disassemble
-    from deed.vm.module import decode_module
 
-    try:
-        module = decode_module(read_module_file(module_file))
-    except DeedVMError as exc:
-        fail(f"{module_file}: {exc}")
+    module = load_module_file(module_file)
     click.echo(f"; module id {module.module_id.hex()}")
     click.echo(disassemble(module), nl=False)
 
@@ -523,6 +525,7 @@ def analyze(
     from deed.analyzer import report
     from deed.analyzer.run import analyze as run_analysis
     from deed.analyzer.run import at_least
+    from deed.compiler.diagnostics import CompileError
     from deed.compiler.driver import CompilerOutput
 
     analyses = []
@@ -532,13 +535,11 @@ def analyze(
         if first is not None:
             outputs.append(first)
             continue
-        text = source.read_text()
         try:
-            names = list(
-                dict.fromkeys(c.name for c in CompilerOutput(text, str(source)).syntax.contracts)
-            )
-        except Exception:  # noqa: BLE001 - the compile below reports it properly
-            names = []
+            syntax = CompilerOutput(source.read_text(), str(source)).syntax
+            names = list(dict.fromkeys(c.name for c in syntax.contracts))
+        except (CompileError, UnicodeDecodeError):
+            names = []  # the compile below reports it
         if len(names) <= 1:
             outputs.append(_compile(source, None, as_json))
         else:  # every contract of the file

@@ -15,6 +15,15 @@ class Span:
     end_line: int
     end_column: int
 
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
 
 NO_SPAN = Span("<none>", 0, 0, 0, 0)
 

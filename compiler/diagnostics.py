@@ -119,15 +119,10 @@ class Diagnostic:
         return "\n".join(out)
 
     def to_json(self) -> dict:
-        s = self.span
         return {
             "code": self.code,
             "message": self.message,
-            "file": s.file,
-            "line": s.line,
-            "column": s.column,
-            "end_line": s.end_line,
-            "end_column": s.end_column,
+            **self.span.to_json(),
             "hint": self.hint,
         }
 

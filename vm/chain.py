@@ -323,9 +323,9 @@ class Chain:
         self._building = BlockBuilder(self, self.head.height + 1, timestamp, proposer)
         return self._building
 
-    def _commit(self, header: BlockHeader) -> None:
+    def _commit(self, header: BlockHeader, writes: dict[bytes, bytes | None] | None = None) -> None:
         encoded = header.encode()
-        self.state.commit({"head": encoded, f"block:{header.height}": encoded})
+        self.state.commit({"head": encoded, f"block:{header.height}": encoded}, writes)
         self.head = header
 
     def block_header(self, height: int) -> BlockHeader | None:
@@ -547,17 +547,18 @@ class BlockBuilder:
         if self.closed:
             raise StateError("this block is already committed or abandoned")
         chain = self.chain
+        writes = chain.state.pending_writes()  # encoded once: for the root and for the store
         header = BlockHeader(
             height=self.height,
             timestamp=self.timestamp,
             parent_hash=chain.head.hash,
             proposer=self.proposer,
-            state_root=chain.state.state_root(),
+            state_root=chain.state.state_root(writes),
             transactions_root=merkle_root(self.tx_hashes),
             receipts_root=merkle_root([hashlib.sha256(r.encode()).digest() for r in self.receipts]),
             gas_used=self.gas_used,
         )
-        chain._commit(header)
+        chain._commit(header, writes)
         self.closed = True
         chain._building = None
         return header

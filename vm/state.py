@@ -309,10 +309,11 @@ class StateDB:
     def pending_writes(self) -> dict[bytes, bytes | None]:
         return {k: _encode(k, v) for k, v in self.dirty.items()}
 
-    def state_root(self) -> bytes:
-        """Root of the state including this block's uncommitted changes."""
+    def state_root(self, writes: dict[bytes, bytes | None] | None = None) -> bytes:
+        """Root of the state including this block's uncommitted changes
+        (``writes``: :meth:`pending_writes`, when the caller has them already)."""
         leaves = self._committed_leaves()
-        changed = self.pending_writes()
+        changed = self.pending_writes() if writes is None else writes
         if not changed:
             return merkle_root([leaves[k] for k in sorted(leaves)])
         merged = dict(leaves)
@@ -323,9 +324,12 @@ class StateDB:
                 merged[k] = leaf_hash(k, v)
         return merkle_root([merged[k] for k in sorted(merged)])
 
-    def commit(self, meta: dict[str, bytes] | None = None) -> None:
-        """Write this block's changes and ``meta`` atomically, then start afresh."""
-        writes = self.pending_writes()
+    def commit(
+        self, meta: dict[str, bytes] | None = None, writes: dict[bytes, bytes | None] | None = None
+    ) -> None:
+        """Write this block's changes and ``meta`` atomically, then start afresh
+        (``writes``: :meth:`pending_writes`, when the caller has them already)."""
+        writes = self.pending_writes() if writes is None else writes
         self.backend.commit(writes, meta or {})
         leaves = self._leaves
         for k, v in writes.items():

@@ -1,6 +1,6 @@
 from deed.compiler import ir
 
-from ..context import mentions
+from ..context import expressions, mentions
 from ..model import Detector
 from ._util import nodes, statements
 
@@ -24,7 +24,7 @@ class ReplayableSignature(Detector):
                 continue
             s = ctx.summaries[f.name]
             uses_time = any(
-                mentions(e, "block.timestamp") for _, st in statements(f) for e in _exprs(st)
+                mentions(e, "block.timestamp") for _, st in statements(f) for e in expressions(st)
             )
             if not s.writes and not uses_time:
                 out.append(
@@ -35,9 +35,3 @@ class ReplayableSignature(Detector):
                     )
                 )
         return out
-
-
-def _exprs(st):
-    from ..context import expressions
-
-    return expressions(st)
