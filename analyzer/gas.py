@@ -4,16 +4,20 @@ Deed has no recursion and every loop has a bound, so each function's gas has
 an upper bound computable before it runs. The bound is the longest path
 through the function's blocks, where
 
-- a block costs the table gas of the instructions it was compiled to, plus
-  the worst case of its dynamic costs (a storage write creates a slot; a hash
-  reads the largest value its type allows; an event encodes its largest
-  fields; an internal call costs its callee's bound);
+- a block costs the table gas of the instructions it was compiled to (and
+  the jump-target cost when a jump lands on it), plus the worst case of its
+  dynamic costs (a storage write creates a slot; a hash reads the largest
+  value its type allows; an event encodes its largest fields; an internal
+  call costs its callee's bound), each from the VM's own formulas in
+  :mod:`deed.vm.costs`;
 - a loop costs (bound + 1) times its costliest iteration (the last test, or
   a break, may run one more partial iteration), then its costliest exit;
 - a call to another contract costs what this contract pays for it, plus an
   unknown amount for the callee, which the report flags (``+ external``).
 
-The bound is of execution gas; a transaction adds its intrinsic gas.
+A public function's bound includes what entering it from a transaction
+costs: the first use of the module's code and the return data kept in the
+receipt. The bound is of execution gas; a transaction adds its intrinsic gas.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from dataclasses import dataclass
 
 from deed.compiler import ir
 from deed.compiler import types as T
+from deed.vm import costs
 from deed.vm.opcodes import BY_NAME, GAS, LIMITS
-from deed.vm.runtime import words
 
 from .context import Context, all_nodes
 
@@ -67,9 +71,19 @@ class GasAnalysis:
         self._bounds: dict[str, GasBound] = {}
 
     def all(self) -> dict[str, GasBound]:
+        """Every function's bound; public functions include their entry costs."""
+        out = {}
         for f in self.ctx.program.functions:
-            self.bound(f.name)
-        return dict(self._bounds)
+            b = self.bound(f.name)
+            if f.public and not f.is_init:
+                b = GasBound(b.function, b.bound + self.entry_cost(f), b.external)
+            out[f.name] = b
+        return out
+
+    def entry_cost(self, f: ir.Function) -> int:
+        """Loading the module's code for the transaction, and its return data."""
+        returned = 0 if f.returns == T.NONE else encoded_size(f.returns)
+        return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
 
     def bound(self, name: str) -> GasBound:
         if name not in self._bounds:
@@ -92,6 +106,8 @@ class GasAnalysis:
 
     def block_cost(self, f: ir.Function, b: ir.Block, existing: set | None = None) -> int:
         static = sum(BY_NAME[op].gas for op, _ in self.layout[f.name].get(b.index, []))
+        if b.index in self._jump_targets(f.name):
+            static += GAS.jump_target
         dynamic = 0
         existing = set(existing or ())
         fresh: dict[
@@ -108,56 +124,70 @@ class GasAnalysis:
                 dynamic += self.expression_cost(n)
         return static + dynamic
 
+    def _jump_targets(self, name: str) -> set[int]:
+        """IR blocks a jump lands on (their first instruction costs GAS.jump_target)."""
+        return {
+            arg[1]
+            for ops in self.layout[name].values()
+            for op, args in ops
+            if op in ("JMP", "JMPIF", "JMPIFNOT")
+            for arg in args
+            if isinstance(arg, tuple) and arg[0] == "block"
+        }
+
     def statement_cost(self, s, existing: set = frozenset()) -> int:
         if isinstance(s, ir.Store):
+            size = raw_size(s.value.type) if s.value.type.kind == "B" else 0
             # a slot is created only by writing a non-zero value where there was none
-            if _is_zero(s.value) or (_root(s.key), ir.format_expr(s.key)) in existing:
-                return GAS.storage_write
-            return GAS.storage_new_slot
+            creates = not (_is_zero(s.value) or (_root(s.key), ir.format_expr(s.key)) in existing)
+            return costs.storage_write(creates, size)
         if isinstance(s, ir.Send):
             return GAS.send
         if isinstance(s, ir.EmitEvent):
-            size = sum(encoded_size(t) for _, t in self.events[s.event])
-            return GAS.event_base + GAS.event_per_byte * size
+            return costs.event(sum(encoded_size(t) for _, t in self.events[s.event]))
         return 0
 
     def expression_cost(self, n: ir.Expr) -> int:
         if isinstance(n, ir.Load):
-            return GAS.storage_read
+            return costs.storage_read(raw_size(n.type) if n.type.kind == "B" else 0)
         if isinstance(n, ir.MapKey):
             key = n.key.type
             key_bytes = 32 if key.kind == "I" else 4 + raw_size(key)
-            return GAS.hash_base + GAS.hash_per_word * words(32 + key_bytes) + GAS.memory_per_word
+            return costs.map_key(32 + key_bytes)
         if isinstance(n, ir.Builtin):
-            if n.name in ("sha256", "keccak256"):
-                return GAS.hash_per_word * words(raw_size(n.args[0].type)) + GAS.memory_per_word
-            if n.name == "verify_ed25519":
-                return GAS.signature_check + GAS.hash_per_word * words(raw_size(n.args[1].type))
-            if n.name == "balance":
-                return GAS.account_read
-            if n.name == "register_document":
-                return GAS.storage_new_slot
-            if n.name == "document_holder":
-                return GAS.storage_read
-            if n.name == "oracle_report":
-                report = raw_size(n.args[0].type)
-                return (
-                    GAS.hash_per_word * words(report)
-                    + GAS.storage_read
-                    + GAS.oracle_signature
-                    * min(LIMITS.max_oracle_signers, max(0, (report - 11) // 65))
-                    + GAS.storage_new_slot
-                    + GAS.memory_per_word * words(LIMITS.max_report_data)
-                )
-            if n.name in ("read_uint", "read_bytes32"):
-                return GAS.memory_per_word
-            return 0
+            return self._builtin_cost(n)
         if isinstance(n, ir.Unary) and n.op == "to_bytes32":
-            return GAS.memory_per_word
+            return costs.memory(32)
         if isinstance(n, ir.Call):
             return GAS.call_internal + self.bound(n.function).bound
         if isinstance(n, ir.ExtCall):
-            return GAS.call_external + (GAS.call_value if n.value is not None else 0)
+            crossing = sum(raw_size(a.type) for a in n.args if a.type.kind == "B")
+            if n.type != T.NONE and n.type.kind == "B":
+                crossing += raw_size(n.type)
+            return costs.external_call(n.value is not None) + costs.boundary(crossing)
+        return 0
+
+    def _builtin_cost(self, n: ir.Builtin) -> int:
+        if n.name in ("sha256", "keccak256"):
+            return costs.hashing(raw_size(n.args[0].type))
+        if n.name == "verify_ed25519":
+            return costs.signature(raw_size(n.args[1].type))
+        if n.name == "balance":
+            return GAS.account_read
+        if n.name == "register_document":
+            return GAS.storage_new_slot
+        if n.name == "document_holder":
+            return GAS.storage_read
+        if n.name == "oracle_report":
+            report = raw_size(n.args[0].type)
+            signatures = min(LIMITS.max_oracle_signers, max(0, (report - 11) // 65))
+            return (
+                costs.oracle_check(report)
+                + costs.oracle_signatures(signatures)
+                + costs.oracle_use(LIMITS.max_report_data)
+            )
+        if n.name in ("read_uint", "read_bytes32"):
+            return costs.memory(32)
         return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deed.vm import costs
 from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Receipt, Transaction, deploy_data
 from deed.vm.codec import encode_values
@@ -81,6 +82,11 @@ class Harness:
         return self.block.apply(
             self.tx(sender, to, self.chain.encode_call(to, name, list(args)), value, gas, price)
         )
+
+    def load_gas(self, address: bytes) -> int:
+        """What a transaction pays for the first use of the code at ``address``."""
+        code = self.chain.state.code(self.chain.account(address).code_hash)
+        return costs.code_load(len(code))
 
     def call(self, to: bytes, name: str, args=(), **kw):
         return self.chain.call(to, name, list(args), **kw)

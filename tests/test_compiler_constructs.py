@@ -306,14 +306,21 @@ def test_builtins(kitchen):
 
 
 def _static_gas(module, name: str) -> int:
-    """Sum of the table costs of a straight-line function's instructions."""
+    """Sum of the table costs of a straight-line function's instructions, and
+    the first use of the module's code by the call."""
+    from deed.vm.costs import code_load, return_data
     from deed.vm.verifier import verify
 
     vm = verify(module)
     index = next(i for i, f in enumerate(module.functions) if f.name == name)
     vf = vm.functions[index]
     assert len(vf.blocks) == 1, "straight-line functions only"
-    return sum(ins.op.gas for ins in vf.instrs)
+    returned = sum(32 for _ in module.functions[index].returns)  # integers: 32 bytes each
+    return (
+        sum(ins.op.gas for ins in vf.instrs)
+        + code_load(len(module.encode()))
+        + return_data(returned)
+    )
 
 
 @pytest.mark.parametrize(

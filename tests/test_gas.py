@@ -61,9 +61,10 @@ CASES = {
         + GAS.hash_per_word * words(64)
         + GAS.memory_per_word,
     ),
-    "JMP": ("JMP a\na:", g("JMP")),
-    "JMPIF": ("CONST 1\n JMPIF a\na:", g("CONST", "JMPIF")),
-    "JMPIFNOT": ("CONST 1\n JMPIFNOT a\na:", g("CONST", "JMPIFNOT")),
+    # the jump lands on `a`: entering a jump target costs GAS.jump_target
+    "JMP": ("JMP a\na:", g("JMP") + GAS.jump_target),
+    "JMPIF": ("CONST 1\n JMPIF a\na:", g("CONST", "JMPIF") + GAS.jump_target),
+    "JMPIFNOT": ("CONST 1\n JMPIFNOT a\na:", g("CONST", "JMPIFNOT") + GAS.jump_target),
     "CALL": ("CALL helper", g("CALL") + GAS.call_internal + g("RET")),
     "RET": ("", 0),
     "REVERT": ('CONST "no"\n REVERT', g("CONST", "REVERT") - g("RET")),
@@ -77,7 +78,7 @@ CASES = {
     ),
     "SSTOREB": (
         f"CONST {KEY}\n CONST 0x09\n SSTOREB 0x",
-        g("CONST", "CONST", "SSTOREB") + GAS.storage_new_slot,
+        g("CONST", "CONST", "SSTOREB") + GAS.storage_new_slot + GAS.storage_per_word,
     ),
     "CALLER": ("CALLER\n POP", g("CALLER", "POP")),
     "CALLVALUE": ("CALLVALUE\n POP", g("CALLVALUE", "POP")),
@@ -148,7 +149,7 @@ def test_instruction_charges_its_table_cost(name):
         assert r.status == "reverted"
     else:
         assert r.success, r.revert_reason
-    assert r.gas_used - tx_overhead == expected + base
+    assert r.gas_used - tx_overhead - h.load_gas(addr) == expected + base
 
 
 # --------------------------------------------------------------------------- out of gas

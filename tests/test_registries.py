@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import Harness
 
+from deed.vm import costs
 from deed.vm.crypto import KeyPair
 from deed.vm.opcodes import GAS, LIMITS
 from deed.vm.oracle import (
@@ -177,7 +178,8 @@ def test_oracle_gas_is_its_table_cost():
     res = h.call(a, "read", [r, SIGNERS, 2, 60])
     words = (len(r) + 31) // 32
     expected = (
-        2 * 4
+        h.load_gas(a)
+        + 2 * 4
         + 5
         + 2
         + GAS.hash_per_word * words
@@ -185,6 +187,8 @@ def test_oracle_gas_is_its_table_cost():
         + 2 * GAS.oracle_signature
         + GAS.storage_new_slot
         + GAS.memory_per_word
+        + costs.boundary(len(res.return_values[0]))  # the returned bytes are checked
+        + costs.return_data(4 + len(res.return_values[0]))  # and kept: length and data
     )
     assert res.gas_used == expected
     assert LIMITS.max_oracle_signers == 16

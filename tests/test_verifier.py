@@ -93,8 +93,9 @@ def test_selector_must_be_the_hash_of_the_signature():
 
 def test_unreachable_code_is_allowed_but_not_run():
     vm = verify(assemble(".func f()\n    RET\n    CONST 1\n    RET"))
-    assert vm.functions[0].stacks[1] is None
-    assert len(vm.functions[0].blocks) == 1
+    f = vm.functions[0]
+    assert not f.reachable(1) and f.reachable(0)
+    assert len(f.blocks) == 1 and f.costs[1] == 0
 
 
 def test_blocks_are_identified():

@@ -365,8 +365,7 @@ def _fill_max_stack(module: Module, compute: list[bool]) -> Module:
     functions = list(module.functions)
     for i, vf in enumerate(vm.functions):
         if compute[i]:
-            height = max((len(s) for s in vf.stacks if s is not None), default=0)
-            height = max(height, len(functions[i].returns))
+            height = max(vf.max_height, len(functions[i].returns))
             functions[i] = Function(
                 functions[i].name,
                 functions[i].params,

@@ -18,23 +18,31 @@ sender's nonce and the fee for the gas used remain.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from . import crypto
+from . import costs, crypto
 from .codec import Reader, Writer, decode_values, encode_values, to_python, uvarint_bytes
-from .errors import DecodeError, InvalidTransaction, OutOfGas, Revert, StateError, VerificationError
+from .errors import (
+    DecodeError,
+    InvalidTransaction,
+    NodeError,
+    OutOfGas,
+    Revert,
+    StateError,
+    VerificationError,
+)
 from .execution import (
     MODULES,
     Log,
     ModuleCache,
     TxContext,
-    call_contract,
     load_contract,
     run_export,
 )
 from .module import Export, decode_module
-from .opcodes import GAS, LIMITS
+from .opcodes import LIMITS, SCHEDULE_VERSION
 from .state import Account, Backend, StateDB, merkle_root
 from .types import ADDRESS_SIZE
 from .verifier import verify
@@ -133,10 +141,28 @@ def contract_address(deployer: bytes, nonce: int) -> bytes:
 
 
 def intrinsic_gas(tx: Transaction) -> int:
-    gas = GAS.tx_base + GAS.tx_data_byte * len(tx.data)
-    if tx.to is None:
-        gas += GAS.deploy_base + GAS.deploy_code_byte * len(tx.data)
-    return gas
+    return costs.intrinsic(len(tx.data), tx.to is None)
+
+
+#: Python frames one transaction can use at most: every VM frame (internal or
+#: external call) takes at most six on the slowest engine, plus host calls.
+_PYTHON_FRAMES_NEEDED = LIMITS.max_frames * 6 + 100
+
+
+def _ensure_stack_headroom() -> None:
+    """Make the outcome independent of how deep the host's own stack is: a
+    transaction never meets Python's recursion limit, whoever calls it."""
+    limit = sys.getrecursionlimit()
+    try:
+        sys._getframe(max(0, limit - _PYTHON_FRAMES_NEEDED))
+    except ValueError:
+        return  # the stack is shallower than that: room enough
+    depth = limit - _PYTHON_FRAMES_NEEDED
+    frame = sys._getframe(depth)
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    sys.setrecursionlimit(depth + _PYTHON_FRAMES_NEEDED)
 
 
 # --------------------------------------------------------------------------- receipts and blocks
@@ -258,6 +284,14 @@ class Chain:
         self._building: BlockBuilder | None = None
         head = backend.get_meta("head")
         self.head: BlockHeader | None = BlockHeader.decode(head) if head else None
+        if self.head is not None:
+            schedule = backend.get_meta("gas_schedule")
+            version = int(schedule) if schedule else 1
+            if version != SCHEDULE_VERSION:
+                raise StateError(
+                    f"this chain was built under gas schedule {version}; this VM runs "
+                    f"schedule {SCHEDULE_VERSION} and would not reproduce its history"
+                )
 
     # -- genesis and reading
     def genesis(self, balances: dict[bytes, int], timestamp: int = 0) -> BlockHeader:
@@ -296,7 +330,7 @@ class Chain:
         acc = self.state.account(address)
         if not acc.code_hash:
             return None
-        return self.modules.get(acc.code_hash, self.state.code(acc.code_hash)).module
+        return self.modules.get(acc.code_hash, self.state.code(acc.code_hash), self.backend).module
 
     def export(self, address: bytes, name: str) -> Export:
         module = self.module_at(address)
@@ -325,7 +359,10 @@ class Chain:
 
     def _commit(self, header: BlockHeader, writes: dict[bytes, bytes | None] | None = None) -> None:
         encoded = header.encode()
-        self.state.commit({"head": encoded, f"block:{header.height}": encoded}, writes)
+        meta = {"head": encoded, f"block:{header.height}": encoded}
+        if header.height == 0:
+            meta["gas_schedule"] = str(SCHEDULE_VERSION).encode()
+        self.state.commit(meta, writes)
         self.head = header
 
     def block_header(self, height: int) -> BlockHeader | None:
@@ -355,20 +392,44 @@ class Chain:
         state = self.state
         mark = state.checkpoint()
         tx = TxContext(state, height, timestamp, sender, self.modules)
+        _ensure_stack_headroom()
         try:
             if value:
                 state.add_balance(sender, value)  # a simulation may send value it does not have
-            result = call_contract(
-                tx, gas_limit, sender, to, value, export.selector, tuple(args), False
-            )
-            values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
-            return CallResult(STATUS_SUCCESS, gas_limit - result[0], values, list(tx.logs))
+            gas, loaded = load_contract(tx, gas_limit, to)
+            gas, _, values = run_top_level(tx, gas, loaded, export, sender, to, value, args)
+            return CallResult(STATUS_SUCCESS, gas_limit - gas, values, list(tx.logs))
         except Revert as exc:
             return CallResult(STATUS_REVERTED, gas_limit - exc.gas, (), [], exc.message, exc.error)
         except OutOfGas:
             return CallResult(STATUS_OUT_OF_GAS, gas_limit)
+        except Exception as exc:
+            raise NodeError(None, exc) from exc
         finally:
             state.revert_to(mark)
+
+
+def run_top_level(
+    ctx: TxContext,
+    gas: int,
+    loaded,
+    export: Export,
+    sender: bytes,
+    to: bytes,
+    value: int,
+    args: tuple,
+) -> tuple[int, bytes, tuple]:
+    """Run an export as a transaction does (a read-only call the same way, so
+    its gas is the transaction's less the intrinsic gas): the arguments were
+    decoded against the export's types already; the encoded return data is
+    paid for, as the receipt keeps it. Returns (gas left, data, host values)."""
+    result = run_export(ctx, gas, loaded, export, sender, to, value, args, False, True)
+    data = encode_values(export.returns, result[1:])
+    gas = result[0] - costs.return_data(len(data))
+    if gas < 0:
+        raise OutOfGas()
+    values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
+    return gas, data, values
 
 
 class BlockBuilder:
@@ -385,12 +446,39 @@ class BlockBuilder:
         self.closed = False
 
     def apply(self, tx: Transaction) -> Receipt:
-        """Include ``tx``: a receipt, or InvalidTransaction with nothing changed."""
+        """Include ``tx``: a receipt, or InvalidTransaction with nothing changed.
+
+        Atomic: if anything but the transaction's own outcome goes wrong (a
+        fault of the node, its storage or the VM), everything it did is
+        undone, nonce and fee included, NodeError names it, and this block
+        stays usable."""
         if self.closed:
             raise StateError("this block is already committed or abandoned")
+        try:
+            sender = self._validate(tx)
+        except InvalidTransaction:
+            raise
+        except Exception as exc:  # reading the state failed: nothing was written
+            raise NodeError(tx.hash, exc) from exc
+        state = self.chain.state
+        before = state.checkpoint()
+        _ensure_stack_headroom()
+        try:
+            receipt = self._execute(tx, sender)
+        except BaseException as exc:
+            state.revert_to(before)
+            if isinstance(exc, Exception):
+                raise NodeError(tx.hash, exc) from exc
+            raise  # KeyboardInterrupt, SystemExit: undone, and passed on
+        self.gas_used += receipt.gas_used
+        self.receipts.append(receipt)
+        self.tx_hashes.append(receipt.tx_hash)
+        return receipt
+
+    def _execute(self, tx: Transaction, sender: bytes) -> Receipt:
+        """Buy the gas, run the transaction, refund and pay the proposer."""
         chain = self.chain
         state = chain.state
-        sender = self._validate(tx)
         intrinsic = intrinsic_gas(tx)
         # Nonce and the gas purchase stay even if the transaction fails.
         acc = state.account(sender)
@@ -399,8 +487,7 @@ class BlockBuilder:
         )
         mark = state.checkpoint()
         ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules)
-        tx_hash = tx.hash
-        receipt = Receipt(tx_hash, STATUS_SUCCESS, 0)
+        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
         gas = tx.gas_limit - intrinsic
         try:
             if tx.to is None:
@@ -416,21 +503,20 @@ class BlockBuilder:
             receipt.error = exc.error
             receipt.gas_used = tx.gas_limit - exc.gas
             receipt.contract_address = None
+            receipt.return_data, receipt.return_values = b"", ()
         except OutOfGas:
             state.revert_to(mark)
             receipt.status = STATUS_OUT_OF_GAS
             receipt.revert_reason = "out of gas"
             receipt.gas_used = tx.gas_limit
             receipt.contract_address = None
+            receipt.return_data, receipt.return_values = b"", ()
         refund = (tx.gas_limit - receipt.gas_used) * tx.gas_price
         if refund:
             state.add_balance(sender, refund)
         fee = receipt.gas_used * tx.gas_price
         if fee:
             state.add_balance(self.proposer, fee)
-        self.gas_used += receipt.gas_used
-        self.receipts.append(receipt)
-        self.tx_hashes.append(tx_hash)
         return receipt
 
     def _validate(self, tx: Transaction) -> bytes:
@@ -491,7 +577,8 @@ class BlockBuilder:
                 verified = verify(decode_module(code))
             except (DecodeError, VerificationError) as exc:
                 raise Revert(gas, f"invalid module: {exc}") from None
-            loaded = ctx.modules.put(code_hash, verified)
+            loaded = ctx.modules.put(code_hash, verified, state.backend)
+        ctx.code_used.add(code_hash)  # the deployment paid for loading it
         address = contract_address(sender, nonce)
         if state.account(address).code_hash:
             raise Revert(gas, "a contract already exists at the new address")
@@ -523,17 +610,15 @@ class BlockBuilder:
             if not state.transfer(sender, tx.to, tx.value):
                 raise Revert(gas, "insufficient balance for the value sent")
             return gas
-        loaded = load_contract(ctx, gas, tx.to)
+        gas, loaded = load_contract(ctx, gas, tx.to)
         export = loaded.exports.get(tx.data[:4])
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
         args = self._decode_args(gas, export, tx.data[4:])
-        result = run_export(ctx, gas, loaded, export, sender, tx.to, tx.value, args, False, True)
-        receipt.return_data = encode_values(export.returns, result[1:])
-        receipt.return_values = tuple(
-            to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True)
+        gas, receipt.return_data, receipt.return_values = run_top_level(
+            ctx, gas, loaded, export, sender, tx.to, tx.value, args
         )
-        return result[0]
+        return gas
 
     @staticmethod
     def _decode_args(gas: int, export: Export, data: bytes) -> tuple:

@@ -51,6 +51,20 @@ class StateError(DeedVMError):
     """Misuse of the state store (for example a block built on a stale head)."""
 
 
+class NodeError(DeedVMError):
+    """This node failed while applying a transaction (a fault of the node, its
+    storage or the VM itself, never of the transaction): everything the
+    transaction did was undone, nonce and fee included, and the block being
+    built is still usable. ``tx_hash`` names the transaction; ``cause`` is
+    the underlying exception."""
+
+    def __init__(self, tx_hash: bytes | None, cause: BaseException):
+        self.tx_hash = tx_hash
+        self.cause = cause
+        what = f"transaction {tx_hash.hex()}" if tx_hash else "a read-only call"
+        super().__init__(f"node error while applying {what}: {type(cause).__name__}: {cause}")
+
+
 # --- execution signals: raised inside the VM, turned into receipts ----------
 
 
@@ -77,3 +91,14 @@ class OutOfGas(ExecutionSignal):
     def __init__(self) -> None:
         super().__init__("out of gas")
         self.gas = 0
+
+
+def revert(gas: int, message: str = "", error: tuple | None = None) -> ExecutionSignal:
+    """The signal for a revert with ``gas`` left.
+
+    Engines that charge a run of instructions at once compute the gas left at
+    a revert from the run's total; a negative figure means the per-instruction
+    schedule would have run out of gas first, so that is the outcome."""
+    if gas < 0:
+        return OutOfGas()
+    return Revert(gas, message, error)

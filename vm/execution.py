@@ -10,21 +10,25 @@ transfer and cross-contract calls. Each method charges its gas first.
 from __future__ import annotations
 
 import hashlib
+import marshal
+import os
+import sys
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from Crypto.Hash import keccak as _keccak
 
-from . import crypto
+from . import costs, crypto
 from .codec import encode_values, to_python
-from .errors import DecodeError, OutOfGas, Revert, VerificationError
-from .module import Export, Module
+from .errors import DecodeError, OutOfGas, Revert, VerificationError, revert
+from .module import Export, Module, decode_module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
 from .reference import reference_functions
-from .runtime import words
 from .state import StateDB
-from .translate import build_functions
+from .translate import TRANSLATOR_VERSION, compile_module, functions_from_code
 from .types import (
     ADDRESS_SIZE,
     TAG_ADDRESS,
@@ -39,64 +43,174 @@ from .verifier import VerifiedModule, load
 
 @dataclass
 class LoadedModule:
-    """A verified module with its translated functions, ready to run."""
+    """A module ready to run: its functions on one engine, and its exports."""
 
-    verified: VerifiedModule
+    module: Module
     functions: list
     exports: dict[bytes, Export]
     init: Export | None
+    size: int  # bytes of the encoded module: its weight in the cache
 
-    @property
-    def module(self) -> Module:
-        return self.verified.module
+
+class ArtifactStore(Protocol):
+    """Node-local storage of prepared code (a state backend provides it).
+    Never part of the state: a node may lose or rebuild it at any time."""
+
+    def get_artifact(self, key: bytes) -> bytes | None: ...
+
+    def put_artifact(self, key: bytes, data: bytes) -> None: ...
+
+
+class Engine:
+    """How one engine turns a verified module into callable functions.
+
+    ``artifact``/``from_artifact`` give a node-local persistent form, so that
+    a module missing from the memory cache is rebuilt at a cost linear in its
+    size and far below translating it again (None: the engine keeps none)."""
+
+    name = ""
+    keeps_artifacts = False
+
+    def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
+        raise NotImplementedError
+
+    def from_artifact(self, data: bytes, module: Module) -> list:
+        raise NotImplementedError
+
+
+class ReferenceEngine(Engine):
+    name = "reference"
+
+    def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
+        return reference_functions(vm), None
+
+
+class TranslateEngine(Engine):
+    """Python source per function, compiled once; the code object is the artifact."""
+
+    name = "translate"
+    keeps_artifacts = True
+
+    def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
+        code = compile_module(vm)
+        return functions_from_code(code, vm.module), marshal.dumps(code)
+
+    def from_artifact(self, data: bytes, module: Module) -> list:
+        return functions_from_code(marshal.loads(data), module)
+
+
+ENGINES: dict[str, Engine] = {e.name: e for e in (TranslateEngine(), ReferenceEngine())}
+DEFAULT_ENGINE = "translate"
+
+
+def engine_from_environment() -> str:
+    """The engine named by ``DEED_ENGINE`` (the test suite and the CLI read it)."""
+    name = os.environ.get("DEED_ENGINE", "").strip() or DEFAULT_ENGINE
+    if name not in ENGINES:
+        raise ValueError(f"DEED_ENGINE={name!r} is not an engine; choose from {sorted(ENGINES)}")
+    return name
+
+
+def _artifact_key(engine: str, code_hash: bytes) -> bytes:
+    tag = f"{engine}:{TRANSLATOR_VERSION}:{sys.implementation.cache_tag}:".encode()
+    return tag + code_hash
+
+
+def _seal(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big") + data
+
+
+def _unseal(blob: bytes) -> bytes | None:
+    data = blob[4:]
+    return data if blob[:4] == zlib.crc32(data).to_bytes(4, "big") else None
 
 
 class ModuleCache:
-    """Verified and translated modules by code hash (bounded, least recently used out).
+    """Modules ready to run, by code hash: bounded by the bytes of the modules
+    it holds (least recently used out), backed by a node's artifact store.
 
-    ``engine`` is ``"translate"`` (the default, fast) or ``"reference"`` (one
-    instruction at a time: the semantics the fast engine is tested against)."""
+    The cache and the store are node-local and never change results or gas:
+    every transaction pays for the first use of each module's code
+    (:func:`deed.vm.costs.code_load`) whether or not it was cached."""
 
-    def __init__(self, capacity: int = 256, engine: str = "translate") -> None:
+    def __init__(self, capacity_bytes: int = 8 * 2**20, engine: str = DEFAULT_ENGINE) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {sorted(ENGINES)}")
-        self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
         self.engine = engine
         self.entries: OrderedDict[bytes, LoadedModule] = OrderedDict()
+        self.held_bytes = 0
 
-    def get(self, code_hash: bytes, code: bytes) -> LoadedModule:
+    def get(
+        self, code_hash: bytes, code: bytes, store: ArtifactStore | None = None
+    ) -> LoadedModule:
+        """The module with this hash and code (stored code, verified when deployed).
+
+        Raises only DecodeError or VerificationError, for code that does not load."""
         hit = self.entries.get(code_hash)
         if hit is not None:
             self.entries.move_to_end(code_hash)
             return hit
-        return self.put(code_hash, load(code))
+        loaded = self._from_store(code_hash, code, store)
+        if loaded is None:
+            return self.put(code_hash, load(code), store)
+        return self._keep(code_hash, loaded)
 
     def cached(self, code_hash: bytes) -> LoadedModule | None:
         """The module with this hash if it was loaded before (and so verified)."""
         return self.entries.get(code_hash)
 
-    def put(self, code_hash: bytes, verified: VerifiedModule) -> LoadedModule:
+    def put(
+        self, code_hash: bytes, verified: VerifiedModule, store: ArtifactStore | None = None
+    ) -> LoadedModule:
         """Prepare an already verified module (a deployment verifies it first)."""
         hit = self.entries.get(code_hash)
         if hit is not None:
             return hit
-        loaded = prepare(verified, self.engine)
+        functions, artifact = ENGINES[self.engine].build(verified)
+        if artifact is not None and store is not None:
+            store.put_artifact(_artifact_key(self.engine, code_hash), _seal(artifact))
+        module = verified.module
+        return self._keep(code_hash, _loaded(module, functions, len(module.encode())))
+
+    def _from_store(
+        self, code_hash: bytes, code: bytes, store: ArtifactStore | None
+    ) -> LoadedModule | None:
+        if store is None or not ENGINES[self.engine].keeps_artifacts:
+            return None
+        blob = store.get_artifact(_artifact_key(self.engine, code_hash))
+        data = _unseal(blob) if blob else None
+        if data is None:
+            return None
+        module = decode_module(code)
+        try:
+            functions = ENGINES[self.engine].from_artifact(data, module)
+        except (ValueError, EOFError, TypeError, KeyError):  # a stale or damaged artifact
+            return None
+        return _loaded(module, functions, len(code))
+
+    def _keep(self, code_hash: bytes, loaded: LoadedModule) -> LoadedModule:
         self.entries[code_hash] = loaded
-        if len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        self.held_bytes += loaded.size
+        while self.held_bytes > self.capacity_bytes and len(self.entries) > 1:
+            _, old = self.entries.popitem(last=False)
+            self.held_bytes -= old.size
         return loaded
 
 
-def prepare(vm: VerifiedModule, engine: str = "translate") -> LoadedModule:
-    exports = {e.selector: e for e in vm.module.exports if not e.is_init}
-    init = next((e for e in vm.module.exports if e.is_init), None)
-    return LoadedModule(vm, ENGINES[engine](vm), exports, init)
+def _loaded(module: Module, functions: list, size: int) -> LoadedModule:
+    exports = {e.selector: e for e in module.exports if not e.is_init}
+    init = next((e for e in module.exports if e.is_init), None)
+    return LoadedModule(module, functions, exports, init, size)
 
 
-ENGINES = {"translate": build_functions, "reference": reference_functions}
+def prepare(vm: VerifiedModule, engine: str = DEFAULT_ENGINE) -> LoadedModule:
+    """A verified module ready to run on ``engine`` (no cache, no store)."""
+    functions, _ = ENGINES[engine].build(vm)
+    return _loaded(vm.module, functions, len(vm.module.encode()))
 
 
-MODULES = ModuleCache()
+MODULES = ModuleCache(engine=engine_from_environment())
 
 
 @dataclass(frozen=True)
@@ -118,12 +232,13 @@ class TxContext:
     memory: int = 0
     logs: list[Log] = field(default_factory=list)
     call_stack: list[bytes] = field(default_factory=list)
+    code_used: set[bytes] = field(default_factory=set)  # code hashes paid for in this transaction
 
     def allocate(self, g: int, n: int, charge: bool = True) -> int:
         """Account for a new byte value of n bytes: gas per word (unless the
         instruction's own cost covers it) and the memory cap."""
         if charge:
-            g -= GAS.memory_per_word * ((n + 31) // 32)
+            g -= costs.memory(n)
             if g < 0:
                 raise OutOfGas()
         if n > LIMITS.max_bytes_value:
@@ -177,22 +292,22 @@ class Frame:
         except OverflowError:
             raise Revert(g, f"value does not fit {width} bytes") from None
 
-    def _hash_gas(self, g: int, n: int, base: int) -> int:
-        g -= base + GAS.hash_per_word * words(n)
+    def _digest(self, g: int, cost: int) -> int:
+        g -= cost
         if g < 0:
             raise OutOfGas()
-        return self.tx.allocate(g, 32)
+        return self.tx.allocate(g, 32, charge=False)  # the cost includes the digest's memory
 
     def sha256(self, g: int, data: bytes) -> tuple[int, bytes]:
-        g = self._hash_gas(g, len(data), 0)
+        g = self._digest(g, costs.hashing(len(data)))
         return g, hashlib.sha256(data).digest()
 
     def keccak256(self, g: int, data: bytes) -> tuple[int, bytes]:
-        g = self._hash_gas(g, len(data), 0)
+        g = self._digest(g, costs.hashing(len(data)))
         return g, _keccak.new(data=data, digest_bits=256).digest()
 
     def ed25519(self, g: int, pubkey: bytes, message: bytes, signature: bytes) -> tuple[int, int]:
-        g -= GAS.signature_check + GAS.hash_per_word * words(len(message))
+        g -= costs.signature(len(message))
         if g < 0:
             raise OutOfGas()
         return g, int(crypto.verify(pubkey, message, signature))
@@ -203,7 +318,7 @@ class Frame:
         else:
             enc = len(key).to_bytes(4, "big") + key
         data = base + enc
-        g = self._hash_gas(g, len(data), GAS.hash_base)
+        g = self._digest(g, costs.map_key(len(data)))
         return g, hashlib.sha256(data).digest()
 
     # -- storage
@@ -233,12 +348,16 @@ class Frame:
             return g, default
         if value.__class__ is not bytes:
             raise Revert(g, "storage entry holds an integer, read as bytes")
+        g -= costs.storage_read(len(value)) - GAS.storage_read  # per word of what was read
+        if g < 0:
+            raise OutOfGas()
         return g, value
 
     def _store(self, g: int, key: bytes, value: int | bytes | None) -> int:
         state = self.state
         exists = state.sload(self.address, key) is not None
-        g -= GAS.storage_new_slot if (value is not None and not exists) else GAS.storage_write
+        size = len(value) if value.__class__ is bytes else 0  # type: ignore[arg-type]
+        g -= costs.storage_write(value is not None and not exists, size)
         if g < 0:
             raise OutOfGas()
         if self.static:
@@ -258,6 +377,8 @@ class Frame:
         g -= GAS.account_read
         if g < 0:
             raise OutOfGas()
+        if len(address) != ADDRESS_SIZE:
+            raise Revert(g, "balance of a value that is not an address")
         return g, self.state.balance(address)
 
     def selfbalance(self) -> int:
@@ -283,7 +404,7 @@ class Frame:
             data = encode_values(types, values)
         except ValueError as exc:
             raise Revert(g, f"event {ev.name}: {exc}") from None
-        g -= GAS.event_base + GAS.event_per_byte * len(data)
+        g -= costs.event(len(data))
         if g < 0:
             raise OutOfGas()
         if self.static:
@@ -297,7 +418,7 @@ class Frame:
 
     def error(self, g: int, index: int, values: tuple) -> Revert:
         err = self.loaded.module.errors[index]
-        return Revert(g, err.name, (err.name, values))
+        return revert(g, err.name, (err.name, values))
 
     # -- shared registries
     def docreg(self, g: int, doc: bytes) -> int:
@@ -325,7 +446,7 @@ class Frame:
     ) -> tuple[int, bytes]:
         """Check a signed report against a signer set and a quorum, its age,
         and that this contract never used it; push its data."""
-        g -= GAS.hash_per_word * words(len(blob)) + GAS.storage_read
+        g -= costs.oracle_check(len(blob))
         if g < 0:
             raise OutOfGas()
         try:
@@ -341,7 +462,7 @@ class Frame:
             raise Revert(g, "oracle report data over the size limit")
         if len(report.signatures) < quorum:
             raise Revert(g, "oracle quorum not reached")
-        g -= GAS.oracle_signature * len(report.signatures)
+        g -= costs.oracle_signatures(len(report.signatures))
         if g < 0:
             raise OutOfGas()
         digest = report.digest
@@ -357,19 +478,19 @@ class Frame:
             raise Revert(g, "stale oracle report")
         if self.state.report_used(self.address, digest):
             raise Revert(g, "oracle report already used")
-        g -= GAS.storage_new_slot
+        g -= costs.oracle_use(len(report.data))
         if g < 0:
             raise OutOfGas()
         if self.static:
             raise Revert(g, "oracle report used in a view call")
         self.state.mark_report_used(self.address, digest)
-        g = self.tx.allocate(g, len(report.data))
+        g = self.tx.allocate(g, len(report.data), charge=False)  # oracle_use includes the memory
         return g, report.data
 
     # -- calls between contracts
     def xcall(self, g: int, index: int, flags: int, to: bytes, value: int, args: tuple) -> tuple:
         imp = self.loaded.module.imports[index]
-        g -= GAS.call_external + (GAS.call_value if value else 0)
+        g -= costs.external_call(bool(value))
         if g < 0:
             raise OutOfGas()
         tx = self.tx
@@ -431,19 +552,34 @@ def check_value(t: ValueType, v: int | bytes) -> bool:
     return True
 
 
-def _check_all(g: int, types, values, what: str) -> None:
+def _check_all(g: int, types, values, what: str) -> int:
+    """Check values crossing a call boundary against their declared types;
+    returns the gas left after paying for the bytes checked and copied."""
+    n = sum(len(v) for v in values if v.__class__ is bytes)
+    if n:
+        g -= costs.boundary(n)
+        if g < 0:
+            raise OutOfGas()
     for t, v in zip(types, values, strict=True):
         if not check_value(t, v):
             raise Revert(g, f"{what} does not fit its declared type {t}")
+    return g
 
 
-def load_contract(tx: TxContext, g: int, address: bytes) -> LoadedModule:
+def load_contract(tx: TxContext, g: int, address: bytes) -> tuple[int, LoadedModule]:
+    """The code at ``address``, ready to run, and the gas left after paying for
+    its first use in this transaction (:func:`deed.vm.costs.code_load`)."""
     acc = tx.state.account(address)
     if not acc.code_hash:
         raise Revert(g, "no contract at this address")
     code = tx.state.code(acc.code_hash)
+    if acc.code_hash not in tx.code_used:
+        g -= costs.code_load(len(code))
+        if g < 0:
+            raise OutOfGas()
+        tx.code_used.add(acc.code_hash)
     try:
-        return tx.modules.get(acc.code_hash, code)
+        return g, tx.modules.get(acc.code_hash, code, tx.state.backend)
     except (DecodeError, VerificationError) as exc:  # only reachable if the store was tampered with
         raise Revert(g, f"stored code does not load: {exc}") from None
 
@@ -473,7 +609,7 @@ def call_contract(
         raise Revert(g, "call depth limit reached")
     if tx.frames + 1 > LIMITS.max_frames:
         raise Revert(g, "too many call frames")
-    loaded = load_contract(tx, g, to)
+    g, loaded = load_contract(tx, g, to)
     export = loaded.exports.get(sel)
     if export is None:
         raise Revert(g, "the contract has no function with this selector")
@@ -497,7 +633,8 @@ def run_export(
     args_checked: bool = False,
 ) -> tuple:
     """Run an export in a new frame; ``args_checked`` when the arguments were
-    decoded against the export's types already (transaction data)."""
+    decoded against the export's types already (transaction data, whose bytes
+    the intrinsic gas paid for)."""
     state = tx.state
     mark = state.checkpoint()
     logs = len(tx.logs)
@@ -507,7 +644,7 @@ def run_export(
         if len(args) != len(export.params):
             raise Revert(g, "wrong number of arguments")
         if not args_checked:
-            _check_all(g, export.params, args, "an argument")
+            g = _check_all(g, export.params, args, "an argument")
         if value:
             if not export.payable:
                 raise Revert(g, f"{export.name} does not accept value")
@@ -518,8 +655,8 @@ def run_export(
         frame = Frame(tx, loaded, to, caller, value, static or export.view)
         result = loaded.functions[export.function](frame, g, *args)
         if export.returns:
-            _check_all(result[0], export.returns, result[1:], "a return value")
-            return result
+            g = _check_all(result[0], export.returns, result[1:], "a return value")
+            return (g, *result[1:])
         return (result,)
     except Revert:
         state.revert_to(mark)

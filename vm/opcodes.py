@@ -25,10 +25,7 @@ class OpInfo:
     gas: int
     dynamic: bool  # charges more gas than its base, depending on data
     doc: str
-
-    @property
-    def size(self) -> int:
-        return 1 + sum(IMMEDIATE_SIZES[i] for i in self.immediates)
+    size: int  # bytes of the instruction: the opcode and its immediates
 
 
 IMMEDIATE_SIZES = {"u8": 1, "t": 1, "u16": 2, "u32": 4}
@@ -41,7 +38,8 @@ _T = ("t",)
 
 
 def _op(code, name, imm, pops, pushes, gas, doc, dynamic=False) -> OpInfo:
-    return OpInfo(code, name, tuple(imm), pops, pushes, gas, dynamic, doc)
+    size = 1 + sum(IMMEDIATE_SIZES[i] for i in imm)
+    return OpInfo(code, name, tuple(imm), pops, pushes, gas, dynamic, doc, size)
 
 
 OPCODES: tuple[OpInfo, ...] = (
@@ -264,29 +262,43 @@ def encode_instruction(op: OpInfo, args: list[int] | tuple[int, ...]) -> bytes:
 BY_CODE: dict[int, OpInfo] = {op.code: op for op in OPCODES}
 
 
+#: Version of the gas schedule below and of the cost formulas in
+#: :mod:`deed.vm.costs`. A chain records it at genesis and refuses to run under
+#: another version (the same transactions would use other gas).
+SCHEDULE_VERSION = 2
+
+
 @dataclass(frozen=True)
 class GasSchedule:
-    """Costs that depend on data or on the state. Base costs are in OPCODES."""
+    """Costs that depend on data or on the state. Base costs are in OPCODES;
+    the formulas that combine these are in :mod:`deed.vm.costs`."""
 
+    jump_target: int = 8  # entering an instruction that a jump lands on (its block is dispatched)
     storage_read: int = 200  # SLOAD, SLOADB
+    storage_read_per_word: int = 3  # SLOADB: per 32-byte word of the value read
     storage_write: int = 500  # SSTORE to a slot that exists (or deleting one)
     storage_new_slot: int = 5_000  # SSTORE that creates a slot
+    storage_per_word: int = 100  # SSTOREB: per 32-byte word of the value written
     account_read: int = 100  # BALANCE
     hash_base: int = 30  # MKEY
     hash_per_word: int = 6  # SHA256, KECCAK256, MKEY, per 32-byte word hashed
     signature_check: int = 3_000  # ED25519
     memory_per_word: int = 3  # CONCAT, SLICE, I2B: per 32-byte word created
+    copy_per_word: int = 3  # bytes values checked and copied at a call boundary
     event_base: int = 375  # EMIT
-    event_per_byte: int = 8  # EMIT: encoded field bytes
+    event_per_byte: int = 8  # EMIT: encoded field bytes (kept in the receipt)
+    return_per_byte: int = 8  # encoded return data of a transaction (kept in the receipt)
     call_internal: int = 0  # CALL beyond its base
     call_external: int = 700  # XCALL
     call_value: int = 2_000  # XCALL with value > 0
+    code_load_base: int = 1_000  # first use of a module's code in a transaction
+    code_load_per_byte: int = 4  # ... per byte of the module
     send: int = 2_500  # SEND
     oracle_signature: int = 3_000  # ORACLE: per signature checked
     tx_base: int = 2_000  # intrinsic gas of every transaction
     tx_data_byte: int = 8  # intrinsic gas per byte of transaction data
     deploy_base: int = 10_000  # intrinsic gas of a deployment
-    deploy_code_byte: int = 50  # per byte of deployed module
+    deploy_code_byte: int = 200  # per byte of deployed module: verification and translation
 
 
 GAS = GasSchedule()
@@ -299,6 +311,7 @@ class Limits:
     max_module_size: int = 262_144  # bytes of an encoded module
     max_functions: int = 1_024
     max_code_size: int = 65_536  # bytes of one function's code
+    max_blocks: int = 1_024  # basic blocks in one function
     max_constants: int = 4_096
     max_constant_bytes: int = 4_096  # one bytes constant
     max_locals: int = 255  # parameters included

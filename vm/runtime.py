@@ -3,7 +3,8 @@ too long to inline. Each takes the gas left (for the revert it may raise)."""
 
 from __future__ import annotations
 
-from .errors import Revert
+from .costs import words  # noqa: F401 - re-exported: older callers import it here
+from .errors import revert
 from .opcodes import LIMITS
 from .types import int_range, int_type_from_code
 
@@ -20,58 +21,55 @@ def tmod(a: int, b: int) -> int:
 
 
 def power(g: int, a: int, b: int) -> int:
-    """a ** b without computing astronomically large numbers: every integer
-    type holds at most 256 bits, so |a| >= 2 with b > 256 always overflows."""
+    """a ** b without computing large numbers: every integer type holds at most
+    256 bits, so when (bits(|a|) - 1) * b > 256 the result cannot fit any type
+    and the instruction reverts before computing it."""
     if b < 0:
-        raise Revert(g, "negative exponent")
+        raise revert(g, "negative exponent")
     if a in (0, 1) or b == 0:
         return 1 if b == 0 else a
     if a == -1:
         return -1 if b & 1 else 1
-    if b > 256:
-        raise Revert(g, "arithmetic overflow")
-    return a**b
+    if (abs(a).bit_length() - 1) * b > 256:
+        raise revert(g, "arithmetic overflow")  # |a| ** b >= 2 ** 257: no type holds it
+    return a**b  # under 2 ** 512: cheap
 
 
 def shl(g: int, a: int, b: int) -> int:
     if b < 0:
-        raise Revert(g, "negative shift")
+        raise revert(g, "negative shift")
     if a == 0:
         return 0
     if b > 256:
-        raise Revert(g, "arithmetic overflow")
+        raise revert(g, "arithmetic overflow")
     return a << b
 
 
 def shr(g: int, a: int, b: int) -> int:
     if b < 0:
-        raise Revert(g, "negative shift")
+        raise revert(g, "negative shift")
     return a >> min(b, 512)
 
 
 def byte_at(g: int, data: bytes, index: int) -> int:
     if not 0 <= index < len(data):
-        raise Revert(g, "byte index out of range")
+        raise revert(g, "byte index out of range")
     return data[index]
 
 
 def bytes_to_int(g: int, data: bytes, type_code: int) -> int:
     if len(data) > 32:
-        raise Revert(g, "more than 32 bytes to convert to an integer")
+        raise revert(g, "more than 32 bytes to convert to an integer")
     signed, _ = int_type_from_code(type_code)
     value = int.from_bytes(data, "big", signed=signed)
     lo, hi = int_range(type_code)
     if not lo <= value <= hi:
-        raise Revert(g, "value does not fit its type")
+        raise revert(g, "value does not fit its type")
     return value
 
 
 def reason_text(data: bytes) -> str:
     return bytes(data[:1024]).decode("utf-8", "replace")
-
-
-def words(n: int) -> int:
-    return (n + 31) // 32
 
 
 def namespace() -> dict:

@@ -78,6 +78,10 @@ class Backend(Protocol):
 
     def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None: ...
 
+    def get_artifact(self, key: bytes) -> bytes | None: ...
+
+    def put_artifact(self, key: bytes, data: bytes) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -87,6 +91,7 @@ class MemoryBackend:
     def __init__(self) -> None:
         self.data: dict[bytes, bytes] = {}
         self.meta: dict[str, bytes] = {}
+        self.artifacts: dict[bytes, bytes] = {}  # node-local prepared code, not state
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -104,6 +109,12 @@ class MemoryBackend:
             else:
                 self.data[key] = value
         self.meta.update(meta)
+
+    def get_artifact(self, key: bytes) -> bytes | None:
+        return self.artifacts.get(key)
+
+    def put_artifact(self, key: bytes, data: bytes) -> None:
+        self.artifacts[key] = data
 
     def close(self) -> None:
         pass
@@ -124,6 +135,9 @@ class SqliteBackend:
             )
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS artifacts (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
             )
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state database {self.path}: {exc}") from exc
@@ -155,6 +169,24 @@ class SqliteBackend:
                 self.db.execute("ROLLBACK")
             raise
 
+    def get_artifact(self, key: bytes) -> bytes | None:
+        row = self.db.execute("SELECT data FROM artifacts WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def put_artifact(self, key: bytes, data: bytes) -> None:
+        """Prepared code of a module: node-local (never part of the state or its root)."""
+        if self.db.in_transaction:
+            self.db.execute(
+                "INSERT OR REPLACE INTO artifacts (key, data) VALUES (?, ?)", (key, data)
+            )
+            return
+        try:
+            self.db.execute(
+                "INSERT OR REPLACE INTO artifacts (key, data) VALUES (?, ?)", (key, data)
+            )
+        except sqlite3.OperationalError:
+            pass  # busy or read-only: the artifact is rebuilt when next needed
+
     def close(self) -> None:
         self.db.close()
 
@@ -179,6 +211,11 @@ def _decode(key: bytes, data: bytes | None) -> object:
     if prefix == STORAGE:
         return decode_cell(data)
     return data
+
+
+def _weight(key: bytes, value: object) -> int:
+    """Approximate memory of a cached entry: its key, its value's bytes, and overhead."""
+    return 100 + len(key) + (len(value) if value.__class__ is bytes else 48)  # type: ignore[arg-type]
 
 
 def leaf_hash(key: bytes, value: bytes) -> bytes:
@@ -207,9 +244,13 @@ class StateDB:
     writes the block's changes to the backend in one atomic batch.
     """
 
+    #: Bytes of committed values kept decoded in memory (oldest out first).
+    CACHE_BYTES = 64 * 2**20
+
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.cache: dict[bytes, object] = {}  # committed values, decoded (None = absent)
+        self.cache_bytes = 0
         self.dirty: dict[bytes, object] = {}  # this block's values (None = deleted)
         self.journal: list[tuple[bytes, object]] = []
         self._leaves: dict[bytes, bytes] | None = (
@@ -225,8 +266,21 @@ class StateDB:
         if key in cache:
             return cache[key]
         value = _decode(key, self.backend.get(key))
-        cache[key] = value
+        self._remember(key, value)
         return value
+
+    def _remember(self, key: bytes, value: object) -> None:
+        """Keep a committed value decoded; the cache stays under CACHE_BYTES
+        whatever the transactions read (a BALANCE of any address included)."""
+        cache = self.cache
+        old = cache.pop(key, _MISSING)
+        if old is not _MISSING:
+            self.cache_bytes -= _weight(key, old)
+        cache[key] = value
+        self.cache_bytes += _weight(key, value)
+        while self.cache_bytes > self.CACHE_BYTES and cache:
+            oldest = next(iter(cache))
+            self.cache_bytes -= _weight(oldest, cache.pop(oldest))
 
     def write(self, key: bytes, value: object) -> None:
         self.journal.append((key, self.dirty.get(key, _MISSING)))
@@ -333,7 +387,7 @@ class StateDB:
         self.backend.commit(writes, meta or {})
         leaves = self._leaves
         for k, v in writes.items():
-            self.cache[k] = self.dirty[k]
+            self._remember(k, self.dirty[k])
             if leaves is not None:
                 if v is None:
                     leaves.pop(k, None)

@@ -1,20 +1,38 @@
-"""The interpreter's engine: verified functions become Python functions.
+"""The translating engine: verified functions become Python functions.
 
-Each verified function is translated once, at load, into the source of a
-Python function, compiled, and cached by module id. The verifier knows the
-stack height and kinds before every instruction, so stack slots become Python
-locals (``s0``, ``s1``, ...) and locals become ``l0``, ``l1``, ...; within a
-basic block the stack is kept symbolically, so ``LOAD``/``DUP``/``SWAP`` cost
-nothing. Control flow is a ``while`` loop over block numbers.
+Each verified function is translated once into the source of a Python
+function and compiled (see :func:`build_functions`; the compiled code object
+of a module is what a node keeps as its artifact). The verifier knows the
+stack kinds at every block entry, so stack slots become Python locals (``s0``,
+``s1``, ...) and locals become ``l0``, ``l1``, ...; within straight-line code
+the stack is kept symbolically, so ``LOAD``/``DUP``/``SWAP`` cost nothing.
 
-Gas. Each basic block is cut into *segments* that end after an instruction
-with a dynamic cost (storage, hashing, calls, ...). On entering a segment
-with at least its static cost left, that cost is charged at once (fast path);
-otherwise the same code runs with a charge before each instruction (metered
-path), so running out of gas happens at exactly the instruction where the
-per-instruction schedule would run out, and a revert inside a segment reports
-exactly the gas that per-instruction charging would leave. The observable gas
-is identical to charging instruction by instruction.
+Control flow. Blocks that a jump lands on (the verifier's ``is_target``) are
+*arms*: a ``while True`` loop dispatches on the arm number ``b`` through a
+balanced tree of ``if b < k`` tests, so a jump costs the same few tests
+whatever the function's size (at most log2 of the verifier's block limit).
+Every other block is only entered by falling through from the block before
+it, so its code follows that block's code inside the same arm: no dispatch,
+no materialised stack. An arm that jumps to itself runs in an inner loop.
+Entering an arm costs ``GAS.jump_target`` on every engine, which pays for the
+dispatch.
+
+Totality. Nothing here can exceed a limit of Python's compiler, whatever
+the verified module: indentation depth is bounded by the dispatch tree's
+depth, expressions are materialised before they nest deeper than
+:data:`MAX_EXPR_DEPTH`, and the only loop nesting is the dispatch loop and
+an arm's own loop. Translation time is linear in the code (bookkeeping is
+per instruction, with no scans of the whole stack).
+
+Gas. Each arm is cut into *segments* that end after an instruction with a
+dynamic cost (storage, hashing, calls, ...) or a control transfer. A segment
+charges the static cost of all its instructions at its start; a revert
+inside it reports the gas the per-instruction schedule would leave there,
+and if that is negative, or the segment ends with the gas below zero, the
+outcome is out of gas instead (:func:`deed.vm.errors.revert`). Instructions
+inside a segment before its last have no effect outside the function, so
+running them before the out-of-gas point is found is unobservable. The
+observable gas is identical to charging instruction by instruction.
 
 Safety. The generated source contains only names made from indexes, integer
 literals and fixed templates: no text of the module ever becomes source.
@@ -25,348 +43,497 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import runtime
-from .errors import OutOfGas, Revert
-from .opcodes import TERMINATORS
+from .errors import OutOfGas, Revert, revert
 from .types import BYTES, int_range, int_type_text
-from .verifier import Instr, VerifiedFunction, VerifiedModule
+from .verifier import Block, Instr, VerifiedFunction, VerifiedModule
 
-# Placeholder for "gas left if this instruction stops here"; replaced per path.
+#: Deepest expression kept symbolic; deeper ones are computed into temporaries.
+MAX_EXPR_DEPTH = 12
+#: Bumped whenever the generated code changes, so stored artifacts are rebuilt.
+TRANSLATOR_VERSION = 2
+
+_EMPTY_BYTES = repr(b"")
+# Placeholder for "gas left if this instruction stops here"; replaced per segment.
 G = "\x00G\x00"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Item:
-    """A value on the symbolic stack: an atom (a name or literal) or a pure expression."""
+    """A value on the symbolic stack: an atom (a name or literal) or a pure
+    expression (a comparison or logical operation: a Python bool)."""
 
     text: str
-    pure_expr: bool = False  # an expression, not a name: evaluate once
+    pure_expr: bool = False
     uses_locals: frozenset[int] = frozenset()
+    depth: int = 0
+
+
+_NO_LOCALS: frozenset[int] = frozenset()
+
+
+class _SymStack:
+    """The symbolic stack of straight-line code, with the bookkeeping that
+    keeps translation linear: where the items that read each local are (so a
+    ``STORE`` materialises exactly those), and the lowest position changed
+    since the arm began (so an exit only looks at the positions above it)."""
+
+    def __init__(self, height: int):
+        self.items = [_Item(f"s{i}") for i in range(height)]
+        self.readers: dict[int, set[int]] = {}  # local -> positions of items that read it
+        self.low = height
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _track(self, item: _Item, pos: int, add: bool) -> None:
+        for n in item.uses_locals:
+            at = self.readers.setdefault(n, set())
+            if add:
+                at.add(pos)
+            else:
+                at.discard(pos)
+
+    def push(self, item: _Item) -> None:
+        if item.uses_locals:
+            self._track(item, len(self.items), True)
+        self.items.append(item)
+
+    def pop(self) -> _Item:
+        item = self.items.pop()
+        if item.uses_locals:
+            self._track(item, len(self.items), False)
+        self.low = min(self.low, len(self.items))
+        return item
+
+    def pop_many(self, n: int) -> list[_Item]:
+        out = [self.pop() for _ in range(n)]
+        out.reverse()
+        return out
+
+    def replace(self, pos: int, item: _Item) -> None:
+        old = self.items[pos]
+        if old.uses_locals:
+            self._track(old, pos, False)
+        self.items[pos] = item
+        if item.uses_locals:
+            self._track(item, pos, True)
+        self.low = min(self.low, pos)
+
+    def swap(self, depth: int) -> None:
+        i = len(self.items) - 1
+        j = i - depth
+        a, b = self.items[i], self.items[j]
+        self.replace(i, b)
+        self.replace(j, a)
+
+    def readers_of(self, n: int) -> list[int]:
+        return sorted(self.readers.get(n, ()))
+
+    def changed_slots(self) -> list[tuple[int, _Item]]:
+        """Positions whose symbol is not their own slot name (to store at an exit)."""
+        return [
+            (pos, self.items[pos])
+            for pos in range(self.low, len(self.items))
+            if self.items[pos].text != f"s{pos}"
+        ]
 
 
 @dataclass
-class _InstrCode:
+class _Code:
+    """The translation of one instruction: its static gas, the lines that run
+    before the segment's out-of-gas check (pure) and after it (effects)."""
+
     cost: int
-    lines: list[str] = field(default_factory=list)
-    dynamic: bool = False
+    pure: list[str] = field(default_factory=list)
+    effect: list[str] = field(default_factory=list)
+    ends_segment: bool = False
+
+
+def _int_text(item: _Item) -> str:
+    """The item as an integer value: comparisons are bools until kept."""
+    return f"(1 if {item.text} else 0)" if item.pure_expr else item.text
 
 
 class _FunctionTranslator:
     def __init__(self, vm: VerifiedModule, vf: VerifiedFunction):
-        self.vm = vm
         self.m = vm.module
         self.vf = vf
         self.f = self.m.functions[vf.index]
         self.temp_count = 0
+        self.arms = [b for b in vf.blocks if b.is_target or b.index == 0]
+        self.arm_of_block = {b.index: k for k, b in enumerate(self.arms)}
+        self.block_at_instr = {b.start: b for b in vf.blocks}
 
-    # ----------------------------------------------------------------- helpers
     def temp(self) -> str:
         self.temp_count += 1
         return f"t{self.temp_count}"
 
+    # ----------------------------------------------------------------- layout
     def translate(self) -> str:
         f = self.f
         n_params = len(f.params)
         params = "".join(f", l{i}" for i in range(n_params))
         out = [f"def f{self.vf.index}(fr, g{params}):"]
-        body = []
-        for i, kind in enumerate(f.locals):
-            body.append(f"l{n_params + i} = {'b' + repr('') if kind == BYTES else '0'}")
+        body = [
+            f"l{n_params + i} = {_EMPTY_BYTES if kind == BYTES else 0}"
+            for i, kind in enumerate(f.locals)
+        ]
         body.append("tx = fr.tx")
-        blocks = self.vf.blocks
-        single = len(blocks) == 1
-        if not single:
+        if len(self.arms) == 1 and not self._has_exits(self.arms[0]):
+            body.extend(self.arm_lines(self.arms[0], looped=False))
+        else:
             body.append("b = 0")
             body.append("while True:")
-        for blk in blocks:
-            lines = self.block_lines(blk)
-            if single:
-                body.extend(lines)
-            else:
-                kw = "if" if blk.index == 0 else "elif"
-                body.append(f"    {kw} b == {blk.index}:")
-                body.extend("        " + ln for ln in lines)
+            body.extend("    " + ln for ln in self.dispatch(0, len(self.arms)))
         out.extend("    " + ln for ln in body)
         return "\n".join(out) + "\n"
 
-    # ------------------------------------------------------------------ blocks
-    def block_lines(self, blk) -> list[str]:
+    def _has_exits(self, arm: Block) -> bool:
+        """Whether code starting at this arm can continue in an arm (a loop is needed)."""
+        return any(s in self.arm_of_block for b in self._arm_blocks(arm) for s in b.successors)
+
+    def _arm_blocks(self, arm: Block) -> list[Block]:
+        """The arm's own block and the fall-through-only blocks that follow it."""
+        out = [arm]
+        blk = arm
+        while True:
+            nxt = next((s for s in blk.successors if s == blk.index + 1), None)
+            if nxt is None or nxt in self.arm_of_block or blk.end not in self.block_at_instr:
+                return out
+            blk = self.vf.blocks[nxt]
+            out.append(blk)
+
+    def dispatch(self, lo: int, hi: int) -> list[str]:
+        """A balanced tree of tests choosing arm ``lo..hi-1`` by block number."""
+        if hi - lo == 1:
+            arm = self.arms[lo]
+            if self._jumps_to_itself(arm):
+                inner = self.arm_lines(arm, looped=True, inner_loop=True)
+                return ["while True:"] + ["    " + ln for ln in inner]
+            return self.arm_lines(arm, looped=True)
+        mid = (lo + hi) // 2
+        lines = [f"if b < {self.arms[mid].index}:"]
+        lines += ["    " + ln for ln in self.dispatch(lo, mid)]
+        lines.append("else:")
+        lines += ["    " + ln for ln in self.dispatch(mid, hi)]
+        return lines
+
+    def _jumps_to_itself(self, arm: Block) -> bool:
+        return len(self.arms) > 1 and any(arm.index in b.successors for b in self._arm_blocks(arm))
+
+    # ------------------------------------------------------------------- arms
+    def arm_lines(self, arm: Block, looped: bool, inner_loop: bool = False) -> list[str]:
+        """The code of one arm: its blocks in order, cut into gas segments."""
+        self.inner_loop = inner_loop
+        self.current_arm = arm.index
+        stack = _SymStack(len(arm.entry_stack))
+        codes: list[_Code] = []
         instrs = self.vf.instrs
-        entry = self.vf.stacks[blk.start]
-        stack = [_Item(f"s{i}") for i in range(len(entry))]
-        codes: list[_InstrCode] = []
-        tail: list[str] = []
-        for i in range(blk.start, blk.end):
-            ins = instrs[i]
-            code = _InstrCode(ins.op.gas, dynamic=ins.op.dynamic)
-            if ins.name in ("JMP", "JMPIF", "JMPIFNOT") or (
-                i == blk.end - 1 and ins.name not in TERMINATORS
-            ):
-                tail = self.block_exit(ins, stack, code, i, blk)
-            else:
-                self.emit(ins, stack, code)
+        costs = self.vf.costs
+        blk = arm
+        while True:
+            for i in range(blk.start, blk.end - 1):
+                codes.append(self.instruction(instrs[i], costs[i], stack))
+            last = blk.end - 1
+            code, follow = self.block_end(blk, instrs[last], costs[last], stack)
             codes.append(code)
-        lines = self.gas_segments(codes)
-        lines.extend(tail)
-        return lines
+            if follow is None:
+                break
+            blk = follow
+        return self.segments(codes)
 
-    def block_exit(
-        self, ins: Instr, stack: list[_Item], code: _InstrCode, i: int, blk
-    ) -> list[str]:
-        """The end of a block that continues in another: store the stack, choose the next block."""
-        cond = None
-        if ins.name in ("JMPIF", "JMPIFNOT"):
-            cond = stack.pop()
-        elif ins.name != "JMP":
-            self.emit(ins, stack, code)  # an ordinary instruction followed by a leader
-        # Materialize every stack slot whose symbol is not already its own slot.
-        targets, values = [], []
-        for pos, item in enumerate(stack):
-            if item.text != f"s{pos}":
-                targets.append(f"s{pos}")
-                values.append(f"int({item.text})" if item.pure_expr else item.text)
+    def block_end(
+        self, blk: Block, ins: Instr, cost: int, stack: _SymStack
+    ) -> tuple[_Code, Block | None]:
+        """The last instruction of a block, and the block that continues this
+        arm's straight-line code (None when the arm's code ends here)."""
+        name = ins.op.name
+        jump_target = self.vf.block_of_offset[ins.args[0]] if name.startswith("JMP") else None
+        fall = blk.index + 1 if blk.end in self.block_at_instr else None
+        if name == "JMP":
+            code = _Code(cost, ends_segment=True)
+            code.effect = self.exit_to(jump_target, stack, code)
+            return code, None
+        if name in ("JMPIF", "JMPIFNOT"):
+            cond = self.pop_condition(stack, _Code(0))
+            code = _Code(cost, ends_segment=True)
+            test = cond if name == "JMPIF" else f"not {cond}"
+            code.effect = [f"if {test}:"] + [
+                "    " + ln for ln in self.exit_to(jump_target, stack, code)
+            ]
+            if fall in self.arm_of_block:
+                code.effect += self.exit_to(fall, stack, code)
+                return code, None
+            return code, self.vf.blocks[fall]
+        code = self.instruction(ins, cost, stack)
+        if blk.successors:  # an ordinary instruction runs into a jump target
+            code.ends_segment = True
+            code.effect += self.exit_to(fall, stack, code)
+        return code, None
+
+    def exit_to(self, block: int, stack: _SymStack, code: _Code) -> list[str]:
+        """Store the symbolic stack in its slots and continue in arm ``block``."""
         lines = []
-        if cond is not None:
-            # evaluate the condition before the slots are overwritten
-            cvar = self.temp()
-            code.lines.append(f"{cvar} = {cond.text}")
-            cond = cvar
-        if targets:
-            code.lines.append(f"{', '.join(targets)} = {', '.join(values)}")
-        block_of = self.vf.block_of_offset
-        if ins.name == "JMP":
-            lines.append(f"b = {block_of[ins.args[0]]}")
-        elif cond is not None:
-            target = block_of[ins.args[0]]
-            fall = block_of[self.vf.instrs[i + 1].offset]
-            test = cond if ins.name == "JMPIF" else f"not {cond}"
-            lines.append(f"b = {target} if {test} else {fall}")
+        changed = stack.changed_slots()
+        if changed:
+            targets = ", ".join(f"s{pos}" for pos, _ in changed)
+            values = ", ".join(_int_text(item) for _, item in changed)
+            lines.append(f"{targets} = {values}")
+        if block == self.current_arm and (self.inner_loop or len(self.arms) == 1):
+            lines.append("continue")
         else:
-            lines.append(f"b = {block_of[self.vf.instrs[i + 1].offset]}")
-        lines.append("continue")
+            lines.append(f"b = {block}")
+            lines.append("break" if self.inner_loop else "continue")
         return lines
 
-    def gas_segments(self, codes: list[_InstrCode]) -> list[str]:
-        """Fast path (one charge per segment) and metered path (one per instruction)."""
+    def segments(self, codes: list[_Code]) -> list[str]:
         lines: list[str] = []
-        seg: list[_InstrCode] = []
+        seg: list[_Code] = []
         for code in codes:
             seg.append(code)
-            if code.dynamic:
+            if code.ends_segment:
                 lines.extend(self.segment(seg))
                 seg = []
         if seg:
             lines.extend(self.segment(seg))
         return lines
 
-    def segment(self, seg: list[_InstrCode]) -> list[str]:
+    @staticmethod
+    def segment(seg: list[_Code]) -> list[str]:
+        """One charge for the segment, its pure lines, the out-of-gas check, its effects."""
         total = sum(c.cost for c in seg)
-        if total == 0:
-            return [ln.replace(G, "g") for c in seg for ln in c.lines]
-        fast, metered = [], []
+        lines = [f"g -= {total}"] if total else []
         remaining = total
         for c in seg:
             remaining -= c.cost
             gas_here = f"(g + {remaining})" if remaining else "g"
-            fast.extend(ln.replace(G, gas_here) for ln in c.lines)
-            if c.cost:
-                metered.append(f"g -= {c.cost}")
-                metered.append("if g < 0: raise OutOfGas()")
-            metered.extend(ln.replace(G, "g") for ln in c.lines)
-        out = [f"if g >= {total}:", f"    g -= {total}"]
-        out.extend("    " + ln for ln in fast)
-        out.append("else:")
-        out.extend("    " + ln for ln in metered)
-        return out
+            lines.extend(ln.replace(G, gas_here) for ln in c.pure)
+        effects = [ln.replace(G, "g") for c in seg for ln in c.effect]
+        if effects and total:
+            lines.append("if g < 0: raise OutOfGas()")
+        lines.extend(effects)
+        return lines
 
-    # ------------------------------------------------------------ instructions
-    def materialize(self, stack: list[_Item], code: _InstrCode, pred) -> None:
-        for pos, item in enumerate(stack):
-            if pred(item):
-                t = self.temp()
-                code.lines.append(
-                    f"{t} = int({item.text})" if item.pure_expr else f"{t} = {item.text}"
-                )
-                stack[pos] = _Item(t)
-
-    def value(self, item: _Item) -> str:
-        return item.text
-
-    def push_temp(self, stack: list[_Item], code: _InstrCode, expr: str) -> str:
+    # ------------------------------------------------------------ operands
+    def materialize(self, stack: _SymStack, code: _Code, pos: int) -> None:
+        item = stack.items[pos]
         t = self.temp()
-        code.lines.append(f"{t} = {expr}")
-        stack.append(_Item(t))
-        return t
+        code.pure.append(f"{t} = {_int_text(item)}")
+        stack.replace(pos, _Item(t))
 
-    def push_checked(
-        self, stack, code, expr: str, type_code: int, what: str = "arithmetic overflow"
-    ) -> None:
-        lo, hi = int_range(type_code)
-        t = self.push_temp(stack, code, expr)
-        if lo == 0:
-            code.lines.append(f"if {t} < 0 or {t} > {hi}: raise Revert({G}, {what!r})")
-        else:
-            code.lines.append(f"if {t} < {lo} or {t} > {hi}: raise Revert({G}, {what!r})")
+    def pop_values(self, stack: _SymStack, n: int) -> list[str]:
+        """Pop n operands as integer or bytes texts."""
+        return [_int_text(it) for it in stack.pop_many(n)] if n else []
 
-    def pop_atoms(self, stack: list[_Item], n: int, code: _InstrCode) -> list[str]:
-        """Pop n operands as texts. Pure expressions are comparisons: Python
-        bools, turned into the integers 0 and 1 wherever the value is kept."""
-        items = stack[len(stack) - n :]
-        del stack[len(stack) - n :]
-        return [f"int({it.text})" if it.pure_expr else it.text for it in items]
-
-    def pop_condition(self, stack: list[_Item]) -> str:
+    def pop_condition(self, stack: _SymStack, code: _Code) -> str:
         """Pop an operand used only for its truth: a comparison stays a bool."""
         item = stack.pop()
         return f"({item.text})" if item.pure_expr else item.text
 
-    def emit(self, ins: Instr, stack: list[_Item], code: _InstrCode) -> None:
-        name = ins.name
-        a = ins.args
-        L = code.lines
-        if name == "CONST":
-            c = self.m.constants[a[0]]
-            stack.append(_Item(repr(c) if isinstance(c, int) else f"k{a[0]}"))
-        elif name == "POP":
-            item = stack.pop()
-            del item  # pure items have no effects to keep
-        elif name == "DUP":
-            item = stack[-1 - a[0]]
-            if item.pure_expr:
-                self.materialize(stack, code, lambda it: it is item)
-                item = stack[-1 - a[0]]
-            stack.append(item)
-        elif name == "SWAP":
-            stack[-1], stack[-1 - a[0]] = stack[-1 - a[0]], stack[-1]
-        elif name == "LOAD":
-            stack.append(_Item(f"l{a[0]}", uses_locals=frozenset([a[0]])))
-        elif name == "STORE":
-            (v,) = self.pop_atoms(stack, 1, code)
-            n = a[0]
-            self.materialize(stack, code, lambda it: n in it.uses_locals)
-            L.append(f"l{n} = {v}")
-        elif name in _ARITH:
-            x, y = self.pop_atoms(stack, 2, code)
-            self.push_checked(stack, code, _ARITH[name].format(a=x, b=y), a[0])
-        elif name == "DIV" or name == "MOD":
-            x, y = self.pop_atoms(stack, 2, code)
-            L.append(f"if {y} == 0: raise Revert({G}, 'division by zero')")
-            sym, helper = ("//", "tdiv") if name == "DIV" else ("%", "tmod")
-            self.push_checked(
-                stack, code, f"{x} {sym} {y} if {x} >= 0 and {y} > 0 else {helper}({x}, {y})", a[0]
-            )
-        elif name == "EXP":
-            x, y = self.pop_atoms(stack, 2, code)
-            self.push_checked(stack, code, f"power({G}, {x}, {y})", a[0])
-        elif name == "NEG":
-            (x,) = self.pop_atoms(stack, 1, code)
-            self.push_checked(stack, code, f"-{x}", a[0])
-        elif name == "CAST":
-            (x,) = self.pop_atoms(stack, 1, code)
-            self.push_checked(stack, code, x, a[0], f"value does not fit {int_type_text(a[0])}")
-        elif name in _COMPARE:
-            x, y = self.pop_atoms(stack, 2, code)
-            stack.append(
-                _Item(
-                    f"{x} {_COMPARE[name]} {y}", pure_expr=True, uses_locals=self._locals_of(x, y)
-                )
-            )
-        elif name == "NOT":
-            x = self.pop_condition(stack)
-            stack.append(_Item(f"not {x}", pure_expr=True, uses_locals=self._locals_of(x)))
-        elif name in ("AND", "OR"):
-            x, y = self.pop_atoms(stack, 2, code)
-            op = "&" if name == "AND" else "|"
-            stack.append(
-                _Item(
-                    f"({x} != 0) {op} ({y} != 0)", pure_expr=True, uses_locals=self._locals_of(x, y)
-                )
-            )
-        elif name in ("MIN", "MAX"):
-            x, y = self.pop_atoms(stack, 2, code)
-            cmp = "<=" if name == "MIN" else ">="
-            self.push_temp(stack, code, f"{x} if {x} {cmp} {y} else {y}")
-        elif name == "BNOT":
-            (x,) = self.pop_atoms(stack, 1, code)
-            lo, hi = int_range(a[0])
-            self.push_checked(stack, code, f"{x} ^ {hi}" if lo == 0 else f"~{x}", a[0])
-        elif name in ("SHL", "SHR"):
-            x, y = self.pop_atoms(stack, 2, code)
-            self.push_checked(stack, code, f"{name.lower()}({G}, {x}, {y})", a[0])
-        elif name == "LEN":
-            (x,) = self.pop_atoms(stack, 1, code)
-            self.push_temp(stack, code, f"len({x})")
-        elif name in _HOST_VALUE:
-            method, n_in, extra = _HOST_VALUE[name]
-            xs = self.pop_atoms(stack, n_in, code)
-            args = ", ".join(xs + [e.format(*a) for e in extra])
-            t = self.temp()
-            L.append(f"g, {t} = fr.{method}({G}, {args})")
-            stack.append(_Item(t))
-        elif name in _HOST_PURE:
-            method, n_in, extra = _HOST_PURE[name]
-            xs = self.pop_atoms(stack, n_in, code)
-            args = ", ".join([G] + xs + [e.format(*a) for e in extra])
-            self.push_temp(stack, code, f"{method}({args})")
-        elif name in _HOST_EFFECT:
-            method, n_in, extra = _HOST_EFFECT[name]
-            xs = self.pop_atoms(stack, n_in, code)
-            L.append(f"g = fr.{method}({', '.join([G] + xs + [e.format(*a) for e in extra])})")
-        elif name in _ENV:
-            stack.append(_Item(_ENV[name]))
-        elif name == "SELFBALANCE":
-            self.push_temp(stack, code, "fr.selfbalance()")
-        elif name == "CALL":
-            callee = self.m.functions[a[0]]
-            xs = self.pop_atoms(stack, len(callee.params), code)
-            rets = [self.temp() for _ in callee.returns]
-            L.append("tx.frames += 1")
-            L.append(f"if tx.frames > MAX_FRAMES: raise Revert({G}, 'too many call frames')")
-            lhs = ", ".join(["g"] + rets)
-            L.append(
-                f"{lhs} = f{a[0]}({', '.join(['fr', G] + xs)})"
-                if rets
-                else f"g = f{a[0]}({', '.join(['fr', G] + xs)})"
-            )
-            L.append("tx.frames -= 1")
-            stack.extend(_Item(r) for r in rets)
-        elif name == "XCALL":
-            imp = self.m.imports[a[0]]
-            xs = self.pop_atoms(stack, 2 + len(imp.params), code)
-            rets = [self.temp() for _ in range(len(imp.returns) + a[1])]
-            args_tuple = "(" + "".join(f"{x}, " for x in xs[2:]) + ")"
-            lhs = ", ".join(["g"] + rets)
-            L.append(
-                f"{lhs}{',' if not rets else ''} = fr.xcall({G}, {a[0]}, {a[1]}, {xs[0]}, {xs[1]}, {args_tuple})"
-            )
-            stack.extend(_Item(r) for r in rets)
-        elif name == "RET":
-            xs = self.pop_atoms(stack, len(self.f.returns), code)
-            L.append("return " + ", ".join(["g"] + xs) if xs else "return g")
-        elif name == "REVERT":
-            (x,) = self.pop_atoms(stack, 1, code)
-            L.append(f"raise Revert({G}, reason_text({x}))")
-        elif name == "REQUIRE":
-            x = self.pop_condition(stack)
-            L.append(f"if not {x}: raise Revert({G}, m{a[0]})")
-        elif name == "RAISE":
-            err = self.m.errors[a[0]]
-            xs = self.pop_atoms(stack, len(err.fields), code)
-            L.append(f"raise fr.error({G}, {a[0]}, ({''.join(x + ', ' for x in xs)}))")
-        elif name == "EMIT":
-            ev = self.m.events[a[0]]
-            xs = self.pop_atoms(stack, len(ev.fields), code)
-            L.append(f"g = fr.emit({G}, {a[0]}, ({''.join(x + ', ' for x in xs)}))")
-        else:  # pragma: no cover - every opcode is handled above; a test checks it
-            raise AssertionError(f"no translation for {name}")
+    def push_temp(self, stack: _SymStack, code: _Code, expr: str) -> str:
+        t = self.temp()
+        code.pure.append(f"{t} = {expr}")
+        stack.push(_Item(t))
+        return t
 
-    @staticmethod
-    def _locals_of(*texts: str) -> frozenset[int]:
-        out = set()
-        for text in texts:
-            for tok in text.replace("(", " ").replace(")", " ").split():
-                if tok.startswith("l") and tok[1:].isdigit():
-                    out.add(int(tok[1:]))
-        return frozenset(out)
+    def push_checked(
+        self,
+        stack: _SymStack,
+        code: _Code,
+        expr: str,
+        type_code: int,
+        what: str = "arithmetic overflow",
+    ) -> None:
+        lo, hi = int_range(type_code)
+        t = self.push_temp(stack, code, expr)
+        code.pure.append(f"if {t} < {lo} or {t} > {hi}: raise R({G}, {what!r})")
+
+    def push_pure(
+        self, stack: _SymStack, code: _Code, operands: list[_Item], template: str
+    ) -> None:
+        """Push a comparison or logical expression over operands, keeping it
+        symbolic unless it would nest deeper than MAX_EXPR_DEPTH."""
+        if max((o.depth for o in operands), default=0) >= MAX_EXPR_DEPTH:
+            operands = [self._as_temp(o, code) for o in operands]
+        texts = [o.text if not o.pure_expr else f"({o.text})" for o in operands]
+        uses = _NO_LOCALS.union(*(o.uses_locals for o in operands))
+        depth = 1 + max((o.depth for o in operands), default=0)
+        stack.push(_Item(template.format(*texts), True, uses, depth))
+
+    def _as_temp(self, item: _Item, code: _Code) -> _Item:
+        if not item.pure_expr:
+            return item
+        t = self.temp()
+        code.pure.append(f"{t} = {_int_text(item)}")
+        return _Item(t)
+
+    # ----------------------------------------------------------- instructions
+    def instruction(self, ins: Instr, cost: int, stack: _SymStack) -> _Code:
+        op = ins.op
+        code = _Code(cost, ends_segment=op.dynamic)
+        _EMITTERS[op.name](self, ins, stack, code)
+        return code
+
+    def _const(self, ins, stack, code):
+        c = self.m.constants[ins.args[0]]
+        stack.push(_Item(repr(c) if isinstance(c, int) else f"k{ins.args[0]}"))
+
+    def _pop(self, ins, stack, code):
+        stack.pop()  # pure items have no effects to keep
+
+    def _dup(self, ins, stack, code):
+        pos = len(stack) - 1 - ins.args[0]
+        if stack.items[pos].pure_expr:
+            self.materialize(stack, code, pos)
+        stack.push(stack.items[pos])
+
+    def _swap(self, ins, stack, code):
+        stack.swap(ins.args[0])
+
+    def _load(self, ins, stack, code):
+        n = ins.args[0]
+        stack.push(_Item(f"l{n}", uses_locals=frozenset((n,))))
+
+    def _store(self, ins, stack, code):
+        (v,) = self.pop_values(stack, 1)
+        n = ins.args[0]
+        for pos in stack.readers_of(n):
+            self.materialize(stack, code, pos)
+        code.pure.append(f"l{n} = {v}")
+
+    def _arith(self, ins, stack, code):
+        x, y = self.pop_values(stack, 2)
+        expr = _ARITH[ins.op.name].format(a=x, b=y)
+        self.push_checked(stack, code, expr, ins.args[0])
+
+    def _divmod(self, ins, stack, code):
+        x, y = self.pop_values(stack, 2)
+        code.pure.append(f"if {y} == 0: raise R({G}, 'division by zero')")
+        sym, helper = ("//", "tdiv") if ins.op.name == "DIV" else ("%", "tmod")
+        expr = f"{x} {sym} {y} if {x} >= 0 and {y} > 0 else {helper}({x}, {y})"
+        self.push_checked(stack, code, expr, ins.args[0])
+
+    def _exp_shift(self, ins, stack, code):
+        x, y = self.pop_values(stack, 2)
+        helper = {"EXP": "power", "SHL": "shl", "SHR": "shr"}[ins.op.name]
+        self.push_checked(stack, code, f"{helper}({G}, {x}, {y})", ins.args[0])
+
+    def _neg(self, ins, stack, code):
+        (x,) = self.pop_values(stack, 1)
+        self.push_checked(stack, code, f"-{x}", ins.args[0])
+
+    def _cast(self, ins, stack, code):
+        (x,) = self.pop_values(stack, 1)
+        what = f"value does not fit {int_type_text(ins.args[0])}"
+        self.push_checked(stack, code, x, ins.args[0], what)
+
+    def _bnot(self, ins, stack, code):
+        (x,) = self.pop_values(stack, 1)
+        lo, hi = int_range(ins.args[0])
+        self.push_checked(stack, code, f"{x} ^ {hi}" if lo == 0 else f"~{x}", ins.args[0])
+
+    def _compare(self, ins, stack, code):
+        operands = stack.pop_many(2)
+        ints = [
+            o if not o.pure_expr else _Item(_int_text(o), False, o.uses_locals, o.depth)
+            for o in operands
+        ]
+        self.push_pure(stack, code, ints, "{} " + _COMPARE[ins.op.name] + " {}")
+
+    def _not(self, ins, stack, code):
+        self.push_pure(stack, code, [stack.pop()], "not {}")
+
+    def _and_or(self, ins, stack, code):
+        op = "&" if ins.op.name == "AND" else "|"
+        operands = stack.pop_many(2)
+        ints = [
+            o if not o.pure_expr else _Item(_int_text(o), False, o.uses_locals, o.depth)
+            for o in operands
+        ]
+        self.push_pure(stack, code, ints, "({} != 0) " + op + " ({} != 0)")
+
+    def _min_max(self, ins, stack, code):
+        x, y = self.pop_values(stack, 2)
+        cmp = "<=" if ins.op.name == "MIN" else ">="
+        self.push_temp(stack, code, f"{x} if {x} {cmp} {y} else {y}")
+
+    def _len(self, ins, stack, code):
+        (x,) = self.pop_values(stack, 1)
+        self.push_temp(stack, code, f"len({x})")
+
+    def _host_value(self, ins, stack, code):
+        method, n_in, extra = _HOST_VALUE[ins.op.name]
+        args = ", ".join(self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
+        t = self.temp()
+        code.effect.append(f"g, {t} = fr.{method}({G}, {args})")
+        stack.push(_Item(t))
+
+    def _host_pure(self, ins, stack, code):
+        method, n_in, extra = _HOST_PURE[ins.op.name]
+        args = ", ".join([G] + self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
+        self.push_temp(stack, code, f"{method}({args})")
+
+    def _host_effect(self, ins, stack, code):
+        method, n_in, extra = _HOST_EFFECT[ins.op.name]
+        args = ", ".join([G] + self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
+        code.effect.append(f"g = fr.{method}({args})")
+
+    def _env(self, ins, stack, code):
+        stack.push(_Item(_ENV[ins.op.name]))
+
+    def _selfbalance(self, ins, stack, code):
+        self.push_temp(stack, code, "fr.selfbalance()")
+
+    def _call(self, ins, stack, code):
+        callee = self.m.functions[ins.args[0]]
+        xs = self.pop_values(stack, len(callee.params))
+        rets = [self.temp() for _ in callee.returns]
+        lhs = ", ".join(["g"] + rets)
+        code.effect += [
+            "tx.frames += 1",
+            f"if tx.frames > MAX_FRAMES: raise R({G}, 'too many call frames')",
+            f"{lhs} = f{ins.args[0]}({', '.join(['fr', G] + xs)})",
+            "tx.frames -= 1",
+        ]
+        for r in rets:
+            stack.push(_Item(r))
+
+    def _xcall(self, ins, stack, code):
+        imp = self.m.imports[ins.args[0]]
+        xs = self.pop_values(stack, 2 + len(imp.params))
+        rets = [self.temp() for _ in range(len(imp.returns) + ins.args[1])]
+        args_tuple = "(" + "".join(f"{x}, " for x in xs[2:]) + ")"
+        lhs = ", ".join(["g"] + rets) + ("," if not rets else "")
+        code.effect.append(
+            f"{lhs} = fr.xcall({G}, {ins.args[0]}, {ins.args[1]}, {xs[0]}, {xs[1]}, {args_tuple})"
+        )
+        for r in rets:
+            stack.push(_Item(r))
+
+    def _ret(self, ins, stack, code):
+        xs = self.pop_values(stack, len(self.f.returns))
+        code.ends_segment = True
+        code.effect.append("return " + ", ".join(["g"] + xs) if xs else "return g")
+
+    def _revert(self, ins, stack, code):
+        (x,) = self.pop_values(stack, 1)
+        code.ends_segment = True
+        code.effect.append(f"raise R({G}, reason_text({x}))")
+
+    def _require(self, ins, stack, code):
+        x = self.pop_condition(stack, code)
+        code.pure.append(f"if not {x}: raise R({G}, m{ins.args[0]})")
+
+    def _raise(self, ins, stack, code):
+        err = self.m.errors[ins.args[0]]
+        xs = self.pop_values(stack, len(err.fields))
+        code.ends_segment = True
+        code.effect.append(f"raise fr.error({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
+
+    def _emit(self, ins, stack, code):
+        ev = self.m.events[ins.args[0]]
+        xs = self.pop_values(stack, len(ev.fields))
+        code.effect.append(f"g = fr.emit({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
 
 
 _ARITH = {
@@ -414,21 +581,68 @@ _ENV = {
     "ORIGIN": "tx.origin",
 }
 
+T = _FunctionTranslator
+_EMITTERS = {
+    "CONST": T._const,
+    "POP": T._pop,
+    "DUP": T._dup,
+    "SWAP": T._swap,
+    "LOAD": T._load,
+    "STORE": T._store,
+    **{name: T._arith for name in _ARITH},
+    "DIV": T._divmod,
+    "MOD": T._divmod,
+    "EXP": T._exp_shift,
+    "SHL": T._exp_shift,
+    "SHR": T._exp_shift,
+    "NEG": T._neg,
+    "CAST": T._cast,
+    "BNOT": T._bnot,
+    **{name: T._compare for name in _COMPARE},
+    "NOT": T._not,
+    "AND": T._and_or,
+    "OR": T._and_or,
+    "MIN": T._min_max,
+    "MAX": T._min_max,
+    "LEN": T._len,
+    **{name: T._host_value for name in _HOST_VALUE},
+    **{name: T._host_pure for name in _HOST_PURE},
+    **{name: T._host_effect for name in _HOST_EFFECT},
+    **{name: T._env for name in _ENV},
+    "SELFBALANCE": T._selfbalance,
+    "CALL": T._call,
+    "XCALL": T._xcall,
+    "RET": T._ret,
+    "REVERT": T._revert,
+    "REQUIRE": T._require,
+    "RAISE": T._raise,
+    "EMIT": T._emit,
+}
+del T
+
 
 def translate_source(vm: VerifiedModule) -> str:
     """The Python source of every function of a verified module."""
     return "\n".join(_FunctionTranslator(vm, vf).translate() for vf in vm.functions)
 
 
-def build_functions(vm: VerifiedModule) -> list:
-    """Compile the translated functions; returns them indexed like the module's."""
-    source = translate_source(vm)
+def compile_module(vm: VerifiedModule):
+    """The compiled code object of a verified module (a node's artifact)."""
+    return compile(translate_source(vm), f"<deed module {vm.module.module_id.hex()[:16]}>", "exec")
+
+
+def functions_from_code(code, module) -> list:
+    """The module's functions from its compiled code object, indexed like the module's."""
     namespace = runtime.namespace()
-    namespace.update({"Revert": Revert, "OutOfGas": OutOfGas})
-    for i, c in enumerate(vm.module.constants):
+    namespace.update({"Revert": Revert, "OutOfGas": OutOfGas, "R": revert})
+    for i, c in enumerate(module.constants):
         if isinstance(c, bytes):
             namespace[f"k{i}"] = c
             namespace[f"m{i}"] = c.decode("utf-8", "replace")
-    code = compile(source, f"<deed module {vm.module.module_id.hex()[:16]}>", "exec")
     exec(code, namespace)  # noqa: S102 - source built from fixed templates and indexes only
-    return [namespace[f"f{i}"] for i in range(len(vm.functions))]
+    return [namespace[f"f{i}"] for i in range(len(module.functions))]
+
+
+def build_functions(vm: VerifiedModule) -> list:
+    """Translate and compile a verified module; returns its functions by index."""
+    return functions_from_code(compile_module(vm), vm.module)

@@ -2,13 +2,15 @@
 
 The rules (each has the stable name shown in :class:`VerificationError`):
 
-- ``limits``: sizes and counts within :data:`deed.vm.opcodes.LIMITS`.
+- ``limits``: sizes and counts within :data:`deed.vm.opcodes.LIMITS`
+  (basic blocks per function included).
 - ``types``: every signature type is a known type; constants used as
   strings or byte defaults are bytes.
 - ``opcode``: every opcode is known and its immediates are inside the code.
 - ``immediate``: integer type codes, widths and indexes (constant, local,
   function, event, error, import) are valid.
-- ``jump``: every jump lands on an instruction boundary inside its function.
+- ``jump``: every jump (reachable or not) lands on an instruction boundary
+  inside its function.
 - ``stack``: on every path the stack has the same height and kinds at each
   instruction, never underflows, never exceeds the declared maximum, and holds
   exactly the return values at ``RET``; no path falls off the end.
@@ -17,22 +19,27 @@ The rules (each has the stable name shown in :class:`VerificationError`):
 - ``export``: exports name valid functions with matching kinds, selectors are
   the hash of their signature and unique, flags are known, at most one init.
 
-A verified module carries the decoded instructions, the stack at each one
-and the basic blocks: the interpreter, the analyzer and the JIT share them.
+A verified module carries the decoded instructions, the basic blocks with
+their entry stacks, and the static gas of each instruction: every engine
+and the analyzer share them. The verifier's own work is linear in the size
+of the code plus blocks times stack height, so what it costs a node is
+bounded by what the deployment pays per byte.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import DecodeError, VerificationError
 from .module import FLAG_INIT, FLAG_VIEW, KNOWN_FLAGS, Module, selector
-from .opcodes import BY_CODE, JUMPS, LIMITS, TERMINATORS, OpInfo
+from .opcodes import BY_CODE, GAS, IMMEDIATE_SIZES, JUMPS, LIMITS, TERMINATORS, OpInfo
 from .types import BYTES, INT, is_valid_type, type_name
 
 
-@dataclass(frozen=True, slots=True)
-class Instr:
+class Instr(NamedTuple):
+    """One decoded instruction (a named tuple: a module has many of them)."""
+
     offset: int
     op: OpInfo
     args: tuple[int, ...]
@@ -42,24 +49,36 @@ class Instr:
         return self.op.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
-    """A basic block: instructions ``[start, end)`` of its function."""
+    """A basic block: instructions ``[start, end)`` of its function.
+
+    ``entry_stack`` holds the kinds on the stack when the block starts;
+    ``is_target`` says a reachable jump lands on it, so entering it costs
+    ``GAS.jump_target`` (engines dispatch such blocks; the others are only
+    entered by falling through and run as part of their predecessor)."""
 
     index: int
     start: int
     end: int
     successors: tuple[int, ...]  # block indexes
+    entry_stack: tuple[str, ...]
+    is_target: bool
 
 
 @dataclass(frozen=True)
 class VerifiedFunction:
     index: int
     instrs: tuple[Instr, ...]
-    stacks: tuple[tuple[str, ...] | None, ...]  # kinds before each instruction; None = unreachable
     blocks: tuple[Block, ...]  # reachable blocks in code order; block 0 is the entry
     block_of_offset: dict[int, int]  # leader offset -> block index
     calls: frozenset[int]
+    costs: tuple[int, ...]  # static gas of each instruction (base, plus jump_target on targets)
+    max_height: int  # highest the stack gets on any path
+
+    def reachable(self, i: int) -> bool:
+        """Whether instruction ``i`` can run (unreachable code is decoded but never runs)."""
+        return any(b.start <= i < b.end for b in self.blocks)
 
 
 @dataclass(frozen=True)
@@ -168,22 +187,31 @@ def decode_code(code: bytes, fn: int | None = None) -> tuple[Instr, ...]:
     instrs = []
     pos = 0
     n = len(code)
+    by_code = BY_CODE
     while pos < n:
-        op = BY_CODE.get(code[pos])
+        op = by_code.get(code[pos])
         if op is None:
             raise VerificationError("opcode", f"unknown opcode 0x{code[pos]:02x}", fn, pos)
-        if pos + op.size > n:
+        end = pos + op.size
+        if end > n:
             raise VerificationError(
                 "opcode", f"{op.name} is cut off by the end of the code", fn, pos
             )
-        args = []
-        p = pos + 1
-        for imm in op.immediates:
-            size = 4 if imm == "u32" else 2 if imm == "u16" else 1
-            args.append(int.from_bytes(code[p : p + size], "big"))
-            p += size
-        instrs.append(Instr(pos, op, tuple(args)))
-        pos = p
+        imms = op.immediates
+        if not imms:
+            args: tuple[int, ...] = ()
+        elif len(imms) == 1:
+            args = (int.from_bytes(code[pos + 1 : end], "big"),)
+        else:
+            p = pos + 1
+            parts = []
+            for imm in imms:
+                size = IMMEDIATE_SIZES[imm]
+                parts.append(int.from_bytes(code[p : p + size], "big"))
+                p += size
+            args = tuple(parts)
+        instrs.append(Instr(pos, op, args))
+        pos = end
     return tuple(instrs)
 
 
@@ -198,64 +226,162 @@ def _verify_function(m: Module, fn: int) -> VerifiedFunction:
     if not f.code:
         raise VerificationError("stack", "empty function: execution would fall off the end", fn, 0)
     instrs = decode_code(f.code, fn)
-    index_of = {ins.offset: i for i, ins in enumerate(instrs)}
-    checker = _StackChecker(m, fn, instrs, index_of)
-    stacks = checker.run()
-    blocks, block_of_offset = _split_blocks(instrs, index_of, stacks)
+    flow = _ControlFlow(fn, instrs)
+    checker = _StackChecker(m, fn, instrs, flow)
+    blocks = checker.run()
     calls = frozenset(
-        ins.args[0] for i, ins in enumerate(instrs) if ins.name == "CALL" and stacks[i] is not None
+        instrs[i].args[0]
+        for b in blocks
+        for i in range(b.start, b.end)
+        if instrs[i].op.name == "CALL"
     )
-    return VerifiedFunction(fn, instrs, tuple(stacks), blocks, block_of_offset, calls)
+    costs = [0] * len(instrs)
+    for b in blocks:
+        for i in range(b.start, b.end):
+            costs[i] = instrs[i].op.gas
+        if b.is_target:
+            costs[b.start] += GAS.jump_target
+    block_of_offset = {instrs[b.start].offset: b.index for b in blocks}
+    return VerifiedFunction(
+        fn, instrs, blocks, block_of_offset, calls, tuple(costs), checker.max_height
+    )
+
+
+class _ControlFlow:
+    """Jumps, reachability and basic blocks: they depend only on the code, not
+    on the stack, so they are found first and the block limit is checked
+    before any stack is simulated (rules ``jump``, ``stack`` and ``limits``)."""
+
+    def __init__(self, fn: int, instrs: tuple[Instr, ...]):
+        self.fn = fn
+        self.instrs = instrs
+        index_of = {ins.offset: i for i, ins in enumerate(instrs)}
+        self.jump_to: dict[int, int] = {}  # instruction index -> target instruction index
+        for i, ins in enumerate(instrs):
+            if ins.op.name in JUMPS:
+                target = index_of.get(ins.args[0])
+                if target is None:
+                    raise VerificationError(
+                        "jump",
+                        f"{ins.op.name}: target {ins.args[0]} is not an instruction of this function",
+                        fn,
+                        ins.offset,
+                    )
+                self.jump_to[i] = target
+        self.targets = self._reachable_targets()
+        self.leaders = self._leaders()
+        if len(self.leaders) > LIMITS.max_blocks:
+            raise VerificationError(
+                "limits",
+                f"{len(self.leaders)} basic blocks, over the limit of {LIMITS.max_blocks}",
+                fn,
+            )
+
+    def _reachable_targets(self) -> set[int]:
+        """Walk straight-line runs from the entry; collect where reachable jumps land."""
+        instrs = self.instrs
+        n = len(instrs)
+        seen = bytearray(n)
+        self.reached = seen
+        targets: set[int] = set()
+        work = [0]
+        while work:
+            i = work.pop()
+            while not seen[i]:
+                seen[i] = 1
+                ins = instrs[i]
+                name = ins.op.name
+                if name in JUMPS:
+                    t = self.jump_to[i]
+                    targets.add(t)
+                    work.append(t)
+                if name in TERMINATORS:
+                    break
+                i += 1
+                if i >= n:
+                    raise VerificationError(
+                        "stack",
+                        f"{name}: execution falls off the end of the function",
+                        self.fn,
+                        ins.offset,
+                    )
+        return targets
+
+    def _leaders(self) -> list[int]:
+        leaders = {0} | self.targets
+        for i in self.jump_to:
+            if self.reached[i] and self.instrs[i].op.name != "JMP":
+                leaders.add(i + 1)  # the path of a conditional jump not taken
+        return sorted(leaders)
+
+    def successors(self, end: int) -> list[int]:
+        """Instruction indexes that follow the block ending before ``end``."""
+        last = end - 1
+        out = []
+        if last in self.jump_to:
+            out.append(self.jump_to[last])
+        if self.instrs[last].op.name not in TERMINATORS:
+            out.append(end)
+        return out
 
 
 class _StackChecker:
-    """Abstract interpretation of the stack kinds over every path (rule ``stack``)."""
+    """Abstract interpretation of the stack kinds over every path (rule ``stack``),
+    one basic block at a time: a block's entry stack is stored once, and joins
+    compare entry stacks, so the work is linear in the code and the blocks."""
 
-    def __init__(self, m: Module, fn: int, instrs: tuple[Instr, ...], index_of: dict[int, int]):
+    def __init__(self, m: Module, fn: int, instrs: tuple[Instr, ...], flow: _ControlFlow):
         self.m = m
         self.fn = fn
         self.f = m.functions[fn]
         self.locals = self.f.all_locals
+        self.max_stack = self.f.max_stack
         self.instrs = instrs
-        self.index_of = index_of
+        self.flow = flow
+        self.max_height = 0
 
     def fail(self, rule: str, msg: str, ins: Instr) -> VerificationError:
-        return VerificationError(rule, f"{ins.name}: {msg}", self.fn, ins.offset)
+        return VerificationError(rule, f"{ins.op.name}: {msg}", self.fn, ins.offset)
 
-    def run(self) -> list[tuple[str, ...] | None]:
-        stacks: list[tuple[str, ...] | None] = [None] * len(self.instrs)
-        stacks[0] = ()
+    def run(self) -> tuple[Block, ...]:
+        instrs = self.instrs
+        leaders = self.flow.leaders
+        n = len(instrs)
+        block_at = {s: b for b, s in enumerate(leaders)}
+        ends = [leaders[b + 1] if b + 1 < len(leaders) else n for b in range(len(leaders))]
+        for b, start in enumerate(leaders):  # a block also ends at its first jump or terminator
+            for i in range(start, ends[b]):
+                name = instrs[i].op.name
+                if name in JUMPS or name in TERMINATORS:
+                    ends[b] = i + 1
+                    break
+        entries: list[tuple[str, ...] | None] = [None] * len(leaders)
+        entries[0] = ()
         work = [0]
+        step = self.step
         while work:
-            i = work.pop()
-            ins = self.instrs[i]
-            after = self.step(ins, list(stacks[i]))
-            for succ in self.successors(i, ins):
-                if stacks[succ] is None:
-                    stacks[succ] = after
-                    work.append(succ)
-                elif stacks[succ] != after:
+            b = work.pop()
+            stack = list(entries[b])  # type: ignore[arg-type]
+            for i in range(leaders[b], ends[b]):
+                step(instrs[i], stack)
+            after = tuple(stack)
+            for succ in self.flow.successors(ends[b]):
+                s = block_at[succ]
+                if entries[s] is None:
+                    entries[s] = after
+                    work.append(s)
+                elif entries[s] != after:
                     raise self.fail(
                         "stack",
-                        f"stack {''.join(after) or 'empty'} differs from {''.join(stacks[succ]) or 'empty'} at the join at offset {self.instrs[succ].offset}",
-                        ins,
+                        f"stack {''.join(after) or 'empty'} differs from {''.join(entries[s]) or 'empty'} at the join at offset {instrs[succ].offset}",
+                        instrs[ends[b] - 1],
                     )
-        return stacks
-
-    def successors(self, i: int, ins: Instr) -> list[int]:
-        out = []
-        if ins.name in JUMPS:
-            target = self.index_of.get(ins.args[0])
-            if target is None:
-                raise self.fail(
-                    "jump", f"target {ins.args[0]} is not an instruction of this function", ins
-                )
-            out.append(target)
-        if ins.name not in TERMINATORS:
-            if i + 1 >= len(self.instrs):
-                raise self.fail("stack", "execution falls off the end of the function", ins)
-            out.append(i + 1)
-        return out
+        targets = self.flow.targets
+        blocks = []
+        for b, start in enumerate(leaders):
+            succ = tuple(block_at[s] for s in self.flow.successors(ends[b]))
+            blocks.append(Block(b, start, ends[b], succ, entries[b], start in targets))  # type: ignore[arg-type]
+        return tuple(blocks)
 
     def pop(self, stack: list[str], kind: str, ins: Instr) -> str:
         if not stack:
@@ -281,106 +407,118 @@ class _StackChecker:
         if not isinstance(self.m.constants[k], bytes):
             raise self.fail("types", f"constant {k} must be bytes", ins)
 
-    def step(self, ins: Instr, stack: list[str]) -> tuple[str, ...]:
-        name = ins.name
-        args = ins.args
-        m = self.m
-        if "t" in ins.op.immediates and args[0] >= 64:
-            raise self.fail("immediate", f"bad integer type code {args[0]}", ins)
-        if name == "CONST":
-            k = self.index(ins, args[0], len(m.constants), "constant")
-            stack.append(INT if isinstance(m.constants[k], int) else BYTES)
-        elif name == "DUP":
-            if args[0] >= len(stack):
-                raise self.fail("stack", "stack underflow", ins)
-            stack.append(stack[-1 - args[0]])
-        elif name == "SWAP":
-            if args[0] < 1 or args[0] >= len(stack):
-                raise self.fail(
-                    "stack", "stack underflow" if args[0] else "SWAP 0 is not allowed", ins
-                )
-            stack[-1], stack[-1 - args[0]] = stack[-1 - args[0]], stack[-1]
-        elif name == "LOAD":
-            stack.append(self.locals[self.index(ins, args[0], len(self.locals), "local")])
-        elif name == "STORE":
-            self.pop(stack, self.locals[self.index(ins, args[0], len(self.locals), "local")], ins)
-        elif name == "CALL":
-            callee = m.functions[self.index(ins, args[0], len(m.functions), "function")]
-            self.pop_kinds(stack, callee.params, ins)
-            stack.extend(callee.returns)
-        elif name == "RET":
-            if tuple(stack) != self.f.returns:
-                raise self.fail(
-                    "stack",
-                    f"returns {''.join(stack) or 'nothing'}, the function returns {''.join(self.f.returns) or 'nothing'}",
-                    ins,
-                )
-            stack.clear()
-        elif name == "RAISE":
-            err = m.errors[self.index(ins, args[0], len(m.errors), "error")]
-            self.pop_kinds(stack, (fd.type.kind for fd in err.fields), ins)
-        elif name == "EMIT":
-            ev = m.events[self.index(ins, args[0], len(m.events), "event")]
-            self.pop_kinds(stack, (fd.type.kind for fd in ev.fields), ins)
-        elif name == "XCALL":
-            imp = m.imports[self.index(ins, args[0], len(m.imports), "import")]
-            if args[1] > 1:
-                raise self.fail("immediate", f"unknown call flags {args[1]}", ins)
-            self.pop_kinds(stack, (BYTES, INT) + tuple(t.kind for t in imp.params), ins)
-            if args[1]:
-                stack.append(INT)
-            stack.extend(t.kind for t in imp.returns)
+    def step(self, ins: Instr, stack: list[str]) -> None:
+        """Apply one instruction's stack effect to ``stack`` (in place)."""
+        op = ins.op
+        special = _SPECIAL_EFFECTS.get(op.name)
+        if special is not None:
+            special(self, ins, stack)
         else:
-            if name in ("SLOADB", "SSTOREB", "REQUIRE"):
-                self.bytes_const(ins, args[0])
-            elif name == "I2B" and not 1 <= args[0] <= 32:
-                raise self.fail("immediate", f"width {args[0]} is not 1..32", ins)
+            if op.immediates == ("t",) and ins.args[0] >= 64:
+                raise self.fail("immediate", f"bad integer type code {ins.args[0]}", ins)
             same: str | None = None
-            for k in reversed(ins.op.pops):
+            for k in reversed(op.pops):
                 got = self.pop(stack, k, ins)
                 if k == "A":
                     if same is not None and got != same:
                         raise self.fail("stack", "operands are of different kinds", ins)
                     same = got
-            stack.extend(ins.op.pushes)
-        if len(stack) > self.f.max_stack:
+            stack.extend(op.pushes)
+        height = len(stack)
+        if height > self.max_height:
+            if height > self.max_stack:
+                raise self.fail(
+                    "stack",
+                    f"stack height {height} exceeds the declared maximum {self.max_stack}",
+                    ins,
+                )
+            self.max_height = height
+
+    # -- instructions whose stack effect depends on an immediate
+    def _const(self, ins: Instr, stack: list[str]) -> None:
+        k = self.index(ins, ins.args[0], len(self.m.constants), "constant")
+        stack.append(INT if isinstance(self.m.constants[k], int) else BYTES)
+
+    def _dup(self, ins: Instr, stack: list[str]) -> None:
+        if ins.args[0] >= len(stack):
+            raise self.fail("stack", "stack underflow", ins)
+        stack.append(stack[-1 - ins.args[0]])
+
+    def _swap(self, ins: Instr, stack: list[str]) -> None:
+        n = ins.args[0]
+        if n < 1 or n >= len(stack):
+            raise self.fail("stack", "stack underflow" if n else "SWAP 0 is not allowed", ins)
+        stack[-1], stack[-1 - n] = stack[-1 - n], stack[-1]
+
+    def _load(self, ins: Instr, stack: list[str]) -> None:
+        stack.append(self.locals[self.index(ins, ins.args[0], len(self.locals), "local")])
+
+    def _store(self, ins: Instr, stack: list[str]) -> None:
+        self.pop(stack, self.locals[self.index(ins, ins.args[0], len(self.locals), "local")], ins)
+
+    def _call(self, ins: Instr, stack: list[str]) -> None:
+        callee = self.m.functions[self.index(ins, ins.args[0], len(self.m.functions), "function")]
+        self.pop_kinds(stack, callee.params, ins)
+        stack.extend(callee.returns)
+
+    def _ret(self, ins: Instr, stack: list[str]) -> None:
+        if tuple(stack) != self.f.returns:
             raise self.fail(
                 "stack",
-                f"stack height {len(stack)} exceeds the declared maximum {self.f.max_stack}",
+                f"returns {''.join(stack) or 'nothing'}, the function returns {''.join(self.f.returns) or 'nothing'}",
                 ins,
             )
-        return tuple(stack)
+        stack.clear()
+
+    def _raise(self, ins: Instr, stack: list[str]) -> None:
+        err = self.m.errors[self.index(ins, ins.args[0], len(self.m.errors), "error")]
+        self.pop_kinds(stack, (fd.type.kind for fd in err.fields), ins)
+
+    def _emit(self, ins: Instr, stack: list[str]) -> None:
+        ev = self.m.events[self.index(ins, ins.args[0], len(self.m.events), "event")]
+        self.pop_kinds(stack, (fd.type.kind for fd in ev.fields), ins)
+
+    def _xcall(self, ins: Instr, stack: list[str]) -> None:
+        imp = self.m.imports[self.index(ins, ins.args[0], len(self.m.imports), "import")]
+        if ins.args[1] > 1:
+            raise self.fail("immediate", f"unknown call flags {ins.args[1]}", ins)
+        self.pop_kinds(stack, (BYTES, INT) + tuple(t.kind for t in imp.params), ins)
+        if ins.args[1]:
+            stack.append(INT)
+        stack.extend(t.kind for t in imp.returns)
+
+    def _with_bytes_const(self, ins: Instr, stack: list[str]) -> None:
+        self.bytes_const(ins, ins.args[0])
+        self.pop_kinds(stack, ins.op.pops, ins)
+        stack.extend(ins.op.pushes)
+
+    def _i2b(self, ins: Instr, stack: list[str]) -> None:
+        if not 1 <= ins.args[0] <= 32:
+            raise self.fail("immediate", f"width {ins.args[0]} is not 1..32", ins)
+        self.pop(stack, INT, ins)
+        stack.append(BYTES)
+
+
+_SPECIAL_EFFECTS = {
+    "CONST": _StackChecker._const,
+    "DUP": _StackChecker._dup,
+    "SWAP": _StackChecker._swap,
+    "LOAD": _StackChecker._load,
+    "STORE": _StackChecker._store,
+    "CALL": _StackChecker._call,
+    "RET": _StackChecker._ret,
+    "RAISE": _StackChecker._raise,
+    "EMIT": _StackChecker._emit,
+    "XCALL": _StackChecker._xcall,
+    "SLOADB": _StackChecker._with_bytes_const,
+    "SSTOREB": _StackChecker._with_bytes_const,
+    "REQUIRE": _StackChecker._with_bytes_const,
+    "I2B": _StackChecker._i2b,
+}
 
 
 def _kind_name(kind: str) -> str:
     return {INT: "an integer", BYTES: "bytes"}.get(kind, "a value")
-
-
-def _split_blocks(instrs, index_of, stacks) -> tuple[tuple[Block, ...], dict[int, int]]:
-    leaders = {0}
-    for i, ins in enumerate(instrs):
-        if stacks[i] is None:
-            continue
-        if ins.name in JUMPS:
-            leaders.add(index_of[ins.args[0]])
-        if (ins.name in JUMPS or ins.name in TERMINATORS) and i + 1 < len(instrs):
-            leaders.add(i + 1)
-    starts = sorted(i for i in leaders if stacks[i] is not None)
-    block_at = {s: b for b, s in enumerate(starts)}
-    blocks = []
-    for b, start in enumerate(starts):
-        end = start + 1
-        while end < len(instrs) and end not in leaders:
-            end += 1
-        last = instrs[end - 1]
-        succ = []
-        if last.name in JUMPS:
-            succ.append(block_at[index_of[last.args[0]]])
-        if last.name not in TERMINATORS:
-            succ.append(block_at[end])
-        blocks.append(Block(b, start, end, tuple(succ)))
-    block_of_offset = {instrs[s].offset: b for s, b in block_at.items()}
-    return tuple(blocks), block_of_offset
 
 
 def load(data: bytes) -> VerifiedModule:
