@@ -17,7 +17,7 @@ through the function's blocks, where
 
 A public function's bound includes what entering it from a transaction
 costs: the first use of the module's code and the return data kept in the
-receipt. The bound is of execution gas; a transaction adds its intrinsic gas.
+receipt; ``init``'s includes translating the module at deployment. The bound is of execution gas; a transaction adds its intrinsic gas.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from deed.compiler import ir
 from deed.compiler import types as T
 from deed.vm import costs
 from deed.vm.opcodes import BY_NAME, GAS, LIMITS
+from deed.vm.verifier import verify
 
 from .context import Context, all_nodes
 
@@ -75,13 +76,17 @@ class GasAnalysis:
         out = {}
         for f in self.ctx.program.functions:
             b = self.bound(f.name)
-            if f.public and not f.is_init:
+            if f.is_init or f.public:
                 b = GasBound(b.function, b.bound + self.entry_cost(f), b.external)
             out[f.name] = b
         return out
 
     def entry_cost(self, f: ir.Function) -> int:
-        """Loading the module's code for the transaction, and its return data."""
+        """What entering from a transaction adds: for ``init``, translating the
+        module at deployment; for a public function, loading the module's code
+        and the return data kept in the receipt."""
+        if f.is_init:
+            return costs.translation(verify(self.ctx.out.module))
         returned = 0 if f.returns == T.NONE else encoded_size(f.returns)
         return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
 
@@ -140,16 +145,17 @@ class GasAnalysis:
             size = raw_size(s.value.type) if s.value.type.kind == "B" else 0
             # a slot is created only by writing a non-zero value where there was none
             creates = not (_is_zero(s.value) or (_root(s.key), ir.format_expr(s.key)) in existing)
-            return costs.storage_write(creates, size)
+            return costs.storage_write(creates, size) + costs.cold_access()
         if isinstance(s, ir.Send):
-            return GAS.send
+            return GAS.send + costs.cold_access()  # the recipient's account
         if isinstance(s, ir.EmitEvent):
             return costs.event(sum(encoded_size(t) for _, t in self.events[s.event]))
         return 0
 
     def expression_cost(self, n: ir.Expr) -> int:
         if isinstance(n, ir.Load):
-            return costs.storage_read(raw_size(n.type) if n.type.kind == "B" else 0)
+            size = raw_size(n.type) if n.type.kind == "B" else 0
+            return costs.storage_read(size) + costs.cold_access()
         if isinstance(n, ir.MapKey):
             key = n.key.type
             key_bytes = 32 if key.kind == "I" else 4 + raw_size(key)
@@ -164,20 +170,24 @@ class GasAnalysis:
             crossing = sum(raw_size(a.type) for a in n.args if a.type.kind == "B")
             if n.type != T.NONE and n.type.kind == "B":
                 crossing += raw_size(n.type)
-            return costs.external_call(n.value is not None) + costs.boundary(crossing)
+            return (
+                costs.external_call(n.value is not None)
+                + costs.boundary(crossing)
+                + costs.cold_access()  # the callee's account
+            )
         return 0
 
     def _builtin_cost(self, n: ir.Builtin) -> int:
         if n.name in ("sha256", "keccak256"):
-            return costs.hashing(raw_size(n.args[0].type))
+            return costs.hashing(raw_size(n.args[0].type), keccak=n.name == "keccak256")
         if n.name == "verify_ed25519":
             return costs.signature(raw_size(n.args[1].type))
         if n.name == "balance":
-            return GAS.account_read
+            return GAS.account_read + costs.cold_access()
         if n.name == "register_document":
-            return GAS.storage_new_slot
+            return GAS.storage_new_slot + costs.cold_access()
         if n.name == "document_holder":
-            return GAS.storage_read
+            return GAS.storage_read + costs.cold_access()
         if n.name == "oracle_report":
             report = raw_size(n.args[0].type)
             signatures = min(LIMITS.max_oracle_signers, max(0, (report - 11) // 65))
@@ -185,6 +195,7 @@ class GasAnalysis:
                 costs.oracle_check(report)
                 + costs.oracle_signatures(signatures)
                 + costs.oracle_use(LIMITS.max_report_data)
+                + costs.cold_access()  # the report's used-flag
             )
         if n.name in ("read_uint", "read_bytes32"):
             return costs.memory(32)

@@ -40,7 +40,7 @@ def run(engine: str, module_bytes: bytes, call_args, gas: int):
 
 
 @settings(max_examples=int(os.environ.get("DEED_DIFFERENTIAL_EXAMPLES", "250")))
-@given(programs(), args, st.one_of(st.just(10**7), st.integers(3_000, 60_000)))
+@given(programs(), args, st.one_of(st.just(10**7), st.integers(11_000, 80_000)))
 def test_fast_engine_matches_reference(text, call_args, gas):
     module = assemble(text)
     verify(module)

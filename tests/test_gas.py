@@ -48,7 +48,7 @@ CASES = {
     ),
     "KECCAK256": (
         "CONST 0x0102\n KECCAK256\n POP",
-        g("CONST", "KECCAK256", "POP") + GAS.hash_per_word + GAS.memory_per_word,
+        g("CONST", "KECCAK256", "POP") + GAS.keccak_per_word + GAS.memory_per_word,
     ),
     "ED25519": (
         f"CONST {PK}\n CONST 0x01\n CONST {SIG}\n ED25519\n POP",
@@ -70,15 +70,25 @@ CASES = {
     "REVERT": ('CONST "no"\n REVERT', g("CONST", "REVERT") - g("RET")),
     "RAISE": ("CONST 1\n RAISE Oops", g("CONST", "RAISE") - g("RET")),
     "REQUIRE": ('CONST 1\n REQUIRE "fine"', g("CONST", "REQUIRE")),
-    "SLOAD": (f"CONST {KEY}\n SLOAD\n POP", g("CONST", "SLOAD", "POP") + GAS.storage_read),
-    "SLOADB": (f"CONST {KEY}\n SLOADB 0x\n POP", g("CONST", "SLOADB", "POP") + GAS.storage_read),
+    # a state entry's first access in a transaction is cold
+    "SLOAD": (
+        f"CONST {KEY}\n SLOAD\n POP",
+        g("CONST", "SLOAD", "POP") + GAS.storage_read + GAS.cold_access,
+    ),
+    "SLOADB": (
+        f"CONST {KEY}\n SLOADB 0x\n POP",
+        g("CONST", "SLOADB", "POP") + GAS.storage_read + GAS.cold_access,
+    ),
     "SSTORE": (
         f"CONST {KEY}\n CONST 9\n SSTORE",
-        g("CONST", "CONST", "SSTORE") + GAS.storage_new_slot,
+        g("CONST", "CONST", "SSTORE") + GAS.storage_new_slot + GAS.cold_access,
     ),
     "SSTOREB": (
         f"CONST {KEY}\n CONST 0x09\n SSTOREB 0x",
-        g("CONST", "CONST", "SSTOREB") + GAS.storage_new_slot + GAS.storage_per_word,
+        g("CONST", "CONST", "SSTOREB")
+        + GAS.storage_new_slot
+        + GAS.storage_per_word
+        + GAS.cold_access,
     ),
     "CALLER": ("CALLER\n POP", g("CALLER", "POP")),
     "CALLVALUE": ("CALLVALUE\n POP", g("CALLVALUE", "POP")),
@@ -90,10 +100,13 @@ CASES = {
     "ORIGIN": ("ORIGIN\n POP", g("ORIGIN", "POP")),
     "EMIT": ("CONST 5\n EMIT Ping", g("CONST", "EMIT") + GAS.event_base + GAS.event_per_byte * 32),
     "SEND": (f"CONST {ZERO20}\n CONST 0\n SEND", g("CONST", "CONST", "SEND") + GAS.send),
-    "DOCREG": (f"CONST {KEY}\n DOCREG", g("CONST", "DOCREG") + GAS.storage_new_slot),
+    "DOCREG": (
+        f"CONST {KEY}\n DOCREG",
+        g("CONST", "DOCREG") + GAS.storage_new_slot + GAS.cold_access,
+    ),
     "DOCHOLDER": (
         f"CONST {KEY}\n DOCHOLDER\n POP",
-        g("CONST", "DOCHOLDER", "POP") + GAS.storage_read,
+        g("CONST", "DOCHOLDER", "POP") + GAS.storage_read + GAS.cold_access,
     ),
     "XCALL": (
         "SELF\n CONST 0\n XCALL ping try\n POP\n POP",

@@ -187,6 +187,7 @@ def test_oracle_gas_is_its_table_cost():
         + 2 * GAS.oracle_signature
         + GAS.storage_new_slot
         + GAS.memory_per_word
+        + GAS.cold_access  # the report's used-flag, first read in the call
         + costs.boundary(len(res.return_values[0]))  # the returned bytes are checked
         + costs.return_data(4 + len(res.return_values[0]))  # and kept: length and data
     )

@@ -43,7 +43,7 @@ from .execution import (
 )
 from .module import Export, decode_module
 from .opcodes import LIMITS, SCHEDULE_VERSION
-from .state import Account, Backend, StateDB, merkle_root
+from .state import Account, Backend, StateDB, account_key, merkle_root
 from .types import ADDRESS_SIZE
 from .verifier import verify
 
@@ -392,6 +392,7 @@ class Chain:
         state = self.state
         mark = state.checkpoint()
         tx = TxContext(state, height, timestamp, sender, self.modules)
+        tx.accessed.update((account_key(sender), account_key(to)))  # as a transaction's envelope
         _ensure_stack_headroom()
         try:
             if value:
@@ -487,6 +488,8 @@ class BlockBuilder:
         )
         mark = state.checkpoint()
         ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules)
+        # the envelope read these already (its intrinsic gas paid for them)
+        ctx.accessed.update(account_key(a) for a in (sender, tx.to, self.proposer) if a)
         receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
         gas = tx.gas_limit - intrinsic
         try:
@@ -577,9 +580,17 @@ class BlockBuilder:
                 verified = verify(decode_module(code))
             except (DecodeError, VerificationError) as exc:
                 raise Revert(gas, f"invalid module: {exc}") from None
+            gas -= costs.translation(verified)  # before the node does the work
+            if gas < 0:
+                raise OutOfGas()
             loaded = ctx.modules.put(code_hash, verified, state.backend)
+        else:  # a node that has it already charges the same
+            gas -= loaded.translation_gas
+            if gas < 0:
+                raise OutOfGas()
         ctx.code_used.add(code_hash)  # the deployment paid for loading it
         address = contract_address(sender, nonce)
+        ctx.accessed.add(account_key(address))  # the deployment paid for creating it
         if state.account(address).code_hash:
             raise Revert(gas, "a contract already exists at the new address")
         state.set_code(code_hash, code)

@@ -13,7 +13,15 @@ the node's work is.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .opcodes import GAS
+
+if TYPE_CHECKING:
+    from .verifier import VerifiedModule
+
+# The functions below are on hot paths of the VM: each is one call with no
+# calls inside (words are ``(n + 31) // 32`` written out).
 
 
 def words(n: int) -> int:
@@ -23,33 +31,43 @@ def words(n: int) -> int:
 
 def memory(n: int) -> int:
     """A new byte value of n bytes (CONCAT, SLICE, I2B, hash results, report data)."""
-    return GAS.memory_per_word * words(n)
+    return GAS.memory_per_word * ((n + 31) // 32)
 
 
-def hashing(n: int) -> int:
+_DIGEST_MEMORY = GAS.memory_per_word  # a 32-byte digest is one word
+
+
+def hashing(n: int, keccak: bool = False) -> int:
     """SHA256 and KECCAK256 beyond their base cost: the input, then the 32-byte digest."""
-    return GAS.hash_per_word * words(n) + memory(32)
+    per_word = GAS.keccak_per_word if keccak else GAS.hash_per_word
+    return per_word * ((n + 31) // 32) + _DIGEST_MEMORY
 
 
 def map_key(n: int) -> int:
     """MKEY over n bytes (the base and the encoded key)."""
-    return GAS.hash_base + GAS.hash_per_word * words(n) + memory(32)
+    return GAS.hash_base + GAS.hash_per_word * ((n + 31) // 32) + _DIGEST_MEMORY
 
 
 def signature(message_len: int) -> int:
     """ED25519: one check, and hashing the message."""
-    return GAS.signature_check + GAS.hash_per_word * words(message_len)
+    return GAS.signature_check + GAS.hash_per_word * ((message_len + 31) // 32)
+
+
+def cold_access() -> int:
+    """The first access to a state entry in a transaction (account, storage slot,
+    document, report flag); later accesses in the same transaction are warm."""
+    return GAS.cold_access
 
 
 def storage_read(n: int) -> int:
-    """SLOAD (n = 0) or SLOADB of a value of n bytes."""
-    return GAS.storage_read + GAS.storage_read_per_word * words(n)
+    """SLOAD (n = 0) or SLOADB of a value of n bytes, warm."""
+    return GAS.storage_read + GAS.storage_read_per_word * ((n + 31) // 32)
 
 
 def storage_write(creates: bool, n: int) -> int:
-    """SSTORE (n = 0) or SSTOREB of n bytes; a new slot costs more than a rewrite."""
+    """SSTORE (n = 0) or SSTOREB of n bytes, warm; a new slot costs more than a rewrite."""
     base = GAS.storage_new_slot if creates else GAS.storage_write
-    return base + GAS.storage_per_word * words(n)
+    return base + GAS.storage_per_word * ((n + 31) // 32)
 
 
 def event(data_len: int) -> int:
@@ -64,7 +82,7 @@ def return_data(n: int) -> int:
 
 def boundary(n: int) -> int:
     """Bytes values of n bytes in all, checked (UTF-8, bounds) and copied at a call boundary."""
-    return GAS.copy_per_word * words(n) if n else 0
+    return GAS.copy_per_word * ((n + 31) // 32)
 
 
 def external_call(with_value: bool) -> int:
@@ -90,6 +108,17 @@ def oracle_signatures(count: int) -> int:
 def oracle_use(data_len: int) -> int:
     """ORACLE after the signatures check out: marking the report used, and its data."""
     return GAS.storage_new_slot + memory(data_len)
+
+
+def translation(vm: VerifiedModule) -> int:
+    """Deployment gas for translating a verified module to a node's engine:
+    per instruction (its ``deploy`` weight in the opcode table), per function
+    and per local. Paid after verification, before the node translates."""
+    gas = 0
+    for f, vf in zip(vm.module.functions, vm.functions, strict=True):
+        gas += GAS.deploy_function + GAS.deploy_local * (len(f.params) + len(f.locals))
+        gas += sum(ins.op.deploy for ins in vf.instrs)
+    return gas
 
 
 def intrinsic(data_len: int, deployment: bool) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import pickle
 import sys
 import zlib
 from collections import OrderedDict
@@ -23,11 +24,11 @@ from Crypto.Hash import keccak as _keccak
 from . import costs, crypto
 from .codec import encode_values, to_python
 from .errors import DecodeError, OutOfGas, Revert, VerificationError, revert
-from .module import Export, Module, decode_module
+from .module import Export, Module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
 from .reference import reference_functions
-from .state import StateDB
+from .state import StateDB, account_key, document_key, report_key, storage_key
 from .translate import TRANSLATOR_VERSION, compile_module, functions_from_code
 from .types import (
     ADDRESS_SIZE,
@@ -50,6 +51,7 @@ class LoadedModule:
     exports: dict[bytes, Export]
     init: Export | None
     size: int  # bytes of the encoded module: its weight in the cache
+    translation_gas: int  # what deploying it pays for translation (costs.translation)
 
 
 class ArtifactStore(Protocol):
@@ -66,37 +68,46 @@ class Engine:
 
     ``artifact``/``from_artifact`` give a node-local persistent form, so that
     a module missing from the memory cache is rebuilt at a cost linear in its
-    size and far below translating it again (None: the engine keeps none)."""
+    size and far below verifying and translating it again (artifacts are the
+    node's own: pickled and marshalled Python objects of this Python version,
+    sealed with a checksum against damage)."""
 
     name = ""
-    keeps_artifacts = False
 
     def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
         raise NotImplementedError
 
-    def from_artifact(self, data: bytes, module: Module) -> list:
+    def from_artifact(self, data: bytes) -> tuple[Module, list]:
         raise NotImplementedError
 
 
 class ReferenceEngine(Engine):
+    """The verified module is the artifact (no need to decode and verify again)."""
+
     name = "reference"
 
     def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
-        return reference_functions(vm), None
+        return reference_functions(vm), pickle.dumps(vm, protocol=5)
+
+    def from_artifact(self, data: bytes) -> tuple[Module, list]:
+        vm = pickle.loads(data)
+        return vm.module, reference_functions(vm)
 
 
 class TranslateEngine(Engine):
-    """Python source per function, compiled once; the code object is the artifact."""
+    """Python source per function, compiled once; the code object (and the
+    decoded module, which is cheaper to unpickle than to decode) is the artifact."""
 
     name = "translate"
-    keeps_artifacts = True
 
     def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
         code = compile_module(vm)
-        return functions_from_code(code, vm.module), marshal.dumps(code)
+        artifact = pickle.dumps((vm.module, marshal.dumps(code)), protocol=5)
+        return functions_from_code(code, vm.module), artifact
 
-    def from_artifact(self, data: bytes, module: Module) -> list:
-        return functions_from_code(marshal.loads(data), module)
+    def from_artifact(self, data: bytes) -> tuple[Module, list]:
+        module, code = pickle.loads(data)
+        return module, functions_from_code(marshal.loads(code), module)
 
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (TranslateEngine(), ReferenceEngine())}
@@ -116,13 +127,16 @@ def _artifact_key(engine: str, code_hash: bytes) -> bytes:
     return tag + code_hash
 
 
-def _seal(data: bytes) -> bytes:
-    return zlib.crc32(data).to_bytes(4, "big") + data
+def _seal(translation_gas: int, data: bytes) -> bytes:
+    body = translation_gas.to_bytes(8, "big") + data
+    return zlib.crc32(body).to_bytes(4, "big") + body
 
 
-def _unseal(blob: bytes) -> bytes | None:
-    data = blob[4:]
-    return data if blob[:4] == zlib.crc32(data).to_bytes(4, "big") else None
+def _unseal(blob: bytes) -> tuple[int, bytes] | None:
+    body = blob[4:]
+    if blob[:4] != zlib.crc32(body).to_bytes(4, "big") or len(body) < 8:
+        return None
+    return int.from_bytes(body[:8], "big"), body[8:]
 
 
 class ModuleCache:
@@ -168,26 +182,29 @@ class ModuleCache:
         if hit is not None:
             return hit
         functions, artifact = ENGINES[self.engine].build(verified)
+        gas = costs.translation(verified)
         if artifact is not None and store is not None:
-            store.put_artifact(_artifact_key(self.engine, code_hash), _seal(artifact))
+            store.put_artifact(_artifact_key(self.engine, code_hash), _seal(gas, artifact))
         module = verified.module
-        return self._keep(code_hash, _loaded(module, functions, len(module.encode())))
+        return self._keep(code_hash, _loaded(module, functions, len(module.encode()), gas))
 
     def _from_store(
         self, code_hash: bytes, code: bytes, store: ArtifactStore | None
     ) -> LoadedModule | None:
-        if store is None or not ENGINES[self.engine].keeps_artifacts:
+        if store is None:
             return None
         blob = store.get_artifact(_artifact_key(self.engine, code_hash))
-        data = _unseal(blob) if blob else None
-        if data is None:
+        unsealed = _unseal(blob) if blob else None
+        if unsealed is None:
             return None
-        module = decode_module(code)
+        gas, data = unsealed
         try:
-            functions = ENGINES[self.engine].from_artifact(data, module)
-        except (ValueError, EOFError, TypeError, KeyError):  # a stale or damaged artifact
+            module, functions = ENGINES[self.engine].from_artifact(data)
+        except Exception:  # noqa: BLE001 - a stale or damaged artifact: rebuild it
             return None
-        return _loaded(module, functions, len(code))
+        if module.encode() != code:
+            return None
+        return _loaded(module, functions, len(code), gas)
 
     def _keep(self, code_hash: bytes, loaded: LoadedModule) -> LoadedModule:
         self.entries[code_hash] = loaded
@@ -198,16 +215,16 @@ class ModuleCache:
         return loaded
 
 
-def _loaded(module: Module, functions: list, size: int) -> LoadedModule:
+def _loaded(module: Module, functions: list, size: int, translation_gas: int) -> LoadedModule:
     exports = {e.selector: e for e in module.exports if not e.is_init}
     init = next((e for e in module.exports if e.is_init), None)
-    return LoadedModule(module, functions, exports, init, size)
+    return LoadedModule(module, functions, exports, init, size, translation_gas)
 
 
 def prepare(vm: VerifiedModule, engine: str = DEFAULT_ENGINE) -> LoadedModule:
     """A verified module ready to run on ``engine`` (no cache, no store)."""
     functions, _ = ENGINES[engine].build(vm)
-    return _loaded(vm.module, functions, len(vm.module.encode()))
+    return _loaded(vm.module, functions, len(vm.module.encode()), costs.translation(vm))
 
 
 MODULES = ModuleCache(engine=engine_from_environment())
@@ -233,27 +250,52 @@ class TxContext:
     logs: list[Log] = field(default_factory=list)
     call_stack: list[bytes] = field(default_factory=list)
     code_used: set[bytes] = field(default_factory=set)  # code hashes paid for in this transaction
+    accessed: set[bytes] = field(default_factory=set)  # state entries paid for in this transaction
+
+    def access(self, g: int, key: bytes) -> int:
+        """Charge the first access to a state entry in this transaction
+        (GAS.cold_access, priced for a read from disk); later ones are warm.
+        Gas never depends on what a node has cached, only on the transaction."""
+        if key not in self.accessed:
+            self.accessed.add(key)
+            g -= GAS.cold_access
+            if g < 0:
+                raise OutOfGas()
+        return g
 
     def allocate(self, g: int, n: int, charge: bool = True) -> int:
         """Account for a new byte value of n bytes: gas per word (unless the
-        instruction's own cost covers it) and the memory cap."""
+        instruction's own cost covers it) and the memory caps."""
         if charge:
             g -= costs.memory(n)
             if g < 0:
                 raise OutOfGas()
-        if n > LIMITS.max_bytes_value:
-            raise Revert(g, "byte value over the size limit")
         self.memory += n
-        if self.memory > LIMITS.max_tx_memory:
-            raise Revert(g, "transaction memory limit reached")
+        if n > _MAX_VALUE or self.memory > _MAX_TX_MEMORY:
+            self.memory -= n
+            raise Revert(
+                g,
+                "byte value over the size limit"
+                if n > _MAX_VALUE
+                else "transaction memory limit reached",
+            )
         return g
 
 
 _TWO_256 = 1 << 256
+_sha256 = hashlib.sha256
+_MAX_VALUE = LIMITS.max_bytes_value
+_MAX_TX_MEMORY = LIMITS.max_tx_memory
 
 
 class Frame:
-    """One running contract call; translated code calls these methods."""
+    """One running contract call; every engine calls these methods for the
+    instructions that touch the host.
+
+    Each method is called with the gas left after the instruction's static
+    cost, which may be negative (engines charge a run of instructions at
+    once): it charges its own cost and raises OutOfGas before doing anything
+    observable, and its reverts go through :func:`deed.vm.errors.revert`."""
 
     __slots__ = ("tx", "state", "address", "caller", "value", "static", "loaded")
 
@@ -281,7 +323,7 @@ class Frame:
 
     def slice(self, g: int, data: bytes, start: int, length: int) -> tuple[int, bytes]:
         if start < 0 or length < 0 or start + length > len(data):
-            raise Revert(g, "slice out of range")
+            raise revert(g, "slice out of range")
         g = self.tx.allocate(g, length)
         return g, data[start : start + length]
 
@@ -290,20 +332,26 @@ class Frame:
         try:
             return g, value.to_bytes(width, "big", signed=value < 0)
         except OverflowError:
-            raise Revert(g, f"value does not fit {width} bytes") from None
+            raise revert(g, f"value does not fit {width} bytes") from None
 
     def _digest(self, g: int, cost: int) -> int:
+        """Charge a hash (its cost includes the 32-byte digest's memory)."""
         g -= cost
         if g < 0:
             raise OutOfGas()
-        return self.tx.allocate(g, 32, charge=False)  # the cost includes the digest's memory
+        tx = self.tx
+        tx.memory += 32
+        if tx.memory > _MAX_TX_MEMORY:
+            tx.memory -= 32
+            raise Revert(g, "transaction memory limit reached")
+        return g
 
     def sha256(self, g: int, data: bytes) -> tuple[int, bytes]:
         g = self._digest(g, costs.hashing(len(data)))
-        return g, hashlib.sha256(data).digest()
+        return g, _sha256(data).digest()
 
     def keccak256(self, g: int, data: bytes) -> tuple[int, bytes]:
-        g = self._digest(g, costs.hashing(len(data)))
+        g = self._digest(g, costs.hashing(len(data), keccak=True))
         return g, _keccak.new(data=data, digest_bits=256).digest()
 
     def ed25519(self, g: int, pubkey: bytes, message: bytes, signature: bytes) -> tuple[int, int]:
@@ -319,23 +367,24 @@ class Frame:
             enc = len(key).to_bytes(4, "big") + key
         data = base + enc
         g = self._digest(g, costs.map_key(len(data)))
-        return g, hashlib.sha256(data).digest()
+        return g, _sha256(data).digest()
 
     # -- storage
     def _key(self, g: int, key: bytes) -> None:
         if len(key) > 64:
-            raise Revert(g, "storage key longer than 64 bytes")
+            raise revert(g, "storage key longer than 64 bytes")
 
     def sload(self, g: int, key: bytes) -> tuple[int, int]:
         g -= GAS.storage_read
         if g < 0:
             raise OutOfGas()
         self._key(g, key)
+        g = self.tx.access(g, storage_key(self.address, key))
         value = self.state.sload(self.address, key)
         if value is None:
             return g, 0
         if value.__class__ is not int:
-            raise Revert(g, "storage entry holds bytes, read as an integer")
+            raise revert(g, "storage entry holds bytes, read as an integer")
         return g, value
 
     def sloadb(self, g: int, key: bytes, default: bytes) -> tuple[int, bytes]:
@@ -343,17 +392,22 @@ class Frame:
         if g < 0:
             raise OutOfGas()
         self._key(g, key)
+        g = self.tx.access(g, storage_key(self.address, key))
         value = self.state.sload(self.address, key)
         if value is None:
             return g, default
         if value.__class__ is not bytes:
-            raise Revert(g, "storage entry holds an integer, read as bytes")
+            raise revert(g, "storage entry holds an integer, read as bytes")
         g -= costs.storage_read(len(value)) - GAS.storage_read  # per word of what was read
         if g < 0:
             raise OutOfGas()
         return g, value
 
     def _store(self, g: int, key: bytes, value: int | bytes | None) -> int:
+        if g < 0:
+            raise OutOfGas()
+        self._key(g, key)
+        g = self.tx.access(g, storage_key(self.address, key))
         state = self.state
         exists = state.sload(self.address, key) is not None
         size = len(value) if value.__class__ is bytes else 0  # type: ignore[arg-type]
@@ -361,8 +415,7 @@ class Frame:
         if g < 0:
             raise OutOfGas()
         if self.static:
-            raise Revert(g, "state change in a view call")
-        self._key(g, key)
+            raise revert(g, "state change in a view call")
         state.sstore(self.address, key, value)
         return g
 
@@ -378,7 +431,8 @@ class Frame:
         if g < 0:
             raise OutOfGas()
         if len(address) != ADDRESS_SIZE:
-            raise Revert(g, "balance of a value that is not an address")
+            raise revert(g, "balance of a value that is not an address")
+        g = self.tx.access(g, account_key(address))
         return g, self.state.balance(address)
 
     def selfbalance(self) -> int:
@@ -389,11 +443,12 @@ class Frame:
         if g < 0:
             raise OutOfGas()
         if self.static:
-            raise Revert(g, "value transfer in a view call")
+            raise revert(g, "value transfer in a view call")
         if len(to) != ADDRESS_SIZE:
-            raise Revert(g, "send to a value that is not an address")
+            raise revert(g, "send to a value that is not an address")
+        g = self.tx.access(g, account_key(to))
         if amount < 0 or not self.state.transfer(self.address, to, amount):
-            raise Revert(g, "insufficient balance to send")
+            raise revert(g, "insufficient balance to send")
         return g
 
     # -- events and errors
@@ -403,12 +458,12 @@ class Frame:
         try:
             data = encode_values(types, values)
         except ValueError as exc:
-            raise Revert(g, f"event {ev.name}: {exc}") from None
+            raise revert(g, f"event {ev.name}: {exc}") from None
         g -= costs.event(len(data))
         if g < 0:
             raise OutOfGas()
         if self.static:
-            raise Revert(g, "event in a view call")
+            raise revert(g, "event in a view call")
         g = self.tx.allocate(g, len(data), charge=False)
         shown = tuple(
             to_python(t, v) for t, v in zip(types, values, strict=True)
@@ -426,11 +481,12 @@ class Frame:
         if g < 0:
             raise OutOfGas()
         if self.static:
-            raise Revert(g, "document registration in a view call")
+            raise revert(g, "document registration in a view call")
         if len(doc) != 32:
-            raise Revert(g, "a document hash has 32 bytes")
+            raise revert(g, "a document hash has 32 bytes")
+        g = self.tx.access(g, document_key(doc))
         if self.state.document_holder(doc) is not None:
-            raise Revert(g, "document already registered")
+            raise revert(g, "document already registered")
         self.state.register_document(doc, self.address)
         return g
 
@@ -438,7 +494,10 @@ class Frame:
         g -= GAS.storage_read
         if g < 0:
             raise OutOfGas()
-        holder = self.state.document_holder(doc) if len(doc) == 32 else None
+        if len(doc) != 32:
+            return g, bytes(ADDRESS_SIZE)
+        g = self.tx.access(g, document_key(doc))
+        holder = self.state.document_holder(doc)
         return g, holder if holder is not None else bytes(ADDRESS_SIZE)
 
     def oracle(
@@ -452,16 +511,16 @@ class Frame:
         try:
             report = decode_report(blob)
         except ValueError as exc:
-            raise Revert(g, f"malformed oracle report: {exc}") from None
+            raise revert(g, f"malformed oracle report: {exc}") from None
         n = len(signers) // 32
         if len(signers) % 32 or not 1 <= n <= LIMITS.max_oracle_signers:
-            raise Revert(g, "a signer set is 1 to 16 keys of 32 bytes")
+            raise revert(g, "a signer set is 1 to 16 keys of 32 bytes")
         if not 1 <= quorum <= n:
-            raise Revert(g, "the quorum must be between 1 and the number of signers")
+            raise revert(g, "the quorum must be between 1 and the number of signers")
         if len(report.data) > LIMITS.max_report_data:
-            raise Revert(g, "oracle report data over the size limit")
+            raise revert(g, "oracle report data over the size limit")
         if len(report.signatures) < quorum:
-            raise Revert(g, "oracle quorum not reached")
+            raise revert(g, "oracle quorum not reached")
         g -= costs.oracle_signatures(len(report.signatures))
         if g < 0:
             raise OutOfGas()
@@ -470,19 +529,20 @@ class Frame:
             if index >= n or not crypto.verify(
                 signers[32 * index : 32 * index + 32], digest, signature
             ):
-                raise Revert(g, "bad oracle signature")
+                raise revert(g, "bad oracle signature")
         now = self.tx.timestamp
         if report.timestamp > now:
-            raise Revert(g, "oracle report from the future")
+            raise revert(g, "oracle report from the future")
         if now - report.timestamp > max_age:
-            raise Revert(g, "stale oracle report")
+            raise revert(g, "stale oracle report")
+        g = self.tx.access(g, report_key(self.address, digest))
         if self.state.report_used(self.address, digest):
-            raise Revert(g, "oracle report already used")
+            raise revert(g, "oracle report already used")
         g -= costs.oracle_use(len(report.data))
         if g < 0:
             raise OutOfGas()
         if self.static:
-            raise Revert(g, "oracle report used in a view call")
+            raise revert(g, "oracle report used in a view call")
         self.state.mark_report_used(self.address, digest)
         g = self.tx.allocate(g, len(report.data), charge=False)  # oracle_use includes the memory
         return g, report.data
@@ -497,7 +557,7 @@ class Frame:
         frames, logs = tx.frames, len(tx.logs)
         try:
             if value and self.static:
-                raise Revert(g, "value transfer in a view call")
+                raise revert(g, "value transfer in a view call")
             result = call_contract(
                 tx,
                 g,
@@ -569,6 +629,7 @@ def _check_all(g: int, types, values, what: str) -> int:
 def load_contract(tx: TxContext, g: int, address: bytes) -> tuple[int, LoadedModule]:
     """The code at ``address``, ready to run, and the gas left after paying for
     its first use in this transaction (:func:`deed.vm.costs.code_load`)."""
+    g = tx.access(g, account_key(address))
     acc = tx.state.account(address)
     if not acc.code_hash:
         raise Revert(g, "no contract at this address")

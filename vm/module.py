@@ -112,7 +112,8 @@ class Module:
     _encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     def encode(self) -> bytes:
-        return encode_module(self)
+        """The canonical encoding (the bytes it was decoded from, when it was)."""
+        return self._encoded if self._encoded is not None else encode_module(self)
 
     @property
     def module_id(self) -> bytes:

@@ -26,6 +26,11 @@ class OpInfo:
     dynamic: bool  # charges more gas than its base, depending on data
     doc: str
     size: int  # bytes of the instruction: the opcode and its immediates
+    deploy: int  # gas a deployment pays per occurrence: translating it to the node's engine
+
+    def __reduce__(self):
+        """Pickle as a reference to the table entry (a node's artifacts hold many)."""
+        return (_by_code, (self.code,))
 
 
 IMMEDIATE_SIZES = {"u8": 1, "t": 1, "u16": 2, "u32": 4}
@@ -37,9 +42,49 @@ TERMINATORS = {"JMP", "RET", "REVERT", "RAISE"}
 _T = ("t",)
 
 
+#: Deployment gas per instruction, by what translating it costs a node: the
+#: lines of Python it becomes and their compilation, measured by
+#: ``benchmarks/adversarial`` (the "deploy" attacks). Instructions kept on the
+#: symbolic stack cost little; checked arithmetic, host calls and control flow
+#: become statements that Python's compiler takes microseconds each to compile.
+_DEPLOY_SYMBOLIC = 40
+_DEPLOY_LINE = 600
+DEPLOY_GAS: dict[str, int] = {
+    **dict.fromkeys(
+        [
+            "CONST",
+            "POP",
+            "DUP",
+            "SWAP",
+            "LOAD",
+            "CALLER",
+            "CALLVALUE",
+            "SELF",
+            "HEIGHT",
+            "TIMESTAMP",
+            "ORIGIN",
+        ],
+        _DEPLOY_SYMBOLIC,
+    ),
+    **dict.fromkeys(["LT", "GT", "LE", "GE", "EQ", "NE", "NOT", "AND", "OR"], 2 * _DEPLOY_SYMBOLIC),
+    **dict.fromkeys(["STORE", "LEN", "MIN", "MAX", "SELFBALANCE", "RET"], _DEPLOY_LINE),
+    **dict.fromkeys(
+        ["ADD", "SUB", "MUL", "NEG", "CAST", "BAND", "BOR", "BXOR", "BNOT", "EXP", "SHL", "SHR"],
+        2 * _DEPLOY_LINE,
+    ),
+    **dict.fromkeys(["DIV", "MOD"], 3 * _DEPLOY_LINE),
+    **dict.fromkeys(["BYTEAT", "B2I", "REQUIRE", "REVERT", "RAISE"], 2 * _DEPLOY_LINE),
+    **dict.fromkeys(["JMP"], 2 * _DEPLOY_LINE),
+    **dict.fromkeys(["JMPIF", "JMPIFNOT"], 4 * _DEPLOY_LINE),
+    **dict.fromkeys(["CALL"], 4 * _DEPLOY_LINE),
+}
+_DEPLOY_HOST = 2 * _DEPLOY_LINE  # a host call and the segment's gas check
+
+
 def _op(code, name, imm, pops, pushes, gas, doc, dynamic=False) -> OpInfo:
     size = 1 + sum(IMMEDIATE_SIZES[i] for i in imm)
-    return OpInfo(code, name, tuple(imm), pops, pushes, gas, dynamic, doc, size)
+    deploy = DEPLOY_GAS.get(name, _DEPLOY_HOST)
+    return OpInfo(code, name, tuple(imm), pops, pushes, gas, dynamic, doc, size, deploy)
 
 
 OPCODES: tuple[OpInfo, ...] = (
@@ -54,8 +99,8 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x10, "ADD", _T, "II", "I", 3, "a + b"),
     _op(0x11, "SUB", _T, "II", "I", 3, "a - b"),
     _op(0x12, "MUL", _T, "II", "I", 5, "a * b"),
-    _op(0x13, "DIV", _T, "II", "I", 5, "a / b rounded toward zero; b = 0 reverts"),
-    _op(0x14, "MOD", _T, "II", "I", 5, "remainder with the sign of a; b = 0 reverts"),
+    _op(0x13, "DIV", _T, "II", "I", 8, "a / b rounded toward zero; b = 0 reverts"),
+    _op(0x14, "MOD", _T, "II", "I", 8, "remainder with the sign of a; b = 0 reverts"),
     _op(0x15, "EXP", _T, "II", "I", 50, "a ** b; b < 0 reverts"),
     _op(0x16, "NEG", _T, "I", "I", 3, "-a"),
     _op(0x17, "CAST", _T, "I", "I", 3, "checked conversion: revert unless a fits t"),
@@ -78,25 +123,25 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x28, "MAX", [], "II", "I", 3, "larger of a and b"),
     # byte strings
     _op(0x30, "LEN", [], "B", "I", 2, "length of a byte string"),
-    _op(0x31, "CONCAT", [], "BB", "B", 3, "a followed by b; + memory", dynamic=True),
+    _op(0x31, "CONCAT", [], "BB", "B", 12, "a followed by b; + memory", dynamic=True),
     _op(
         0x32,
         "SLICE",
         [],
         "BII",
         "B",
-        3,
+        12,
         "bytes [start, start+len); out of range reverts; + memory",
         dynamic=True,
     ),
-    _op(0x33, "BYTEAT", [], "BI", "I", 3, "byte at index; out of range reverts"),
+    _op(0x33, "BYTEAT", [], "BI", "I", 6, "byte at index; out of range reverts"),
     _op(
         0x34,
         "I2B",
         ["u8"],
         "I",
         "B",
-        3,
+        10,
         "n-byte big-endian two's complement; reverts if a does not fit; + memory",
         dynamic=True,
     ),
@@ -106,11 +151,13 @@ OPCODES: tuple[OpInfo, ...] = (
         _T,
         "B",
         "I",
-        3,
+        8,
         "big-endian (signed for i types) value of at most 32 bytes, checked against t",
     ),
-    _op(0x36, "SHA256", [], "B", "B", 20, "SHA-256 digest; + hashing per word", dynamic=True),
-    _op(0x37, "KECCAK256", [], "B", "B", 20, "Keccak-256 digest; + hashing per word", dynamic=True),
+    _op(0x36, "SHA256", [], "B", "B", 60, "SHA-256 digest; + hashing per word", dynamic=True),
+    _op(
+        0x37, "KECCAK256", [], "B", "B", 350, "Keccak-256 digest; + hashing per word", dynamic=True
+    ),
     _op(
         0x38,
         "ED25519",
@@ -135,7 +182,7 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x40, "JMP", ["u32"], "", "", 2, "jump to offset"),
     _op(0x41, "JMPIF", ["u32"], "I", "", 3, "jump if a != 0"),
     _op(0x42, "JMPIFNOT", ["u32"], "I", "", 3, "jump if a == 0"),
-    _op(0x43, "CALL", ["u16"], "*", "*", 10, "call internal function f", dynamic=True),
+    _op(0x43, "CALL", ["u16"], "*", "*", 15, "call internal function f", dynamic=True),
     _op(0x44, "RET", [], "*", "", 2, "return; the stack holds exactly the return values"),
     _op(0x45, "REVERT", [], "B", "", 2, "revert with a reason string"),
     _op(0x46, "RAISE", ["u16"], "*", "", 2, "revert with typed error e and its fields"),
@@ -186,7 +233,7 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x61, "CALLVALUE", [], "", "I", 2, "native value sent with this call"),
     _op(0x62, "SELF", [], "", "B", 2, "address of this contract"),
     _op(0x63, "BALANCE", [], "B", "I", 0, "balance of an address; + account read", dynamic=True),
-    _op(0x64, "SELFBALANCE", [], "", "I", 5, "balance of this contract"),
+    _op(0x64, "SELFBALANCE", [], "", "I", 30, "balance of this contract"),
     _op(0x65, "HEIGHT", [], "", "I", 2, "block height"),
     _op(0x66, "TIMESTAMP", [], "", "I", 2, "block timestamp (seconds)"),
     _op(0x67, "ORIGIN", [], "", "B", 2, "address that signed the transaction"),
@@ -262,6 +309,10 @@ def encode_instruction(op: OpInfo, args: list[int] | tuple[int, ...]) -> bytes:
 BY_CODE: dict[int, OpInfo] = {op.code: op for op in OPCODES}
 
 
+def _by_code(code: int) -> OpInfo:
+    return BY_CODE[code]
+
+
 #: Version of the gas schedule below and of the cost formulas in
 #: :mod:`deed.vm.costs`. A chain records it at genesis and refuses to run under
 #: another version (the same transactions would use other gas).
@@ -274,15 +325,17 @@ class GasSchedule:
     the formulas that combine these are in :mod:`deed.vm.costs`."""
 
     jump_target: int = 8  # entering an instruction that a jump lands on (its block is dispatched)
-    storage_read: int = 200  # SLOAD, SLOADB
+    cold_access: int = 2_000  # first access to a state entry in a transaction (read from disk)
+    storage_read: int = 100  # SLOAD, SLOADB
     storage_read_per_word: int = 3  # SLOADB: per 32-byte word of the value read
     storage_write: int = 500  # SSTORE to a slot that exists (or deleting one)
     storage_new_slot: int = 5_000  # SSTORE that creates a slot
     storage_per_word: int = 100  # SSTOREB: per 32-byte word of the value written
     account_read: int = 100  # BALANCE
-    hash_base: int = 30  # MKEY
-    hash_per_word: int = 6  # SHA256, KECCAK256, MKEY, per 32-byte word hashed
-    signature_check: int = 3_000  # ED25519
+    hash_base: int = 60  # MKEY
+    hash_per_word: int = 6  # SHA256, MKEY, per 32-byte word hashed
+    keccak_per_word: int = 20  # KECCAK256, per 32-byte word hashed
+    signature_check: int = 6_000  # ED25519
     memory_per_word: int = 3  # CONCAT, SLICE, I2B: per 32-byte word created
     copy_per_word: int = 3  # bytes values checked and copied at a call boundary
     event_base: int = 375  # EMIT
@@ -294,11 +347,13 @@ class GasSchedule:
     code_load_base: int = 1_000  # first use of a module's code in a transaction
     code_load_per_byte: int = 4  # ... per byte of the module
     send: int = 2_500  # SEND
-    oracle_signature: int = 3_000  # ORACLE: per signature checked
-    tx_base: int = 2_000  # intrinsic gas of every transaction
+    oracle_signature: int = 6_000  # ORACLE: per signature checked
+    tx_base: int = 10_000  # intrinsic gas of every transaction: its signature check dominates
     tx_data_byte: int = 8  # intrinsic gas per byte of transaction data
     deploy_base: int = 10_000  # intrinsic gas of a deployment
-    deploy_code_byte: int = 200  # per byte of deployed module: verification and translation
+    deploy_code_byte: int = 110  # per byte of a deployment: decoding, verifying, storing
+    deploy_function: int = 3_000  # per function of a deployed module: translating its frame
+    deploy_local: int = 300  # per local of a deployed function
 
 
 GAS = GasSchedule()

@@ -69,15 +69,19 @@ class _Prepared:
 
 
 def reference_functions(vm: VerifiedModule) -> list:
-    """Callables with the same signature as translated functions."""
+    """Callables with the same signature as translated functions. Each
+    function is prepared when it first runs (a module's other functions cost
+    nothing until then)."""
     functions: list = []
     m = vm.module
 
     def make(vf: VerifiedFunction):
-        prepared = _prepare(vm, vf)
+        prepared: list[_Prepared] = []
 
         def run(fr, g, *args):
-            return _interpret(prepared, m, functions, fr, g, args)
+            if not prepared:
+                prepared.append(_prepare(vm, vf))
+            return _interpret(prepared[0], m, functions, fr, g, args)
 
         return run
 

@@ -44,6 +44,24 @@ CODE = b"c"
 DOCUMENT = b"d"  # d ‖ document hash -> the contract that registered it
 REPORT = b"o"  # o ‖ contract ‖ report id -> used
 EMPTY_ROOT = hashlib.sha256(b"deed-empty-state").digest()
+
+
+def account_key(address: bytes) -> bytes:
+    return ACCOUNT + address
+
+
+def storage_key(address: bytes, key: bytes) -> bytes:
+    return STORAGE + address + key
+
+
+def document_key(doc: bytes) -> bytes:
+    return DOCUMENT + doc
+
+
+def report_key(contract: bytes, report_id: bytes) -> bytes:
+    return REPORT + contract + report_id
+
+
 _MISSING = object()
 
 

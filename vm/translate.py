@@ -26,21 +26,21 @@ per instruction, with no scans of the whole stack).
 
 Gas. Each arm is cut into *segments* that end after an instruction with a
 dynamic cost (storage, hashing, calls, ...) or a control transfer. A segment
-charges the static cost of all its instructions at its start; a revert
-inside it reports the gas the per-instruction schedule would leave there,
-and if that is negative, or the segment ends with the gas below zero, the
-outcome is out of gas instead (:func:`deed.vm.errors.revert`). Instructions
-inside a segment before its last have no effect outside the function, so
-running them before the out-of-gas point is found is unobservable. The
-observable gas is identical to charging instruction by instruction.
+pays the static cost of all its instructions at once, at its end: a revert
+inside it reports the gas the per-instruction schedule would leave there
+(``g - cost so far``), and if that is negative the outcome is out of gas
+instead (:func:`deed.vm.errors.revert`); the last instruction gets the gas
+left after the whole segment, and whatever it calls (a host method, a
+function) checks it for a negative value before doing anything. Instructions
+before a segment's last have no effect outside the function, so running them
+before the out-of-gas point is found is unobservable. The observable gas is
+identical to charging instruction by instruction.
 
 Safety. The generated source contains only names made from indexes, integer
 literals and fixed templates: no text of the module ever becomes source.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from . import runtime
 from .errors import OutOfGas, Revert, revert
@@ -57,18 +57,27 @@ _EMPTY_BYTES = repr(b"")
 G = "\x00G\x00"
 
 
-@dataclass(frozen=True, slots=True)
+_NO_LOCALS: frozenset[int] = frozenset()
+
+
 class _Item:
     """A value on the symbolic stack: an atom (a name or literal) or a pure
-    expression (a comparison or logical operation: a Python bool)."""
+    expression (a comparison or logical operation: a Python bool). Never
+    changed once made (a plain slotted class: translation makes many)."""
 
-    text: str
-    pure_expr: bool = False
-    uses_locals: frozenset[int] = frozenset()
-    depth: int = 0
+    __slots__ = ("text", "pure_expr", "uses_locals", "depth")
 
-
-_NO_LOCALS: frozenset[int] = frozenset()
+    def __init__(
+        self,
+        text: str,
+        pure_expr: bool = False,
+        uses_locals: frozenset[int] = _NO_LOCALS,
+        depth: int = 0,
+    ):
+        self.text = text
+        self.pure_expr = pure_expr
+        self.uses_locals = uses_locals
+        self.depth = depth
 
 
 class _SymStack:
@@ -138,15 +147,53 @@ class _SymStack:
         ]
 
 
-@dataclass
-class _Code:
-    """The translation of one instruction: its static gas, the lines that run
-    before the segment's out-of-gas check (pure) and after it (effects)."""
+class _Segment:
+    """Collects the code of one gas segment as instructions are translated,
+    and writes it out with one charge (see the module docstring)."""
 
-    cost: int
-    pure: list[str] = field(default_factory=list)
-    effect: list[str] = field(default_factory=list)
-    ends_segment: bool = False
+    def __init__(self, out: list[str]):
+        self.out = out
+        self.cost = 0
+        self.pure: list[tuple[str, int]] = []  # (line, cost up to its instruction)
+        self.effects: list[str] = []
+
+    def charge(self, cost: int) -> None:
+        self.cost += cost
+
+    def line(self, text: str) -> None:
+        """A line with no effect outside the function (it may revert)."""
+        self.pure.append((text, self.cost))
+
+    def effect(self, text: str) -> None:
+        """A line that runs only once the segment's gas is known to be there."""
+        self.effects.append(text)
+
+    def end(self) -> None:
+        """Write the segment out. Pure lines see the gas left at their own
+        instruction as ``g - cost``; a segment that ends in a host call (or an
+        internal call, a revert) hands that call ``g - total``, and host calls
+        and functions check for negative gas before doing anything; any other
+        segment subtracts its total and checks before its effects."""
+        total = self.cost
+        out = self.out
+        for text, cost in self.pure:
+            if G in text:
+                text = text.replace(G, f"(g - {cost})" if cost else "g")
+            out.append(text)
+        effects = self.effects
+        if effects:
+            if total and not any(G in text for text in effects):
+                out.append(f"g -= {total}")
+                out.append("if g < 0: raise OutOfGas()")
+                out.extend(effects)
+            else:
+                here = f"(g - {total})" if total else "g"
+                out.extend(text.replace(G, here) for text in effects)
+        elif total:
+            out.append(f"g -= {total}")
+        self.cost = 0
+        self.pure = []
+        self.effects = []
 
 
 def _int_text(item: _Item) -> str:
@@ -180,7 +227,7 @@ class _FunctionTranslator:
         ]
         body.append("tx = fr.tx")
         if len(self.arms) == 1 and not self._has_exits(self.arms[0]):
-            body.extend(self.arm_lines(self.arms[0], looped=False))
+            body.extend(self.arm_lines(self.arms[0]))
         else:
             body.append("b = 0")
             body.append("while True:")
@@ -208,9 +255,9 @@ class _FunctionTranslator:
         if hi - lo == 1:
             arm = self.arms[lo]
             if self._jumps_to_itself(arm):
-                inner = self.arm_lines(arm, looped=True, inner_loop=True)
+                inner = self.arm_lines(arm, inner_loop=True)
                 return ["while True:"] + ["    " + ln for ln in inner]
-            return self.arm_lines(arm, looped=True)
+            return self.arm_lines(arm)
         mid = (lo + hi) // 2
         lines = [f"if b < {self.arms[mid].index}:"]
         lines += ["    " + ln for ln in self.dispatch(lo, mid)]
@@ -222,318 +269,318 @@ class _FunctionTranslator:
         return len(self.arms) > 1 and any(arm.index in b.successors for b in self._arm_blocks(arm))
 
     # ------------------------------------------------------------------- arms
-    def arm_lines(self, arm: Block, looped: bool, inner_loop: bool = False) -> list[str]:
+    def arm_lines(self, arm: Block, inner_loop: bool = False) -> list[str]:
         """The code of one arm: its blocks in order, cut into gas segments."""
         self.inner_loop = inner_loop
         self.current_arm = arm.index
+        out: list[str] = []
+        seg = self.seg = _Segment(out)
         stack = _SymStack(len(arm.entry_stack))
-        codes: list[_Code] = []
         instrs = self.vf.instrs
         costs = self.vf.costs
-        blk = arm
-        while True:
+        blk: Block | None = arm
+        while blk is not None:
             for i in range(blk.start, blk.end - 1):
-                codes.append(self.instruction(instrs[i], costs[i], stack))
+                ins = instrs[i]
+                seg.charge(costs[i])
+                _EMITTERS[ins.op.name](self, ins, stack)
+                if ins.op.dynamic:
+                    seg.end()
             last = blk.end - 1
-            code, follow = self.block_end(blk, instrs[last], costs[last], stack)
-            codes.append(code)
-            if follow is None:
-                break
-            blk = follow
-        return self.segments(codes)
+            seg.charge(costs[last])
+            blk = self.block_end(blk, instrs[last], stack)
+            seg.end()
+        return out
 
-    def block_end(
-        self, blk: Block, ins: Instr, cost: int, stack: _SymStack
-    ) -> tuple[_Code, Block | None]:
-        """The last instruction of a block, and the block that continues this
-        arm's straight-line code (None when the arm's code ends here)."""
+    def block_end(self, blk: Block, ins: Instr, stack: _SymStack) -> Block | None:
+        """The last instruction of a block, already charged; returns the block
+        that continues this arm's straight-line code (None when it ends here)."""
         name = ins.op.name
-        jump_target = self.vf.block_of_offset[ins.args[0]] if name.startswith("JMP") else None
+        seg = self.seg
         fall = blk.index + 1 if blk.end in self.block_at_instr else None
         if name == "JMP":
-            code = _Code(cost, ends_segment=True)
-            code.effect = self.exit_to(jump_target, stack, code)
-            return code, None
+            self.exit_to(self.vf.block_of_offset[ins.args[0]], stack)
+            return None
         if name in ("JMPIF", "JMPIFNOT"):
-            cond = self.pop_condition(stack, _Code(0))
-            code = _Code(cost, ends_segment=True)
-            test = cond if name == "JMPIF" else f"not {cond}"
-            code.effect = [f"if {test}:"] + [
-                "    " + ln for ln in self.exit_to(jump_target, stack, code)
-            ]
+            cond = self.pop_condition(stack)
+            if fall not in self.arm_of_block and stack.changed_slots():
+                # The code goes on after this exit: store the stack in its slots on
+                # both paths once, so later exits do not store the same values again.
+                c = self.temp()
+                seg.line(f"{c} = {cond}")
+                cond = c
+                self.store_slots(stack)
+            seg.effect(f"if {cond}:" if name == "JMPIF" else f"if not {cond}:")
+            self.exit_to(self.vf.block_of_offset[ins.args[0]], stack, indent="    ")
             if fall in self.arm_of_block:
-                code.effect += self.exit_to(fall, stack, code)
-                return code, None
-            return code, self.vf.blocks[fall]
-        code = self.instruction(ins, cost, stack)
+                self.exit_to(fall, stack)
+                return None
+            return self.vf.blocks[fall]  # type: ignore[index]
+        _EMITTERS[name](self, ins, stack)
         if blk.successors:  # an ordinary instruction runs into a jump target
-            code.ends_segment = True
-            code.effect += self.exit_to(fall, stack, code)
-        return code, None
+            if ins.op.dynamic:
+                seg.end()
+            self.exit_to(fall, stack)  # type: ignore[arg-type]
+        return None
 
-    def exit_to(self, block: int, stack: _SymStack, code: _Code) -> list[str]:
+    def store_slots(self, stack: _SymStack) -> None:
+        """Assign every changed position to its slot; the stack is then its slots."""
+        changed = stack.changed_slots()
+        targets = ", ".join(f"s{pos}" for pos, _ in changed)
+        values = ", ".join(_int_text(item) for _, item in changed)
+        self.seg.line(f"{targets} = {values}")
+        for pos, _ in changed:
+            stack.replace(pos, _Item(f"s{pos}"))
+        stack.low = len(stack)
+
+    def exit_to(self, block: int, stack: _SymStack, indent: str = "") -> None:
         """Store the symbolic stack in its slots and continue in arm ``block``."""
-        lines = []
+        seg = self.seg
         changed = stack.changed_slots()
         if changed:
             targets = ", ".join(f"s{pos}" for pos, _ in changed)
             values = ", ".join(_int_text(item) for _, item in changed)
-            lines.append(f"{targets} = {values}")
+            seg.effect(f"{indent}{targets} = {values}")
         if block == self.current_arm and (self.inner_loop or len(self.arms) == 1):
-            lines.append("continue")
+            seg.effect(f"{indent}continue")
         else:
-            lines.append(f"b = {block}")
-            lines.append("break" if self.inner_loop else "continue")
-        return lines
-
-    def segments(self, codes: list[_Code]) -> list[str]:
-        lines: list[str] = []
-        seg: list[_Code] = []
-        for code in codes:
-            seg.append(code)
-            if code.ends_segment:
-                lines.extend(self.segment(seg))
-                seg = []
-        if seg:
-            lines.extend(self.segment(seg))
-        return lines
-
-    @staticmethod
-    def segment(seg: list[_Code]) -> list[str]:
-        """One charge for the segment, its pure lines, the out-of-gas check, its effects."""
-        total = sum(c.cost for c in seg)
-        lines = [f"g -= {total}"] if total else []
-        remaining = total
-        for c in seg:
-            remaining -= c.cost
-            gas_here = f"(g + {remaining})" if remaining else "g"
-            lines.extend(ln.replace(G, gas_here) for ln in c.pure)
-        effects = [ln.replace(G, "g") for c in seg for ln in c.effect]
-        if effects and total:
-            lines.append("if g < 0: raise OutOfGas()")
-        lines.extend(effects)
-        return lines
+            seg.effect(f"{indent}b = {block}")
+            seg.effect(f"{indent}{'break' if self.inner_loop else 'continue'}")
 
     # ------------------------------------------------------------ operands
-    def materialize(self, stack: _SymStack, code: _Code, pos: int) -> None:
+    def materialize(self, stack: _SymStack, pos: int) -> None:
         item = stack.items[pos]
         t = self.temp()
-        code.pure.append(f"{t} = {_int_text(item)}")
+        self.seg.line(f"{t} = {_int_text(item)}")
         stack.replace(pos, _Item(t))
 
     def pop_values(self, stack: _SymStack, n: int) -> list[str]:
         """Pop n operands as integer or bytes texts."""
         return [_int_text(it) for it in stack.pop_many(n)] if n else []
 
-    def pop_condition(self, stack: _SymStack, code: _Code) -> str:
+    def pop_condition(self, stack: _SymStack) -> str:
         """Pop an operand used only for its truth: a comparison stays a bool."""
         item = stack.pop()
         return f"({item.text})" if item.pure_expr else item.text
 
-    def push_temp(self, stack: _SymStack, code: _Code, expr: str) -> str:
+    def push_temp(self, stack: _SymStack, expr: str) -> str:
         t = self.temp()
-        code.pure.append(f"{t} = {expr}")
+        self.seg.line(f"{t} = {expr}")
         stack.push(_Item(t))
         return t
 
-    def push_checked(
-        self,
-        stack: _SymStack,
-        code: _Code,
-        expr: str,
-        type_code: int,
-        what: str = "arithmetic overflow",
-    ) -> None:
-        lo, hi = int_range(type_code)
-        t = self.push_temp(stack, code, expr)
-        code.pure.append(f"if {t} < {lo} or {t} > {hi}: raise R({G}, {what!r})")
+    def push_checked(self, stack: _SymStack, expr: str, type_code: int, what: str = "OVF") -> None:
+        """Push a result, reverting unless it fits the type (``what``: the reason's name)."""
+        t = self.push_temp(stack, expr)
+        self.seg.line(f"if {_range_test(t, type_code)}: raise R({G}, {what})")
 
-    def push_pure(
-        self, stack: _SymStack, code: _Code, operands: list[_Item], template: str
-    ) -> None:
+    def push_pure(self, stack: _SymStack, operands: list[_Item], template: str) -> None:
         """Push a comparison or logical expression over operands, keeping it
         symbolic unless it would nest deeper than MAX_EXPR_DEPTH."""
         if max((o.depth for o in operands), default=0) >= MAX_EXPR_DEPTH:
-            operands = [self._as_temp(o, code) for o in operands]
+            operands = [self._as_temp(o) for o in operands]
         texts = [o.text if not o.pure_expr else f"({o.text})" for o in operands]
         uses = _NO_LOCALS.union(*(o.uses_locals for o in operands))
         depth = 1 + max((o.depth for o in operands), default=0)
         stack.push(_Item(template.format(*texts), True, uses, depth))
 
-    def _as_temp(self, item: _Item, code: _Code) -> _Item:
-        if not item.pure_expr:
-            return item
+    def _as_temp(self, item: _Item) -> _Item:
+        if not item.depth:
+            return item  # an atom already
         t = self.temp()
-        code.pure.append(f"{t} = {_int_text(item)}")
+        self.seg.line(f"{t} = {_int_text(item)}")
         return _Item(t)
 
-    # ----------------------------------------------------------- instructions
-    def instruction(self, ins: Instr, cost: int, stack: _SymStack) -> _Code:
-        op = ins.op
-        code = _Code(cost, ends_segment=op.dynamic)
-        _EMITTERS[op.name](self, ins, stack, code)
-        return code
+    @staticmethod
+    def _as_int(item: _Item) -> _Item:
+        """An operand that a comparison or logical operation reads as an integer."""
+        if not item.pure_expr:
+            return item
+        return _Item(_int_text(item), False, item.uses_locals, item.depth)
 
-    def _const(self, ins, stack, code):
+    # ----------------------------------------------------------- instructions
+    def _const(self, ins, stack):
         c = self.m.constants[ins.args[0]]
         stack.push(_Item(repr(c) if isinstance(c, int) else f"k{ins.args[0]}"))
 
-    def _pop(self, ins, stack, code):
+    def _pop(self, ins, stack):
         stack.pop()  # pure items have no effects to keep
 
-    def _dup(self, ins, stack, code):
+    def _dup(self, ins, stack):
         pos = len(stack) - 1 - ins.args[0]
         if stack.items[pos].pure_expr:
-            self.materialize(stack, code, pos)
+            self.materialize(stack, pos)
         stack.push(stack.items[pos])
 
-    def _swap(self, ins, stack, code):
+    def _swap(self, ins, stack):
         stack.swap(ins.args[0])
 
-    def _load(self, ins, stack, code):
+    def _load(self, ins, stack):
         n = ins.args[0]
-        stack.push(_Item(f"l{n}", uses_locals=frozenset((n,))))
+        stack.push(_Item(f"l{n}", False, _LOCAL_SETS[n]))
 
-    def _store(self, ins, stack, code):
+    def _store(self, ins, stack):
         (v,) = self.pop_values(stack, 1)
         n = ins.args[0]
         for pos in stack.readers_of(n):
-            self.materialize(stack, code, pos)
-        code.pure.append(f"l{n} = {v}")
+            self.materialize(stack, pos)
+        self.seg.line(f"l{n} = {v}")
 
-    def _arith(self, ins, stack, code):
+    def _arith(self, ins, stack):
         x, y = self.pop_values(stack, 2)
-        expr = _ARITH[ins.op.name].format(a=x, b=y)
-        self.push_checked(stack, code, expr, ins.args[0])
+        self.push_checked(stack, _ARITH[ins.op.name].format(a=x, b=y), ins.args[0])
 
-    def _divmod(self, ins, stack, code):
+    def _divmod(self, ins, stack):
+        """Truncating division; Python's floor division agrees when the divisor
+        is positive and the dividend is not negative, and -(-a // b) is the
+        truncated quotient when only the dividend is negative."""
         x, y = self.pop_values(stack, 2)
-        code.pure.append(f"if {y} == 0: raise R({G}, 'division by zero')")
+        self.seg.line(f"if {y} == 0: raise R({G}, 'division by zero')")
         sym, helper = ("//", "tdiv") if ins.op.name == "DIV" else ("%", "tmod")
-        expr = f"{x} {sym} {y} if {x} >= 0 and {y} > 0 else {helper}({x}, {y})"
-        self.push_checked(stack, code, expr, ins.args[0])
+        expr = (
+            f"({x} {sym} {y} if {x} >= 0 else -(-{x} {sym} {y})) if {y} > 0 else {helper}({x}, {y})"
+        )
+        self.push_checked(stack, expr, ins.args[0])
 
-    def _exp_shift(self, ins, stack, code):
+    def _exp(self, ins, stack):
         x, y = self.pop_values(stack, 2)
-        helper = {"EXP": "power", "SHL": "shl", "SHR": "shr"}[ins.op.name]
-        self.push_checked(stack, code, f"{helper}({G}, {x}, {y})", ins.args[0])
+        self.push_checked(stack, f"power({G}, {x}, {y})", ins.args[0])
 
-    def _neg(self, ins, stack, code):
+    def _shift(self, ins, stack):
+        """Shifts by up to 256 (left) or 512 (right) inline; others in the helper."""
+        x, y = self.pop_values(stack, 2)
+        if ins.op.name == "SHL":
+            expr = f"{x} << {y} if 0 <= {y} <= 256 else shl({G}, {x}, {y})"
+        else:
+            expr = f"{x} >> {y} if 0 <= {y} <= 512 else shr({G}, {x}, {y})"
+        self.push_checked(stack, expr, ins.args[0])
+
+    def _neg(self, ins, stack):
         (x,) = self.pop_values(stack, 1)
-        self.push_checked(stack, code, f"-{x}", ins.args[0])
+        self.push_checked(stack, f"-{x}", ins.args[0])
 
-    def _cast(self, ins, stack, code):
+    def _cast(self, ins, stack):
         (x,) = self.pop_values(stack, 1)
-        what = f"value does not fit {int_type_text(ins.args[0])}"
-        self.push_checked(stack, code, x, ins.args[0], what)
+        self.push_checked(stack, x, ins.args[0], f"CAST{ins.args[0]}")
 
-    def _bnot(self, ins, stack, code):
+    def _bnot(self, ins, stack):
         (x,) = self.pop_values(stack, 1)
         lo, hi = int_range(ins.args[0])
-        self.push_checked(stack, code, f"{x} ^ {hi}" if lo == 0 else f"~{x}", ins.args[0])
+        self.push_checked(stack, f"{x} ^ {_high(ins.args[0])}" if lo == 0 else f"~{x}", ins.args[0])
 
-    def _compare(self, ins, stack, code):
-        operands = stack.pop_many(2)
-        ints = [
-            o if not o.pure_expr else _Item(_int_text(o), False, o.uses_locals, o.depth)
-            for o in operands
-        ]
-        self.push_pure(stack, code, ints, "{} " + _COMPARE[ins.op.name] + " {}")
+    def _compare(self, ins, stack):
+        operands = [self._as_int(o) for o in stack.pop_many(2)]
+        self.push_pure(stack, operands, "{} " + _COMPARE[ins.op.name] + " {}")
 
-    def _not(self, ins, stack, code):
-        self.push_pure(stack, code, [stack.pop()], "not {}")
+    def _not(self, ins, stack):
+        self.push_pure(stack, [stack.pop()], "not {}")
 
-    def _and_or(self, ins, stack, code):
+    def _and_or(self, ins, stack):
         op = "&" if ins.op.name == "AND" else "|"
-        operands = stack.pop_many(2)
-        ints = [
-            o if not o.pure_expr else _Item(_int_text(o), False, o.uses_locals, o.depth)
-            for o in operands
-        ]
-        self.push_pure(stack, code, ints, "({} != 0) " + op + " ({} != 0)")
+        operands = [self._as_int(o) for o in stack.pop_many(2)]
+        self.push_pure(stack, operands, "({} != 0) " + op + " ({} != 0)")
 
-    def _min_max(self, ins, stack, code):
+    def _min_max(self, ins, stack):
         x, y = self.pop_values(stack, 2)
         cmp = "<=" if ins.op.name == "MIN" else ">="
-        self.push_temp(stack, code, f"{x} if {x} {cmp} {y} else {y}")
+        self.push_temp(stack, f"{x} if {x} {cmp} {y} else {y}")
 
-    def _len(self, ins, stack, code):
+    def _len(self, ins, stack):
         (x,) = self.pop_values(stack, 1)
-        self.push_temp(stack, code, f"len({x})")
+        self.push_temp(stack, f"len({x})")
 
-    def _host_value(self, ins, stack, code):
+    def _host_value(self, ins, stack):
         method, n_in, extra = _HOST_VALUE[ins.op.name]
         args = ", ".join(self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
         t = self.temp()
-        code.effect.append(f"g, {t} = fr.{method}({G}, {args})")
+        self.seg.effect(f"g, {t} = fr.{method}({G}, {args})")
         stack.push(_Item(t))
 
-    def _host_pure(self, ins, stack, code):
+    def _host_pure(self, ins, stack):
         method, n_in, extra = _HOST_PURE[ins.op.name]
         args = ", ".join([G] + self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
-        self.push_temp(stack, code, f"{method}({args})")
+        self.push_temp(stack, f"{method}({args})")
 
-    def _host_effect(self, ins, stack, code):
+    def _host_effect(self, ins, stack):
         method, n_in, extra = _HOST_EFFECT[ins.op.name]
         args = ", ".join([G] + self.pop_values(stack, n_in) + [e.format(*ins.args) for e in extra])
-        code.effect.append(f"g = fr.{method}({args})")
+        self.seg.effect(f"g = fr.{method}({args})")
 
-    def _env(self, ins, stack, code):
+    def _byteat(self, ins, stack):
+        x, i = self.pop_values(stack, 2)
+        self.push_temp(stack, f"{x}[{i}] if 0 <= {i} < len({x}) else byte_at({G}, {x}, {i})")
+
+    def _env(self, ins, stack):
         stack.push(_Item(_ENV[ins.op.name]))
 
-    def _selfbalance(self, ins, stack, code):
-        self.push_temp(stack, code, "fr.selfbalance()")
+    def _selfbalance(self, ins, stack):
+        self.push_temp(stack, "fr.selfbalance()")
 
-    def _call(self, ins, stack, code):
+    def _call(self, ins, stack):
         callee = self.m.functions[ins.args[0]]
         xs = self.pop_values(stack, len(callee.params))
         rets = [self.temp() for _ in callee.returns]
         lhs = ", ".join(["g"] + rets)
-        code.effect += [
-            "tx.frames += 1",
-            f"if tx.frames > MAX_FRAMES: raise R({G}, 'too many call frames')",
-            f"{lhs} = f{ins.args[0]}({', '.join(['fr', G] + xs)})",
-            "tx.frames -= 1",
-        ]
+        seg = self.seg
+        seg.effect("tx.frames += 1")
+        seg.effect(f"if tx.frames > MAX_FRAMES: raise R({G}, 'too many call frames')")
+        seg.effect(f"{lhs} = f{ins.args[0]}({', '.join(['fr', G] + xs)})")
+        seg.effect("tx.frames -= 1")
         for r in rets:
             stack.push(_Item(r))
 
-    def _xcall(self, ins, stack, code):
+    def _xcall(self, ins, stack):
         imp = self.m.imports[ins.args[0]]
         xs = self.pop_values(stack, 2 + len(imp.params))
         rets = [self.temp() for _ in range(len(imp.returns) + ins.args[1])]
         args_tuple = "(" + "".join(f"{x}, " for x in xs[2:]) + ")"
         lhs = ", ".join(["g"] + rets) + ("," if not rets else "")
-        code.effect.append(
+        self.seg.effect(
             f"{lhs} = fr.xcall({G}, {ins.args[0]}, {ins.args[1]}, {xs[0]}, {xs[1]}, {args_tuple})"
         )
         for r in rets:
             stack.push(_Item(r))
 
-    def _ret(self, ins, stack, code):
+    def _ret(self, ins, stack):
         xs = self.pop_values(stack, len(self.f.returns))
-        code.ends_segment = True
-        code.effect.append("return " + ", ".join(["g"] + xs) if xs else "return g")
+        self.seg.effect("return " + ", ".join(["g"] + xs) if xs else "return g")
 
-    def _revert(self, ins, stack, code):
+    def _revert(self, ins, stack):
         (x,) = self.pop_values(stack, 1)
-        code.ends_segment = True
-        code.effect.append(f"raise R({G}, reason_text({x}))")
+        self.seg.effect(f"raise R({G}, reason_text({x}))")
 
-    def _require(self, ins, stack, code):
-        x = self.pop_condition(stack, code)
-        code.pure.append(f"if not {x}: raise R({G}, m{ins.args[0]})")
+    def _require(self, ins, stack):
+        x = self.pop_condition(stack)
+        self.seg.line(f"if not {x}: raise R({G}, m{ins.args[0]})")
 
-    def _raise(self, ins, stack, code):
+    def _raise(self, ins, stack):
         err = self.m.errors[ins.args[0]]
         xs = self.pop_values(stack, len(err.fields))
-        code.ends_segment = True
-        code.effect.append(f"raise fr.error({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
+        self.seg.effect(f"raise fr.error({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
 
-    def _emit(self, ins, stack, code):
+    def _emit(self, ins, stack):
         ev = self.m.events[ins.args[0]]
         xs = self.pop_values(stack, len(ev.fields))
-        code.effect.append(f"g = fr.emit({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
+        self.seg.effect(f"g = fr.emit({G}, {ins.args[0]}, ({''.join(x + ', ' for x in xs)}))")
+
+
+_LOCAL_SETS = tuple(frozenset((n,)) for n in range(256))
+
+
+def _high(type_code: int) -> str:
+    """The type's largest value as source: a literal when short, else its global name."""
+    hi = int_range(type_code)[1]
+    return str(hi) if hi < 1 << 64 else f"HI{type_code}"
+
+
+def _range_test(t: str, type_code: int) -> str:
+    """Source that is true when ``t`` does not fit the integer type ``type_code``."""
+    lo, hi = int_range(type_code)
+    if hi < 1 << 64:
+        return f"{t} < {lo} or {t} > {hi}"
+    return (
+        f"{t} < LO{type_code} or {t} > HI{type_code}" if lo else f"{t} < 0 or {t} > HI{type_code}"
+    )
 
 
 _ARITH = {
@@ -562,7 +609,6 @@ _HOST_VALUE = {
 }
 # name -> (module-level function, operands, extra): pure functions that may revert
 _HOST_PURE = {
-    "BYTEAT": ("byte_at", 2, []),
     "B2I": ("bytes_to_int", 1, ["{0}"]),
 }
 # name -> (frame method, operands, extra): effects that return only gas
@@ -592,9 +638,9 @@ _EMITTERS = {
     **{name: T._arith for name in _ARITH},
     "DIV": T._divmod,
     "MOD": T._divmod,
-    "EXP": T._exp_shift,
-    "SHL": T._exp_shift,
-    "SHR": T._exp_shift,
+    "EXP": T._exp,
+    "SHL": T._shift,
+    "SHR": T._shift,
     "NEG": T._neg,
     "CAST": T._cast,
     "BNOT": T._bnot,
@@ -610,6 +656,7 @@ _EMITTERS = {
     **{name: T._host_effect for name in _HOST_EFFECT},
     **{name: T._env for name in _ENV},
     "SELFBALANCE": T._selfbalance,
+    "BYTEAT": T._byteat,
     "CALL": T._call,
     "XCALL": T._xcall,
     "RET": T._ret,
@@ -619,6 +666,20 @@ _EMITTERS = {
     "EMIT": T._emit,
 }
 del T
+
+
+def _type_names() -> dict[str, object]:
+    """Globals of translated code for the integer types: wide bounds and cast reasons."""
+    names: dict[str, object] = {"OVF": "arithmetic overflow"}
+    for code in range(64):
+        lo, hi = int_range(code)
+        names[f"HI{code}"] = hi
+        names[f"LO{code}"] = lo
+        names[f"CAST{code}"] = f"value does not fit {int_type_text(code)}"
+    return names
+
+
+_TYPE_NAMES = _type_names()
 
 
 def translate_source(vm: VerifiedModule) -> str:
@@ -635,6 +696,7 @@ def functions_from_code(code, module) -> list:
     """The module's functions from its compiled code object, indexed like the module's."""
     namespace = runtime.namespace()
     namespace.update({"Revert": Revert, "OutOfGas": OutOfGas, "R": revert})
+    namespace.update(_TYPE_NAMES)
     for i, c in enumerate(module.constants):
         if isinstance(c, bytes):
             namespace[f"k{i}"] = c

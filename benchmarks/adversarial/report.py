@@ -1,0 +1,72 @@
+"""Print the adversarial table: ns of wall time per gas for every attack on
+each engine, beside the plain loop of the same run, and the ratio.
+
+    .venv/bin/python benchmarks/adversarial/report.py [--engines translate,reference]
+        [--only NAME,NAME] [--rounds 3] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from attacks import ATTACKS, BY_NAME, measure  # noqa: E402
+
+from deed.vm.opcodes import SCHEDULE_VERSION  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--engines", default="translate,reference")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args(argv)
+    engines = [e for e in args.engines.split(",") if e]
+    chosen = [BY_NAME[n] for n in args.only.split(",") if n] or ATTACKS
+    if chosen[0].name != "plain loop":
+        chosen = [BY_NAME["plain loop"], *chosen]
+    results = {}
+    for attack in chosen:
+        for engine in engines:
+            m = measure(attack, engine, args.rounds)
+            results[(attack.name, engine)] = m
+            plain = results[("plain loop", engine)].ns_per_gas
+            print(
+                f"# {attack.name:24s} {engine:9s} {m.ns_per_gas:8.2f} ns/gas  x{m.ns_per_gas / plain:5.2f}"
+                f"  gas {m.gas:,}  {m.seconds * 1e3:.1f} ms  {m.status}",
+                file=sys.stderr,
+                flush=True,
+            )
+    if args.markdown:
+        print(
+            f"Gas schedule {SCHEDULE_VERSION}; wall time of applying the transaction and committing its block.\n"
+        )
+        head = (
+            "| attack | stresses | "
+            + " | ".join(f"{e} ns/gas | {e} x plain" for e in engines)
+            + " |"
+        )
+        print(head)
+        print("|---|---|" + "---:|---:|" * len(engines))
+        for attack in chosen:
+            cells = []
+            for e in engines:
+                m = results[(attack.name, e)]
+                plain = results[("plain loop", e)].ns_per_gas
+                cells += [f"{m.ns_per_gas:.1f}", f"{m.ns_per_gas / plain:.2f}"]
+            print(f"| {attack.name} | {attack.path} | " + " | ".join(cells) + " |")
+    worst = max(
+        (results[(a.name, e)].ns_per_gas / results[("plain loop", e)].ns_per_gas, a.name, e)
+        for a in chosen
+        for e in engines
+    )
+    print(f"# worst: {worst[1]} on {worst[2]}: x{worst[0]:.2f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
