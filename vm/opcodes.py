@@ -299,6 +299,7 @@ class Limits:
     max_module_size: int = 262_144  # bytes of an encoded module
     max_functions: int = 1_024
     max_code_size: int = 65_536  # bytes of one function's code
+    max_blocks: int = 1_024  # basic blocks in one function
     max_constants: int = 4_096
     max_constant_bytes: int = 4_096  # one bytes constant
     max_locals: int = 255  # parameters included
