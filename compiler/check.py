@@ -432,7 +432,7 @@ class _ContractChecker:
                 self.r.error("E0201", f"expected {t}, found a non-integer constant", expr.span)
                 return 0
             if not lo <= value <= hi:
-                self.r.error("E0206", f"{value} does not fit {t}", expr.span)
+                self.r.error("E0206", f"{_number(value)} does not fit {t}", expr.span)
             expr.type = t
             return value
         if isinstance(t, T.BoolType) and isinstance(value, bool):
@@ -559,6 +559,14 @@ class _ContractChecker:
             if f.is_init and not f.payable:
                 for node in f.value_uses:
                     self.r.error("E0302", "init reads msg.value but is not @payable", node.span)
+
+
+def _number(value: int) -> str:
+    """An integer for a message: constant arithmetic can make one too long to
+    print (Python refuses str() past 4,300 digits), so past 256 bits, its size."""
+    if value.bit_length() <= 256:
+        return str(value)
+    return f"a {value.bit_length()}-bit {'negative ' if value < 0 else ''}number"
 
 
 def _with_effects(fns: dict[str, FunctionInfo]) -> set[str]:
@@ -813,7 +821,9 @@ class _FunctionChecker:
                     "add one: range(n, max=1000)",
                 )
         if bound is not None and bound > MAX_LOOP_BOUND:
-            self.r.error("E0305", f"loop bound {bound} is over {MAX_LOOP_BOUND:,}", it.span)
+            self.r.error(
+                "E0305", f"loop bound {_number(bound)} is over {MAX_LOOP_BOUND:,}", it.span
+            )
         it.ref = ("range", bound)
         it.type = loop_type
         self.scopes.append({})
