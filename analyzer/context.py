@@ -3,6 +3,7 @@ output: the typed IR with source spans, and per-function summaries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,6 +49,30 @@ def all_nodes(node):
     """Every expression node inside a statement or terminator."""
     for e in expressions(node):
         yield from ir.walk(e)
+
+
+def callees_first(roots: Iterable[str], calls: Callable[[str], Iterable[str]]) -> list[str]:
+    """``roots`` and every function they reach, each after the ones it calls
+    (the call graph is acyclic). An explicit stack: a chain of a thousand calls
+    is not deep for it."""
+    order: list[str] = []
+    placed: set[str] = set()
+    for root in roots:
+        if root in placed:
+            continue
+        stack = [(root, iter(calls(root)))]
+        entered = {root}
+        while stack:
+            name, pending = stack[-1]
+            callee = next(pending, None)
+            if callee is None:
+                stack.pop()
+                order.append(name)
+                placed.add(name)
+            elif callee not in placed and callee not in entered:
+                entered.add(callee)
+                stack.append((callee, iter(calls(callee))))
+    return order
 
 
 def mentions(e: ir.Expr, env_name: str) -> bool:
@@ -152,10 +177,7 @@ class Context:
     def summaries(self) -> dict[str, FunctionSummary]:
         """Summaries including what called functions do (the call graph is acyclic)."""
         done: dict[str, FunctionSummary] = {}
-
-        def visit(name: str) -> FunctionSummary:
-            if name in done:
-                return done[name]
+        for name in callees_first(self.direct, lambda n: self.direct[n].calls):
             d = self.direct[name]
             s = FunctionSummary(
                 d.name,
@@ -172,7 +194,7 @@ class Context:
                 d.checks_caller,
             )
             for callee in d.calls:
-                c = visit(callee)
+                c = done[callee]
                 s.reads |= c.reads
                 s.writes |= c.writes
                 s.external_calls += c.external_calls
@@ -180,11 +202,7 @@ class Context:
                 s.emits |= c.emits
                 s.checks_caller |= c.checks_caller
             done[name] = s
-            return s
-
-        for name in self.direct:
-            visit(name)
-        return done
+        return {name: done[name] for name in self.direct}
 
     def loop_blocks(self, f: ir.Function) -> set[int]:
         existing = {b.index for b in f.blocks}

@@ -30,7 +30,7 @@ from deed.vm import costs
 from deed.vm.opcodes import BY_NAME, GAS, LIMITS
 from deed.vm.verifier import verify
 
-from .context import Context, all_nodes
+from .context import Context, all_nodes, callees_first
 
 
 @dataclass(frozen=True)
@@ -91,23 +91,37 @@ class GasAnalysis:
         return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
 
     def bound(self, name: str) -> GasBound:
-        if name not in self._bounds:
-            f = self.ctx.functions[name]
-            external = any(
-                isinstance(n, ir.ExtCall)
-                for b in f.blocks
-                for s in [*b.stmts, b.term]
-                for n in all_nodes(s)
-            )
-            known = _known_on_entry(f)
-            costs = {b.index: self.block_cost(f, b, known[b.index]) for b in f.blocks}
-            for b in f.blocks:  # callees with external calls make this one external too
-                for s in [*b.stmts, b.term]:
-                    for n in all_nodes(s):
-                        if isinstance(n, ir.Call) and self.bound(n.function).external:
-                            external = True
-            self._bounds[name] = GasBound(name, _longest_path(f, costs), external)
+        if name not in self._bounds:  # the functions it calls first: no recursion
+            for callee in callees_first([name], self._callees):
+                if callee not in self._bounds:
+                    self._bounds[callee] = self._bound(callee)
         return self._bounds[name]
+
+    def _callees(self, name: str) -> list[str]:
+        f = self.ctx.functions[name]
+        found = (
+            n.function
+            for b in f.blocks
+            for s in [*b.stmts, b.term]
+            for n in all_nodes(s)
+            if isinstance(n, ir.Call)
+        )
+        return list(dict.fromkeys(found))
+
+    def _bound(self, name: str) -> GasBound:
+        """The bound of one function whose callees' bounds are known."""
+        f = self.ctx.functions[name]
+        external = any(
+            isinstance(n, ir.ExtCall)
+            for b in f.blocks
+            for s in [*b.stmts, b.term]
+            for n in all_nodes(s)
+        )
+        known = _known_on_entry(f)
+        costs = {b.index: self.block_cost(f, b, known[b.index]) for b in f.blocks}
+        # callees with external calls make this one external too
+        external = external or any(self._bounds[c].external for c in self._callees(name))
+        return GasBound(name, _longest_path(f, costs), external)
 
     def block_cost(self, f: ir.Function, b: ir.Block, existing: set | None = None) -> int:
         static = sum(BY_NAME[op].gas for op, _ in self.layout[f.name].get(b.index, []))
@@ -306,35 +320,55 @@ def _known_on_entry(f: ir.Function) -> dict[int, set]:
 
 
 def _longest_path(f: ir.Function, costs: dict[int, int]) -> int:
+    """The costliest path from the entry: a loop counts its bound times its
+    costliest iteration. Memoised over (block, innermost loop header), computed
+    with an explicit stack (a function has up to a thousand blocks in a row)."""
     blocks = {b.index: b for b in f.blocks}
     loops = {}
     for loop in f.loops:
         members = loop.blocks & set(blocks)
         if loop.header in blocks:
             loops[loop.header] = (loop.bound, members)
+
+    def region(header: int | None) -> set[int] | None:
+        return None if header is None else loops[header][1]
+
+    def after_loop(b: int, header: int | None) -> list[tuple[int, int | None]]:
+        members, inside = loops[b][1], region(header)
+        exits = {t for m in members for t in blocks[m].successors() if t not in members}
+        return [(t, header) for t in exits if inside is None or t in inside]
+
+    def onward(b: int, header: int | None) -> list[tuple[int, int | None]]:
+        inside = region(header)
+        return [
+            (s, header)
+            for s in blocks[b].successors()
+            if s != header and (inside is None or s in inside)
+        ]
+
     memo: dict[tuple[int, int | None], int] = {}
-
-    def longest(b: int, region: set[int] | None, header: int | None) -> int:
-        key = (b, header)
+    expanded: set[tuple[int, int | None]] = set()
+    root = (f.blocks[0].index, None)
+    stack = [root]
+    while stack:
+        b, header = key = stack[-1]
         if key in memo:
-            return memo[key]
-        if b in loops and b != header:
-            bound, members = loops[b]
-            iteration = longest(b, members, b)
-            exits = {t for m in members for t in blocks[m].successors() if t not in members}
-            after = max(
-                (longest(t, region, header) for t in exits if region is None or t in region),
-                default=0,
-            )
-            result = (bound + 1) * iteration + after
+            stack.pop()
+            continue
+        in_loop = b in loops and b != header
+        needs = [(b, b), *after_loop(b, header)] if in_loop else onward(b, header)
+        missing = [k for k in needs if k not in memo]
+        if missing:
+            if key in expanded:  # what it needs needs it: a cycle that is not a loop
+                raise ValueError(f"{f.name}: block b{b} is on a cycle that is not a loop")
+            expanded.add(key)
+            stack.extend(missing)
+            continue
+        stack.pop()
+        if in_loop:
+            bound = loops[b][0]
+            after = max((memo[k] for k in needs[1:]), default=0)
+            memo[key] = (bound + 1) * memo[(b, b)] + after
         else:
-            best = 0
-            for s in blocks[b].successors():
-                if s == header or (region is not None and s not in region):
-                    continue
-                best = max(best, longest(s, region, header))
-            result = costs[b] + best
-        memo[key] = result
-        return result
-
-    return longest(f.blocks[0].index, None, None)
+            memo[key] = costs[b] + max((memo[k] for k in needs), default=0)
+    return memo[root]

@@ -198,10 +198,23 @@ class ExprStmt(Stmt):
 
 
 @dataclass(eq=False)
+class Elif(Node):
+    cond: Expr
+    body: list[Stmt]
+
+
+@dataclass(eq=False)
 class If(Stmt):
+    """``if``, its ``elif`` clauses side by side (a long chain does not nest), ``else``."""
+
     cond: Expr
     body: list[Stmt]
     orelse: list[Stmt]
+    elifs: list[Elif] = field(default_factory=list)
+
+    def branches(self) -> list[tuple[Expr, list[Stmt], Span]]:
+        """Each condition with its body and span, in order (the ``if`` first)."""
+        return [(self.cond, self.body, self.span)] + [(e.cond, e.body, e.span) for e in self.elifs]
 
 
 @dataclass(eq=False)

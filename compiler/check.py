@@ -39,6 +39,7 @@ class LocalInfo:
     type: T.Type
     index: int
     mutable: bool = True
+    span: ast.Span = ast.NO_SPAN  # its declaration
 
 
 @dataclass
@@ -373,6 +374,36 @@ class _ContractChecker:
         self._check_call_graph()
         return info
 
+    def _check_no_recursion(self) -> None:
+        """E0303 for each call that closes a cycle: a depth-first search with an
+        explicit stack (a chain of a thousand functions is not deep for it)."""
+        fns = self.info.functions
+        done: set[str] = set()
+        for root in sorted(fns):
+            if root in done:
+                continue
+            path = [root]  # the functions on the stack, in call order
+            stack = [iter(sorted(fns[root].calls))]
+            while stack:
+                callee = next(stack[-1], None)
+                name = path[-1]
+                if callee is None:
+                    done.add(name)
+                    path.pop()
+                    stack.pop()
+                elif callee in path:
+                    site = next(node for n, node in fns[name].call_sites if n == callee)
+                    cycle = path[path.index(callee) :] + [callee]
+                    self.r.error(
+                        "E0303",
+                        f"recursion: {' -> '.join(cycle)}",
+                        site.span,
+                        "Deed has no recursion, so the worst-case gas of every function is known",
+                    )
+                elif callee in fns and callee not in done:
+                    path.append(callee)
+                    stack.append(iter(sorted(fns[callee].calls)))
+
     def _quiet_resolve(self, te: ast.TypeExpr) -> T.Type:
         return _TypeResolver(
             self.info.structs, self.info.enums, self.info.interfaces, Reporter()
@@ -401,7 +432,7 @@ class _ContractChecker:
                 self.r.error("E0201", f"expected {t}, found a non-integer constant", expr.span)
                 return 0
             if not lo <= value <= hi:
-                self.r.error("E0206", f"{value} does not fit {t}", expr.span)
+                self.r.error("E0206", f"{_number(value)} does not fit {t}", expr.span)
             expr.type = t
             return value
         if isinstance(t, T.BoolType) and isinstance(value, bool):
@@ -491,45 +522,9 @@ class _ContractChecker:
 
     def _check_call_graph(self) -> None:
         fns = self.info.functions
-        color: dict[str, int] = {}
-
-        def visit(name: str, path: list[str]) -> None:
-            color[name] = 1
-            for callee in sorted(fns[name].calls):
-                if callee not in fns:
-                    continue
-                if color.get(callee) == 1:
-                    cycle = (
-                        path[path.index(callee) :] + [callee] if callee in path else [name, callee]
-                    )
-                    site = next(node for n, node in fns[name].call_sites if n == callee)
-                    self.r.error(
-                        "E0303",
-                        f"recursion: {' -> '.join(cycle)}",
-                        site.span,
-                        "Deed has no recursion, so the worst-case gas of every function is known",
-                    )
-                elif color.get(callee) is None:
-                    visit(callee, path + [callee])
-            color[name] = 2
-
-        for name in sorted(fns):
-            if name not in color:
-                visit(name, [name])
+        self._check_no_recursion()
         # views: no state changes, directly or through internal calls
-        effects: dict[str, bool] = {}
-
-        def has_effects(name: str, seen: frozenset = frozenset()) -> bool:
-            if name in effects:
-                return effects[name]
-            f = fns[name]
-            result = bool(f.writes) or any(not m.view for _, m in f.ext_calls)
-            for callee in f.calls:
-                if callee in fns and callee not in seen and has_effects(callee, seen | {name}):
-                    result = True
-            effects[name] = result
-            return result
-
+        effects = _with_effects(fns)
         for f in fns.values():
             if f.view:
                 for node in f.writes:
@@ -547,7 +542,7 @@ class _ContractChecker:
                             node.span,
                         )
                 for callee, site in f.call_sites:
-                    if callee in fns and has_effects(callee):
+                    if callee in effects:
                         self.r.error(
                             "E0301",
                             f"the view {f.name} calls {callee}, which changes state",
@@ -564,6 +559,31 @@ class _ContractChecker:
             if f.is_init and not f.payable:
                 for node in f.value_uses:
                     self.r.error("E0302", "init reads msg.value but is not @payable", node.span)
+
+
+def _number(value: int) -> str:
+    """An integer for a message: constant arithmetic can make one too long to
+    print (Python refuses str() past 4,300 digits), so past 256 bits, its size."""
+    if value.bit_length() <= 256:
+        return str(value)
+    return f"a {value.bit_length()}-bit {'negative ' if value < 0 else ''}number"
+
+
+def _with_effects(fns: dict[str, FunctionInfo]) -> set[str]:
+    """The functions that change state, themselves or through what they call
+    (a walk back along the call edges, without recursion)."""
+    callers: dict[str, set[str]] = {}
+    for name, f in fns.items():
+        for callee in f.calls:
+            callers.setdefault(callee, set()).add(name)
+    found = {name for name, f in fns.items() if f.writes or any(not m.view for _, m in f.ext_calls)}
+    work = list(found)
+    while work:
+        for caller in callers.get(work.pop(), ()):
+            if caller not in found:
+                found.add(caller)
+                work.append(caller)
+    return found
 
 
 def const_eval(expr: ast.Expr, consts: dict[str, ConstInfo]) -> object:
@@ -608,7 +628,7 @@ class _FunctionChecker:
     def new_local(self, name: str, t: T.Type, span: ast.Span, mutable: bool = True) -> LocalInfo:
         if any(name in s for s in self.scopes) or name in self.info.consts:
             self.r.error("E0102", f"{name} is already defined", span)
-        local = LocalInfo(name, t, len(self.fn.locals), mutable)
+        local = LocalInfo(name, t, len(self.fn.locals), mutable, span)
         self.fn.locals.append(local)
         self.scopes[-1][name] = local
         return local
@@ -676,10 +696,11 @@ class _FunctionChecker:
             t = self.expr(s.value)
             del t
         elif isinstance(s, ast.If):
-            self.expect(s.cond, T.BOOL)
-            a = self.block(s.body)
-            b = self.block(s.orelse) if s.orelse else False
-            return a and b
+            every_branch_ends = True
+            for cond, body, _ in s.branches():
+                self.expect(cond, T.BOOL)
+                every_branch_ends = self.block(body) and every_branch_ends
+            return self.block(s.orelse) and every_branch_ends if s.orelse else False
         elif isinstance(s, ast.For):
             self.for_stmt(s)
         elif isinstance(s, ast.Break | ast.Continue):
@@ -800,7 +821,9 @@ class _FunctionChecker:
                     "add one: range(n, max=1000)",
                 )
         if bound is not None and bound > MAX_LOOP_BOUND:
-            self.r.error("E0305", f"loop bound {bound} is over {MAX_LOOP_BOUND:,}", it.span)
+            self.r.error(
+                "E0305", f"loop bound {_number(bound)} is over {MAX_LOOP_BOUND:,}", it.span
+            )
         it.ref = ("range", bound)
         it.type = loop_type
         self.scopes.append({})
@@ -1274,24 +1297,39 @@ class _FunctionChecker:
                         f"functions: {', '.join(iface.methods)}",
                     )
                     return T.UINT
-                value_kw = [k for k in e.kwargs if k.name == "value"]
-                e.kwargs = [k for k in e.kwargs if k.name != "value"]
-                if value_kw:
-                    if not method.payable:
-                        self.r.error(
-                            "E0302",
-                            f"{iface.name}.{method.name} is not @payable: it takes no value",
-                            value_kw[0].span,
-                        )
-                    self.expect(value_kw[0].value, T.UINT)
-                e.ref = ("external", iface, method, value_kw[0].value if value_kw else None)
+                value_kw = next((k for k in e.kwargs if k.name == "value"), None)
+                if value_kw is not None:
+                    self.value_kwarg(value_kw, iface, method)
+                e.ref = ("external", iface, method, value_kw.value if value_kw else None)
                 self.fn.ext_calls.append((e, method))
+                e.kwargs = [k for k in e.kwargs if k is not value_kw]
                 self.args(e, method.params, f"{iface.name}.{method.name}")
+                if (
+                    value_kw is not None
+                ):  # kept: a library's call is checked again for each contract
+                    e.kwargs.append(value_kw)
                 return method.returns
         self.r.error("E0205", "this is not a function", f.span)
         for a in e.args:
             self.expr(a)
         return T.ERROR
+
+    def value_kwarg(self, kw: ast.Keyword, iface: InterfaceInfo, method: MethodInfo) -> None:
+        """``value=`` on an interface call: only to a payable method, never from a library."""
+        if self.fn.library:
+            self.r.error(
+                "E0310",
+                f"library {self.fn.library} cannot send value",
+                kw.span,
+                "drop value=, and let the contract make the call that pays",
+            )
+        elif not method.payable:
+            self.r.error(
+                "E0302",
+                f"{iface.name}.{method.name} is not @payable: it takes no value",
+                kw.span,
+            )
+        self.expect(kw.value, T.UINT)
 
     def list_method(self, e: ast.Call, f: ast.Attribute, t: T.ListType) -> T.Type:
         if isinstance(t.elem, T.StructType):

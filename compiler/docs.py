@@ -9,7 +9,14 @@ import re
 import sys
 from pathlib import Path
 
-from .diagnostics import CODES, EXAMPLES, CompileError
+from .diagnostics import (
+    CODES,
+    EXAMPLES,
+    EXAMPLES_SHOWN,
+    INTERNAL_CODES,
+    INTERNAL_NOTES,
+    CompileError,
+)
 from .driver import compile_source
 from .parser import GRAMMAR
 
@@ -28,9 +35,12 @@ def errors_block() -> str:
         except CompileError as exc:
             d = next((d for d in exc.diagnostics if d.code == code), exc.diagnostics[0])
             rendered = d.render(source)
+        shown = EXAMPLES_SHOWN.get(code, source)
         out.append(
-            f"### {code}: {title}\n\n```deed\n{source.rstrip()}\n```\n\n```text\n{rendered}\n```\n"
+            f"### {code}: {title}\n\n```deed\n{shown.rstrip()}\n```\n\n```text\n{rendered}\n```\n"
         )
+    for code, title in INTERNAL_CODES.items():
+        out.append(f"### {code}: {title}\n\n{INTERNAL_NOTES[code]}\n")
     return "\n".join(out).rstrip("\n")
 
 

@@ -8,6 +8,8 @@ driver checks it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from deed.vm.module import (
     FLAG_INIT,
     FLAG_PAYABLE,
@@ -21,7 +23,7 @@ from deed.vm.module import (
     Module,
     selector,
 )
-from deed.vm.opcodes import BY_NAME, encode_instruction
+from deed.vm.opcodes import BY_NAME, LIMITS, encode_instruction
 from deed.vm.types import BYTES
 
 from . import ir
@@ -54,18 +56,46 @@ _COMPARE_OPS = {"lt": "LT", "gt": "GT", "le": "LE", "ge": "GE", "eq": "EQ", "ne"
 
 
 class _Constants:
+    """The module's constant pool. Past the VM's limit it stops numbering (its
+    indexes must fit the instructions) and keeps where it overflowed, for the
+    diagnostic (:mod:`.limits`)."""
+
     def __init__(self) -> None:
         self.values: list[int | bytes] = []
         self.index: dict[tuple[type, int | bytes], int] = {}
+        self.wanted = 0  # distinct constants the code uses
+        self.overflow: object = None  # span of the first constant past the limit
 
-    def get(self, value: int | bool | bytes) -> int:
+    def get(self, value: int | bool | bytes, where: object = None) -> int:
         if isinstance(value, bool):
             value = int(value)
         key = (type(value), value)
         if key not in self.index:
+            self.wanted += 1
+            if len(self.values) >= LIMITS.max_constants:
+                self.overflow = self.overflow or where
+                self.index[key] = 0  # never emitted: the limits check reports it
+                return 0
             self.index[key] = len(self.values)
             self.values.append(value)
         return self.index[key]
+
+
+@dataclass
+class FunctionFacts:
+    """What code generation knows of a function that the module does not say."""
+
+    span: object  # the function's name
+    deepest: object = None  # the statement where the stack is deepest
+
+
+@dataclass
+class Emitted:
+    module: Module
+    layout: dict[str, dict[int, list[tuple[str, list]]]]
+    functions: list[FunctionFacts] = field(default_factory=list)  # in module order
+    constants_wanted: int = 0
+    constants_overflow: object = None
 
 
 def _slot_bytes(slot: int) -> bytes:
@@ -81,12 +111,19 @@ def _int_code(t: T.Type) -> int:
 
 
 def emit_program(p: ir.Program) -> Module:
-    return emit_with_layout(p)[0]
+    return emit(p).module
 
 
 def emit_with_layout(p: ir.Program) -> tuple[Module, dict[str, dict[int, list[tuple[str, list]]]]]:
     """The module, and for each function the instructions each IR block became
     (the analyzer's gas bounds are sums over them)."""
+    out = emit(p)
+    return out.module, out.layout
+
+
+def emit(p: ir.Program) -> Emitted:
+    """The module, its layout, and where in the source each function's limits
+    are reached. The program must be within the VM's counts (``limits.check_program``)."""
     consts = _Constants()
     fn_index = {f.name: i for i, f in enumerate(p.functions)}
     imports = [(f"{i}.{m}", m, ps, r) for i, m, ps, r, _ in p.imports]
@@ -94,10 +131,12 @@ def emit_with_layout(p: ir.Program) -> tuple[Module, dict[str, dict[int, list[tu
     events = {name: i for i, (name, _) in enumerate(p.events)}
     errors = {name: i for i, (name, _) in enumerate(p.errors)}
     functions = []
+    facts = []
     layout: dict[str, dict[int, list[tuple[str, list]]]] = {}
     for f in p.functions:
         fe = _FunctionEmitter(f, consts, fn_index, import_index, events, errors, p)
         functions.append(fe.run())
+        facts.append(FunctionFacts(f.span, fe.deepest))
         layout[f.name] = fe.block_instructions()
     exports = []
     for i, f in enumerate(p.functions):
@@ -131,7 +170,7 @@ def emit_with_layout(p: ir.Program) -> tuple[Module, dict[str, dict[int, list[tu
             for _, m, ps, r in imports
         ),
     )
-    return module, layout
+    return Emitted(module, layout, facts, consts.wanted, consts.overflow)
 
 
 class _FunctionEmitter:
@@ -155,12 +194,19 @@ class _FunctionEmitter:
         self.code: list[tuple[str, list]] = []  # (op, args); labels as ("LABEL", [block])
         self.depth = 0
         self.max_depth = 0
+        self.where: object = f.span  # the statement being emitted
+        self.deepest: object = f.span  # where the stack was deepest
 
     def op(self, name: str, *args, pops: int = 0, pushes: int = 0) -> None:
         self.code.append((name, list(args)))
         self.depth -= pops
         self.depth += pushes
-        self.max_depth = max(self.max_depth, self.depth)
+        if self.depth > self.max_depth:
+            self.max_depth = self.depth
+            self.deepest = self.where
+
+    def const(self, value: int | bool | bytes) -> int:
+        return self.consts.get(value, self.where)
 
     def block_instructions(self) -> dict[int, list[tuple[str, list]]]:
         out: dict[int, list[tuple[str, list]]] = {}
@@ -178,8 +224,10 @@ class _FunctionEmitter:
         for i, b in enumerate(blocks):
             self.code.append(("LABEL", [b.index]))
             for s in b.stmts:
+                self.where = s.span or f.span
                 self.stmt(s)
             nxt = blocks[i + 1].index if i + 1 < len(blocks) else None
+            self.where = b.term.span or f.span
             self.terminator(b.term, nxt)
         kinds = [t.kind for _, t in f.locals]
         n = len(f.params)
@@ -219,7 +267,7 @@ class _FunctionEmitter:
             self.expr(s.value)
             t = s.value.type
             if t.kind == BYTES:
-                self.op("SSTOREB", self.consts.get(zero_value(t)), pops=2)
+                self.op("SSTOREB", self.const(zero_value(t)), pops=2)
             else:
                 self.op("SSTORE", pops=2)
         elif isinstance(s, ir.EmitEvent):
@@ -236,7 +284,7 @@ class _FunctionEmitter:
                 self.op("POP", pops=1)
         elif isinstance(s, ir.Require):
             self.expr(s.cond)
-            self.op("REQUIRE", self.consts.get(s.message.encode("utf-8")), pops=1)
+            self.op("REQUIRE", self.const(s.message.encode("utf-8")), pops=1)
         else:
             raise AssertionError(s)
 
@@ -269,13 +317,13 @@ class _FunctionEmitter:
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> None:
         if isinstance(e, ir.Const):
-            self.op("CONST", self.consts.get(e.value), pushes=1)
+            self.op("CONST", self.const(e.value), pushes=1)
         elif isinstance(e, ir.Local):
             self.op("LOAD", e.index, pushes=1)
         elif isinstance(e, ir.Env):
             self.op(_ENV_OPS[e.name], pushes=1)
         elif isinstance(e, ir.SlotKey):
-            self.op("CONST", self.consts.get(_slot_bytes(e.slot)), pushes=1)
+            self.op("CONST", self.const(_slot_bytes(e.slot)), pushes=1)
         elif isinstance(e, ir.MapKey):
             self.expr(e.base)
             self.expr(e.key)
@@ -283,7 +331,7 @@ class _FunctionEmitter:
         elif isinstance(e, ir.Load):
             self.expr(e.key)
             if e.type.kind == BYTES:
-                self.op("SLOADB", self.consts.get(zero_value(e.type)), pops=1, pushes=1)
+                self.op("SLOADB", self.const(zero_value(e.type)), pops=1, pushes=1)
             else:
                 self.op("SLOAD", pops=1, pushes=1)
         elif isinstance(e, ir.Binary):
@@ -319,7 +367,7 @@ class _FunctionEmitter:
             if e.value is not None:
                 self.expr(e.value)
             else:
-                self.op("CONST", self.consts.get(0), pushes=1)
+                self.op("CONST", self.const(0), pushes=1)
             for a in e.args:
                 self.expr(a)
             idx = self.import_index[f"{e.interface}.{e.method}"]
@@ -363,7 +411,7 @@ class _FunctionEmitter:
         elif e.name == "oracle_report":
             self.op("ORACLE", pops=n, pushes=1)
         elif e.name in ("read_uint", "read_bytes32"):
-            self.op("CONST", self.consts.get(32), pushes=1)
+            self.op("CONST", self.const(32), pushes=1)
             self.op("SLICE", pops=3, pushes=1)
             if e.name == "read_uint":
                 self.op("B2I", _int_code(T.UINT), pops=1, pushes=1)

@@ -236,6 +236,7 @@ class Program:
     imports: list[
         tuple[str, str, list[T.Type], T.Type, bool]
     ]  # interface, method, params, returns, view
+    import_spans: list[object] = field(default_factory=list)  # where each import is first called
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)

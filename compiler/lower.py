@@ -17,9 +17,10 @@ _CMPOPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 def lower_contract(info: ContractInfo) -> ir.Program:
     imports: list[tuple[str, str, list[T.Type], T.Type, bool]] = []
+    import_spans: list[ast.Span] = []
     used = _used_functions(info)
     functions = [
-        _FunctionLowerer(info, fn, imports).run()
+        _FunctionLowerer(info, fn, imports, import_spans).run()
         for fn in info.functions.values()
         if fn.name in used
     ]
@@ -30,6 +31,7 @@ def lower_contract(info: ContractInfo) -> ir.Program:
         events=[(e.name, e.fields) for e in sorted(info.events.values(), key=lambda e: e.index)],
         errors=[(e.name, e.fields) for e in sorted(info.errors.values(), key=lambda e: e.index)],
         imports=imports,
+        import_spans=import_spans,
     )
 
 
@@ -67,10 +69,11 @@ def is_simple(e: ir.Expr) -> bool:
 
 
 class _FunctionLowerer:
-    def __init__(self, info: ContractInfo, fn: FunctionInfo, imports: list):
+    def __init__(self, info: ContractInfo, fn: FunctionInfo, imports: list, import_spans: list):
         self.info = info
         self.fn = fn
         self.imports = imports
+        self.import_spans = import_spans  # where each import is first called
         self.locals: list[tuple[str, T.Type]] = [(loc.name, loc.type) for loc in fn.locals]
         self._names = {n for n, _ in self.locals}
         self.blocks: list[ir.Block] = []
@@ -255,21 +258,36 @@ class _FunctionLowerer:
         self.switch(ok)
 
     def if_stmt(self, s: ast.If) -> None:
-        cond = self.expr(s.cond)
-        then, join = self.new_block(), None
-        other = self.new_block() if s.orelse else None
-        join = self.new_block()
-        self.terminate(ir.Branch(cond, then.index, (other or join).index))
-        self.switch(then)
-        self.body(s.body)
-        if self.current.term is None:
-            self.terminate(ir.Jump(join.index))
-        if other is not None:
-            self.switch(other)
-            self.body(s.orelse)
+        """Each ``elif`` as an ``if`` in the ``else`` of the one before: the
+        blocks of nested ifs, built in a loop (a long chain does not recurse)."""
+        branches = s.branches()
+        joins: list[tuple[ir.Block, ast.Span]] = []  # each branch's join, and the if it ends
+        for i, (cond_expr, body, span) in enumerate(branches):
+            self.span = span
+            cond = self.expr(cond_expr)
+            then = self.new_block()
+            other = self.new_block() if s.orelse or i + 1 < len(branches) else None
+            join = self.new_block()
+            self.terminate(ir.Branch(cond, then.index, (other or join).index))
+            self.switch(then)
+            self.body(body)
+            self.span = span
             if self.current.term is None:
                 self.terminate(ir.Jump(join.index))
-        self.switch(join)
+            joins.append((join, span))
+            if other is not None:
+                self.switch(other)
+        if s.orelse:
+            self.body(s.orelse)
+            self.span = branches[-1][2]
+            if self.current.term is None:
+                self.terminate(ir.Jump(joins[-1][0].index))
+        for (outer, span), (inner, _) in zip(joins[-2::-1], joins[:0:-1], strict=True):
+            self.switch(inner)  # an inner if ended: go on after the outer one
+            self.span = span
+            if self.current.term is None:
+                self.terminate(ir.Jump(outer.index))
+        self.switch(joins[0][0])
 
     def for_stmt(self, s: ast.For) -> None:
         if isinstance(s.iter.type, T.ListType | T.ArrayType):
@@ -554,6 +572,7 @@ class _FunctionLowerer:
             )
             if key not in self.imports:
                 self.imports.append(key)
+                self.import_spans.append(self.span)
             target = self.expr(e.func.obj)
             return ir.ExtCall(
                 t,

@@ -6,7 +6,7 @@ import functools
 import re
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -16,7 +16,7 @@ from lark.exceptions import (
 )
 from lark.indenter import DedentError, Indenter
 
-from . import ast
+from . import ast, nesting
 from .diagnostics import CompileError, Diagnostic
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -93,13 +93,17 @@ def parse(source: str, path: str = "<source>") -> ast.SourceFile:
             ]
         ) from None
     try:
-        return _ToAst(path).transform(tree)
+        source_file = _ToAst(path).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, _LiteralError):
-            raise CompileError(
-                [Diagnostic("E0003", exc.orig_exc.message, exc.orig_exc.span)]
-            ) from None
+            raise CompileError([exc.orig_exc.diagnostic]) from None
         raise
+    too_deep = nesting.too_deep(source_file)
+    if too_deep:
+        raise CompileError(
+            [Diagnostic("E0401", nesting.MESSAGE, n.span, nesting.HINT) for n in too_deep]
+        )
+    return source_file
 
 
 def _dedent_line(source: str, message: str) -> int:
@@ -172,9 +176,25 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str) -> Diagnostic:
 
 
 class _LiteralError(Exception):
-    def __init__(self, message: str, span: ast.Span):
-        self.message = message
-        self.span = span
+    def __init__(self, message: str, span: ast.Span, code: str = "E0003", hint: str | None = None):
+        self.diagnostic = Diagnostic(code, message, span, hint)
+
+
+T_MAX_DIGITS = len(str(2**256 - 1))  # 78: no integer of 256 bits has more decimal digits
+_TOO_BIG = 1 << 256  # stands for a type argument of more digits: the checker rejects it
+
+
+def _digits(text: str) -> int:
+    return len(text.replace("_", "").lstrip("0")) or 1
+
+
+def _small_int(text: str) -> int | None:
+    """The value of a decimal literal, or None when it has more digits than any
+    256-bit integer: int() is never called on a long digit string (Python caps
+    those at 4,300 digits, and converting them takes quadratic time)."""
+    if _digits(text) > T_MAX_DIGITS:
+        return None
+    return int(text.replace("_", ""))
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "0": "\0"}
@@ -202,8 +222,10 @@ def _unescape(text: str, span: ast.Span) -> str:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
-    """Tree to AST dataclasses, keeping every node's span."""
+class _ToAst(Transformer_NonRecursive):
+    """Tree to AST dataclasses, keeping every node's span. Non-recursive: the
+    parse tree can be as deep as the source nests, and the nesting limit is
+    checked on the AST this builds (:mod:`.nesting`)."""
 
     def __init__(self, path: str):
         super().__init__()
@@ -304,7 +326,8 @@ class _ToAst(Transformer):
         return ast.TypeExpr(str(items[0]), list(items[1:]), span=self._span(meta))
 
     def type_arg(self, meta, items):
-        return int(str(items[0]).replace("_", ""))
+        value = _small_int(str(items[0]))
+        return _TOO_BIG if value is None else value
 
     # ------------------------------------------------------------ statements
     def suite(self, meta, items):
@@ -347,15 +370,11 @@ class _ToAst(Transformer):
         orelse = (
             rest[-1] if rest and isinstance(rest[-1], tuple) and rest[-1][0] == "else" else None
         )
-        elifs = [r for r in rest if isinstance(r, ast.If)]
-        tail = orelse[1] if orelse else []
-        for clause in reversed(elifs):
-            clause.orelse = tail
-            tail = [clause]
-        return ast.If(cond, body, tail, span=self._span(meta))
+        elifs = [r for r in rest if isinstance(r, ast.Elif)]
+        return ast.If(cond, body, orelse[1] if orelse else [], elifs, span=self._span(meta))
 
     def elif_clause(self, meta, items):
-        return ast.If(items[0], items[1], [], span=self._span(meta))
+        return ast.Elif(items[0], items[1], span=self._span(meta))
 
     def else_clause(self, meta, items):
         return ("else", items[0])
@@ -429,7 +448,16 @@ class _ToAst(Transformer):
         return ast.Name(str(items[0]), span=self._span(meta))
 
     def int_lit(self, meta, items):
-        return ast.IntLit(int(str(items[0]).replace("_", "")), span=self._span(meta))
+        span = self._span(meta)
+        value = _small_int(str(items[0]))
+        if value is None:
+            raise _LiteralError(
+                f"this integer literal has {_digits(str(items[0]))} digits: over 256 bits",
+                span,
+                code="E0206",
+                hint=f"integers have at most 256 bits: {T_MAX_DIGITS} decimal digits",
+            )
+        return ast.IntLit(value, span=span)
 
     def hex_lit(self, meta, items):
         text = str(items[0])[2:].replace("_", "")

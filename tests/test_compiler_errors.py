@@ -5,8 +5,10 @@ every code in the catalogue appears in both places."""
 
 import pytest
 
-from deed.compiler.diagnostics import CODES, CompileError
+from deed.compiler.diagnostics import CODES, EXAMPLES, CompileError
 from deed.compiler.driver import compile_source
+from deed.compiler.nesting import MAX_NESTING
+from deed.vm.opcodes import LIMITS
 
 
 def c(body: str, head: str = "") -> str:
@@ -142,6 +144,49 @@ CASES = [
         "library math has no function nope",
     ),
     ("E0311", "interface I:\n    pub f()\n", 1, 1, "no contract in this file"),
+    (
+        "E0310",
+        "interface I:\n    @payable\n    pub pay()\nlibrary util:\n    f(a: address):\n"
+        "        I(a).pay(value=1)\n" + c("x: u8"),
+        6,
+        18,
+        "library util cannot send value",
+    ),
+    ("E0206", c("pub f() -> uint:\n    return " + "9" * 5000), 3, 16, "5000 digits: over 256 bits"),
+]
+
+
+def at(source: str, needle: str) -> tuple[int, int]:
+    """Line and column (1-based) of the first ``needle`` in ``source``."""
+    i = source.index(needle)
+    return source.count("\n", 0, i) + 1, i - source.rfind("\n", 0, i)
+
+
+def example(code: str, line: int | None = None, column: int | None = None, needle: str = ""):
+    source = EXAMPLES[code]
+    if needle:
+        line, column = at(source, needle)
+    return (code, source, line, column, "")
+
+
+L = LIMITS
+CASES += [  # the limits: the examples of the spec, at the declaration, literal or statement at fault
+    example("E0401", 3, len("        return ") + 1 + len("not ") * (MAX_NESTING - 1)),
+    example("E0402", 2, 9),
+    example("E0403", 2, 9),
+    example("E0404", needle=f"f{L.max_functions}()"),
+    example("E0405", needle=f"f{L.max_exports}()"),
+    example("E0406", needle=f"a += {L.max_constants + 2}\n"),
+    example("E0407", needle='"xxx'),
+    example("E0408", needle=f"x{L.max_locals}: u8"),
+    example("E0409", 5, 9),
+    example("E0410", needle=f"a{L.max_params}: u8"),
+    example("E0411", needle=f"event E{L.max_events}()"),
+    example("E0412", needle=f"error E{L.max_errors}()"),
+    example("E0413", needle=f"I(a).f{L.max_imports}()"),
+    example("E0414", needle=f"a{L.max_fields}: u8"),
+    example("E0415", needle="f" * (L.max_name + 1)),
+    example("E0416", 1, 1),
 ]
 
 
