@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from deed.vm.errors import VerificationError
 from deed.vm.module import Module
 from deed.vm.opcodes import JUMPS, LIMITS, TERMINATORS
-from deed.vm.verifier import _split_blocks, _StackChecker, decode_code
+from deed.vm.verifier import count_blocks, decode_code
 
 from . import ast, ir
 from . import types as T
@@ -323,13 +323,9 @@ def block_count(module: Module, index: int) -> int | None:
     own functions, over reachable code), or None when the code does not verify
     (the driver's load then reports that)."""
     try:
-        instrs = decode_code(module.functions[index].code, index)
-        index_of = {ins.offset: i for i, ins in enumerate(instrs)}
-        stacks = _StackChecker(module, index, instrs, index_of).run()
-        blocks, _ = _split_blocks(instrs, index_of, stacks)
-    except (VerificationError, IndexError, KeyError):
+        return count_blocks(module.functions[index].code, index)
+    except VerificationError:
         return None
-    return len(blocks)
 
 
 @_module_check

@@ -227,6 +227,10 @@ def _verify_function(m: Module, fn: int) -> VerifiedFunction:
         raise VerificationError("stack", "empty function: execution would fall off the end", fn, 0)
     instrs = decode_code(f.code, fn)
     flow = _ControlFlow(fn, instrs)
+    if len(flow.leaders) > LIMITS.max_blocks:
+        raise VerificationError(
+            "limits", f"{len(flow.leaders)} basic blocks, over the limit of {LIMITS.max_blocks}", fn
+        )
     checker = _StackChecker(m, fn, instrs, flow)
     blocks = checker.run()
     calls = frozenset(
@@ -245,6 +249,13 @@ def _verify_function(m: Module, fn: int) -> VerifiedFunction:
     return VerifiedFunction(
         fn, instrs, blocks, block_of_offset, calls, tuple(costs), checker.max_height
     )
+
+
+def count_blocks(code: bytes, fn: int | None = None) -> int:
+    """The basic blocks of a function's code as the verifier splits them (the
+    ``max_blocks`` rule counts these). Raises VerificationError for code whose
+    control flow is not well formed."""
+    return len(_ControlFlow(fn, decode_code(code, fn)).leaders)
 
 
 class _ControlFlow:
@@ -270,12 +281,6 @@ class _ControlFlow:
                 self.jump_to[i] = target
         self.targets = self._reachable_targets()
         self.leaders = self._leaders()
-        if len(self.leaders) > LIMITS.max_blocks:
-            raise VerificationError(
-                "limits",
-                f"{len(self.leaders)} basic blocks, over the limit of {LIMITS.max_blocks}",
-                fn,
-            )
 
     def _reachable_targets(self) -> set[int]:
         """Walk straight-line runs from the entry; collect where reachable jumps land."""
@@ -539,6 +544,7 @@ def load(data: bytes) -> VerifiedModule:
 __all__ = [
     "Block",
     "Instr",
+    "count_blocks",
     "VerifiedFunction",
     "VerifiedModule",
     "decode_code",
