@@ -462,12 +462,14 @@ class BlockBuilder:
         except Exception as exc:  # reading the state failed: nothing was written
             raise NodeError(tx.hash, exc) from exc
         state = self.chain.state
-        before = state.checkpoint()
-        _ensure_stack_headroom()
+        before = None
         try:
+            _ensure_stack_headroom()
+            before = state.checkpoint()
             receipt = self._execute(tx, sender)
         except BaseException as exc:
-            state.revert_to(before)
+            if before is not None:
+                state.revert_to(before)
             if isinstance(exc, Exception):
                 raise NodeError(tx.hash, exc) from exc
             raise  # KeyboardInterrupt, SystemExit: undone, and passed on
@@ -588,7 +590,7 @@ class BlockBuilder:
             gas -= loaded.translation_gas
             if gas < 0:
                 raise OutOfGas()
-        ctx.code_used.add(code_hash)  # the deployment paid for loading it
+        ctx.code_used[code_hash] = loaded  # the deployment paid for loading it
         address = contract_address(sender, nonce)
         ctx.accessed.add(account_key(address))  # the deployment paid for creating it
         if state.account(address).code_hash:

@@ -249,7 +249,9 @@ class TxContext:
     memory: int = 0
     logs: list[Log] = field(default_factory=list)
     call_stack: list[bytes] = field(default_factory=list)
-    code_used: set[bytes] = field(default_factory=set)  # code hashes paid for in this transaction
+    # modules paid for in this transaction, kept for its rest whatever the node's
+    # cache evicts: a transaction pays once per module and the node loads it once
+    code_used: dict[bytes, LoadedModule | None] = field(default_factory=dict)
     accessed: set[bytes] = field(default_factory=set)  # state entries paid for in this transaction
 
     def access(self, g: int, key: bytes) -> int:
@@ -285,6 +287,7 @@ class TxContext:
 _TWO_256 = 1 << 256
 _sha256 = hashlib.sha256
 _MAX_VALUE = LIMITS.max_bytes_value
+_I2B_MEMORY = costs.memory(32)
 _MAX_TX_MEMORY = LIMITS.max_tx_memory
 
 
@@ -328,11 +331,18 @@ class Frame:
         return g, data[start : start + length]
 
     def int_to_bytes(self, g: int, value: int, width: int) -> tuple[int, bytes]:
-        g = self.tx.allocate(g, width)
+        g -= _I2B_MEMORY  # width <= 32: one word
+        if g < 0:
+            raise OutOfGas()
+        tx = self.tx
+        tx.memory += width
+        if tx.memory > _MAX_TX_MEMORY:
+            tx.memory -= width
+            raise Revert(g, "transaction memory limit reached")
         try:
             return g, value.to_bytes(width, "big", signed=value < 0)
         except OverflowError:
-            raise revert(g, f"value does not fit {width} bytes") from None
+            raise Revert(g, f"value does not fit {width} bytes") from None
 
     def _digest(self, g: int, cost: int) -> int:
         """Charge a hash (its cost includes the 32-byte digest's memory)."""
@@ -633,16 +643,20 @@ def load_contract(tx: TxContext, g: int, address: bytes) -> tuple[int, LoadedMod
     acc = tx.state.account(address)
     if not acc.code_hash:
         raise Revert(g, "no contract at this address")
+    loaded = tx.code_used.get(acc.code_hash)
+    if loaded is not None:
+        return g, loaded
     code = tx.state.code(acc.code_hash)
     if acc.code_hash not in tx.code_used:
         g -= costs.code_load(len(code))
         if g < 0:
             raise OutOfGas()
-        tx.code_used.add(acc.code_hash)
     try:
-        return g, tx.modules.get(acc.code_hash, code, tx.state.backend)
+        loaded = tx.modules.get(acc.code_hash, code, tx.state.backend)
     except (DecodeError, VerificationError) as exc:  # only reachable if the store was tampered with
         raise Revert(g, f"stored code does not load: {exc}") from None
+    tx.code_used[acc.code_hash] = loaded
+    return g, loaded
 
 
 def call_contract(

@@ -134,14 +134,14 @@ OPCODES: tuple[OpInfo, ...] = (
         "bytes [start, start+len); out of range reverts; + memory",
         dynamic=True,
     ),
-    _op(0x33, "BYTEAT", [], "BI", "I", 6, "byte at index; out of range reverts"),
+    _op(0x33, "BYTEAT", [], "BI", "I", 8, "byte at index; out of range reverts"),
     _op(
         0x34,
         "I2B",
         ["u8"],
         "I",
         "B",
-        10,
+        15,
         "n-byte big-endian two's complement; reverts if a does not fit; + memory",
         dynamic=True,
     ),
@@ -151,7 +151,7 @@ OPCODES: tuple[OpInfo, ...] = (
         _T,
         "B",
         "I",
-        8,
+        10,
         "big-endian (signed for i types) value of at most 32 bytes, checked against t",
     ),
     _op(0x36, "SHA256", [], "B", "B", 60, "SHA-256 digest; + hashing per word", dynamic=True),
@@ -344,8 +344,8 @@ class GasSchedule:
     call_internal: int = 0  # CALL beyond its base
     call_external: int = 700  # XCALL
     call_value: int = 2_000  # XCALL with value > 0
-    code_load_base: int = 1_000  # first use of a module's code in a transaction
-    code_load_per_byte: int = 4  # ... per byte of the module
+    code_load_base: int = 2_000  # first use of a module's code in a transaction
+    code_load_per_byte: int = 10  # ... per byte of the module
     send: int = 2_500  # SEND
     oracle_signature: int = 6_000  # ORACLE: per signature checked
     tx_base: int = 10_000  # intrinsic gas of every transaction: its signature check dominates

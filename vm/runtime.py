@@ -60,12 +60,14 @@ def byte_at(g: int, data: bytes, index: int) -> int:
 def bytes_to_int(g: int, data: bytes, type_code: int) -> int:
     if len(data) > 32:
         raise revert(g, "more than 32 bytes to convert to an integer")
-    signed, _ = int_type_from_code(type_code)
+    signed, lo, hi = _B2I[type_code]
     value = int.from_bytes(data, "big", signed=signed)
-    lo, hi = int_range(type_code)
     if not lo <= value <= hi:
         raise revert(g, "value does not fit its type")
     return value
+
+
+_B2I = tuple((int_type_from_code(c)[0], *int_range(c)) for c in range(64))
 
 
 def reason_text(data: bytes) -> str:

@@ -303,13 +303,14 @@ SET_TARGET = """
 
 
 def _cold_modules(engine: str) -> Prepared:
-    """Calls that always miss the node's module cache (it holds one module):
-    each loads the callee from the node's artifacts (or re-verifies it)."""
+    """Transactions that each call 8 different modules, on a node whose module
+    cache holds one: every first use in a transaction loads the callee from
+    the node's artifacts (the most a transaction can make a node load)."""
     count = 8
     node = Node(engine, cache_bytes=1)
     callees = []
     for i in range(count):
-        # large modules (many functions), each different
+        # large modules (many functions and exports), each different
         funcs = "".join(
             f".func g{j}()\n    CONST {i * 1000 + j}\n    POP\n    RET\n" for j in range(200)
         )
@@ -317,8 +318,6 @@ def _cold_modules(engine: str) -> Prepared:
         callees.append(node.deploy(text))
     caller = loop_module(
         """    LOAD 1
-    CONST 8
-    MOD u64
     CONST 0x0000000000000000000000000000000000000000000000000000000000000001
     SWAP 1
     MKEY
@@ -341,12 +340,16 @@ def _cold_modules(engine: str) -> Prepared:
     for i, c in enumerate(callees):
         node.send(addr, "set", [i, c])
     node.finish_setup()
-    n = _fit_iterations(node.chain, addr)
-    data = node.chain.encode_call(addr, "main", [n])
-    tx = Transaction(
-        1, node.chain.nonce(ATTACKER.address), ATTACKER.public_key, addr, 0, 2 * TARGET_GAS, 1, data
-    ).signed(ATTACKER)
-    return Prepared(node.chain, [tx], node.directory, "success")
+    data = node.chain.encode_call(addr, "main", [count])
+    per_tx = node.chain.call(addr, "main", [count], gas_limit=10**8).gas_used + 20_000
+    nonce = node.chain.nonce(ATTACKER.address)
+    txs = [
+        Transaction(1, nonce + k, ATTACKER.public_key, addr, 0, per_tx + 50_000, 1, data).signed(
+            ATTACKER
+        )
+        for k in range(max(1, TARGET_GAS // per_tx))
+    ]
+    return Prepared(node.chain, txs, node.directory, "success")
 
 
 # -- storage
@@ -576,7 +579,7 @@ def _deploy(kind: str):
     def setup(engine: str) -> Prepared:
         node = Node(engine)
         node.finish_setup()
-        module = _dense_module(kind, 60_000)
+        module = _dense_module(kind, 20_000)
         tx = Transaction(
             1,
             node.chain.nonce(ATTACKER.address),
@@ -816,7 +819,7 @@ ATTACKS: list[Attack] = [
     Attack("return data", "transactions returning 64 KiB", _return_data),
     Attack("xcall 64 KiB argument", "XCALL with a 64 KiB string argument", _big_arguments),
     *(
-        Attack(f"deploy {kind}", f"verifying and translating 60 kB of {kind}", _deploy(kind))
+        Attack(f"deploy {kind}", f"verifying and translating 20 kB of {kind}", _deploy(kind))
         for kind in ("hash chain", "not chain", "arithmetic", "branches", "stores")
     ),
     loop_attack(
