@@ -102,7 +102,7 @@ def parse_int(text: str, t: ValueType, keys: KeyLookup) -> int:
         raise _bad(text, t, "not an integer")
     digits = m.group("hex") or m.group("dec")
     lo, hi = type_range(t)
-    if len(digits) > _MAX_DIGITS:
+    if len(digits.lstrip("0_")) > _MAX_DIGITS:
         raise _bad(text, t, "out of range")
     value = int(digits, 16 if m.group("hex") else 10)
     if text.strip().startswith("-"):

@@ -136,7 +136,8 @@ class LocalChain:
         return self.home / "chain.db"
 
     def run(self, *args, env: dict | None = None):
-        return run(*args, "--home", self.home, env=env)
+        """A command with this home (through DEED_HOME, so it works after `--` too)."""
+        return run(*args, env={"DEED_HOME": str(self.home), **(env or {})})
 
     def deploy(self, source: Path, *args: str, sender: str = "alice") -> str:
         r = self.run("deploy", source, *args, "--from", sender)

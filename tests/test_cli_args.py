@@ -332,3 +332,46 @@ def test_readme_documents_the_exit_codes():
     section = text[text.index("## Command line") :]
     for words in ("exit 2", "exit 1", "DEED_LOCK_TIMEOUT", "@keyname", "flock"):
         assert words in section
+
+
+# --------------------------------------------------------------------------- vm and compiler causes
+# Exceptions that vm/ lets through, caught at the CLI boundary (root causes reported to vm/).
+
+BAD_ASSEMBLY = [
+    (".func f() -> I\n.maxstack x\n    CONST 1\n    RET\n", "cannot assemble"),  # asm.py int()
+    (".func f() -> I\n    CONST 1\n    RET\n.export f() -> u8 = #x view\n", "cannot assemble"),
+    (".func f() -> I\n.code 5\n", "cannot assemble"),  # an int as code: TypeError in verify
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_ASSEMBLY)
+def test_assembly_the_assembler_chokes_on_fails_cleanly(tmp_path, text, message):
+    r = run("asm", write_source(tmp_path, "bad.dasm", text))
+    assert r.exit_code == 1 and message in r.output, r.output
+
+
+def test_disasm_of_a_module_with_an_unknown_type_tag_fails_cleanly(tmp_path):
+    # decodes (decode_module does not check type tags) but disassemble cannot name tag 0x48
+    module = "44454544000100010166014900014901030500440101662ae662110002014808010108000000"
+    (tmp_path / "tag.deedc").write_text(module)
+    r = run("disasm", tmp_path / "tag.deedc")
+    assert r.exit_code == 1 and "unknown type tag 72" in r.output, r.output
+    r = run("verify", tmp_path / "tag.deedc")
+    assert r.exit_code == 1 and "unknown type" in r.output
+
+
+def test_paths_with_a_nul_byte_are_usage_errors(world):
+    chain, _, _ = world
+    for words in (("compile", "a\x00b"), ("call", "0x" + "11" * 20, "f", "--chain", "a\x00b")):
+        r = chain.run(*words)
+        assert r.exit_code == 2 and "contains a NUL byte" in r.output, r.output
+
+
+def test_deploy_refuses_a_module_that_does_not_verify_before_the_chain(world, tmp_path):
+    chain, _, _ = world
+    height = assert_sound(chain.path)
+    module = "44454544000100010166014900014901030500440101662ae662110002014808010108000000"
+    (tmp_path / "tag.deedc").write_text(module)
+    r = chain.run("deploy", tmp_path / "tag.deedc", "--from", "alice")
+    assert r.exit_code == 1 and "unknown type" in r.output, r.output
+    assert assert_sound(chain.path) == height  # nothing mined, no gas paid
