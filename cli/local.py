@@ -209,10 +209,9 @@ def reading(path: Path) -> Iterator[Chain]:
 @contextmanager
 def writing(path: Path) -> Iterator[Chain]:
     """The chain for one read-modify-write (head, nonce, block, commit), under the lock."""
-    if not path.exists():  # no lock file beside a chain that is not there
-        check_chain_file(path)
+    check_chain_file(path)  # no lock file beside a file that is not a chain
     with exclusive(path):
-        check_chain_file(path)
+        check_chain_file(path)  # again: it may have changed while we waited
         with chain_errors(path), _opened(path) as backend:
             yield Chain(backend)
 

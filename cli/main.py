@@ -826,15 +826,17 @@ def analyze(
     type=PathArg(dir_okay=False, path_type=Path),
     default=Path("deed-demo.db"),
     show_default=True,
-    help="SQLite file of the local chain (replaced).",
+    help="SQLite file of the local chain (a chain there is replaced).",
 )
 def demo(chain_path: Path) -> None:
     """Deploy the standard contracts on a local SQLite chain and run them."""
     from .demo import run_demo
-    from .local import exclusive
+    from .local import check_chain_file, exclusive
 
+    if chain_path.exists():  # replace a chain, never a file that is something else
+        check_chain_file(chain_path)
     try:
-        with exclusive(chain_path):  # it replaces the file: never under another command
+        with exclusive(chain_path):  # and never under another command
             run_demo(chain_path, click.echo)
     except DeedVMError as exc:
         fail(str(exc))

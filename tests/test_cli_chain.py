@@ -9,7 +9,15 @@ import sqlite3
 import time
 
 import pytest
-from cli_support import COUNTER, LocalChain, assert_sound, deed_process, new_chain, write_source
+from cli_support import (
+    COUNTER,
+    LocalChain,
+    assert_sound,
+    deed_process,
+    new_chain,
+    run,
+    write_source,
+)
 
 from deed.cli import local
 from deed.cli.local import DEV_FUNDS
@@ -149,6 +157,7 @@ def test_a_file_that_is_not_a_chain_is_a_usage_error_and_is_left_alone(tmp_path,
         assert r.exit_code == 2, (command, r.output)
         assert message in r.output
     assert chain.path.read_bytes() == content
+    assert not local.lock_path(chain.path).exists()  # nothing written beside it either
 
 
 def test_another_sqlite_database_is_refused_and_not_written(tmp_path):
@@ -220,3 +229,11 @@ def test_chain_init_with_a_damaged_key_leaves_no_file(tmp_path):
     r = chain.run("chain", "init")
     assert r.exit_code == 2 and "bob.key is damaged" in r.output
     assert not chain.path.exists()
+
+
+def test_demo_replaces_a_chain_but_never_another_file(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    r = run("demo", "--chain", notes)
+    assert r.exit_code == 2 and "not a Deed chain" in r.output
+    assert notes.read_text() == "my notes"
