@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from deed.vm.errors import DeedVMError, InvalidTransaction
 
-from .errors import UsageError
+from .errors import Failure, UsageError
 
 # Commands import what they need when they run: `deed compile` never loads the
 # chain, and start-up stays short.
@@ -20,6 +25,7 @@ EPILOG_EXAMPLES = {
     "deploy": "Example: deed deploy contracts/token.deed --from alice",
     "call": "Example: deed call 0x1f2e... balance_of @alice",
     "send": "Example: deed send 0x1f2e... transfer @bob 100 --from alice",
+    "balance": "Example: deed balance @alice",
     "keys": "Example: deed keys new alice",
     "chain": "Example: deed chain init",
     "analyze": "Example: deed analyze contracts/*.deed --gas --fail-on medium",
@@ -28,6 +34,34 @@ EPILOG_EXAMPLES = {
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
 }
+
+INTERNAL_ERROR = 70  # a bug in deed, never a bad input (EX_SOFTWARE)
+
+# OS errors that mean "the path the user gave cannot be used" (exit 2); any other
+# (a full disk, an I/O error) is a failure of the work (exit 1).
+USAGE_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.EROFS,
+        errno.EEXIST,
+    }
+)
+
+# Transactions the chain could never accept as typed (exit 2); other rejections
+# depend on the chain's state (funds, nonce) and are failures (exit 1).
+USAGE_REJECTIONS = {
+    "intrinsic_gas": "--gas is under the gas the transaction needs before it runs",
+    "block_full": "--gas is over the block gas limit",
+    "too_large": "the transaction's data is over the size limit",
+}
+
+NEGATIVE_NUMBER = re.compile(r"-(?:0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)")
 
 
 def fail(message: str) -> None:
@@ -57,14 +91,100 @@ def load_module_file(path: Path):
         fail(f"{path}: {exc}")
 
 
+def _verified_module_file(path: Path):
+    """A module that decodes and verifies (exit 1 if not): deploying one that does not
+    would only be mined as a failed transaction that pays its gas."""
+    from deed.vm.verifier import load
+
+    try:
+        return load(read_module_file(path)).module
+    except DeedVMError as exc:
+        fail(f"{path}: {exc}")
+
+
+def _os_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+@contextmanager
+def _boundary(ctx: click.Context) -> Iterator[None]:
+    """Every error a command meets leaves as a message and an exit code, never a traceback:
+    UsageError -> click usage error (2), Failure -> `error:` (1), a stray exception -> 70."""
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except UsageError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    except Failure as exc:
+        fail(str(exc))
+    except OSError as exc:
+        if exc.errno in USAGE_ERRNOS:
+            raise click.UsageError(_os_message(exc), ctx) from None
+        fail(_os_message(exc))
+    except Exception as exc:
+        if os.environ.get("DEED_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in deed; run again with DEED_DEBUG=1 for the traceback, and report it.",
+            err=True,
+        )
+        sys.exit(INTERNAL_ERROR)
+
+
+class PathArg(click.Path):
+    """click.Path that refuses a NUL byte as a usage error (os.stat raises ValueError on it)."""
+
+    def convert(self, value, param, ctx):
+        if "\x00" in str(value):
+            self.fail(f"{str(value)!r} contains a NUL byte, which no path can", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class DeedCommand(click.Command):
+    """A command behind the error boundary. Commands with contract ARGS take negative
+    numbers as arguments (`deed send ... -5`); any other unknown `-x` is still an unknown option."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if any(isinstance(p, click.Argument) and p.name == "args" for p in self.params):
+            self.context_settings.setdefault("ignore_unknown_options", True)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)
+        rest = super().parse_args(ctx, args)
+        if self.context_settings.get("ignore_unknown_options"):
+            self._reject_unknown_options(ctx, raw)
+        return rest
+
+    def _reject_unknown_options(self, ctx: click.Context, raw: list[str]) -> None:
+        """Positional tokens that look like options, except negative numbers and what follows `--`."""
+        positional: list[str] = []
+        for p in self.params:
+            if isinstance(p, click.Argument):
+                value = ctx.params.get(p.name)
+                positional.extend(map(str, value) if isinstance(value, tuple) else [str(value)])
+        after = len(raw) - raw.index("--") - 1 if "--" in raw else 0
+        for token in positional[: max(0, len(positional) - after)]:
+            if token.startswith("-") and token != "-" and not NEGATIVE_NUMBER.fullmatch(token):
+                raise click.NoSuchOption(token.split("=", 1)[0], ctx=ctx)
+
+    def invoke(self, ctx: click.Context):
+        with _boundary(ctx):
+            return super().invoke(ctx)
+
+
 class DeedGroup(click.Group):
-    """Turns UsageError into click's usage error (exit 2) and stray VM errors into exit 1."""
+    """A group whose commands (and subgroups) are DeedCommands behind the error boundary."""
+
+    command_class = DeedCommand
+    group_class = type
 
     def invoke(self, ctx):
-        try:
+        with _boundary(ctx):
             return super().invoke(ctx)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
 
 
 @click.group(cls=DeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,7 +195,7 @@ def main() -> None:
 
 HOME = click.option(
     "--home",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathArg(file_okay=False, path_type=Path),
     default=Path(".deed"),
     show_default=True,
     envvar="DEED_HOME",
@@ -84,7 +204,7 @@ HOME = click.option(
 CHAIN = click.option(
     "--chain",
     "chain_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     default=None,
     help="SQLite file of the local chain [default: HOME/chain.db].",
 )
@@ -96,15 +216,15 @@ def _chain_path(home: Path, chain_path: Path | None) -> Path:
 
 
 def _colour() -> bool:
-    return sys.stderr.isatty() and "NO_COLOR" not in __import__("os").environ
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
 
 
 def _compile(path: Path, contract: str | None, as_json: bool):
     from deed.compiler.diagnostics import CompileError
     from deed.compiler.driver import compile_file
 
-    out = compile_file(path, contract)
     try:
+        out = compile_file(path, contract)
         _ = out.module  # compile now, so errors surface here
     except CompileError as exc:
         if as_json:
@@ -120,16 +240,16 @@ def _compile(path: Path, contract: str | None, as_json: bool):
             click.echo(f"{n} error{'s' if n > 1 else ''}", err=True)
         sys.exit(1)
     except UnicodeDecodeError:
-        fail(f"{path}: not a UTF-8 text file")
+        fail(f"{path}: not a UTF-8 text file, so not Deed source")
     return out
 
 
 @main.command("compile", epilog=EPILOG_EXAMPLES["compile"])
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     help="Module file [default: SOURCE with .deedc]; the ABI goes beside it as .abi.json.",
 )
 @click.option("--contract", help="Which contract, when the file has several.")
@@ -203,7 +323,7 @@ def keys_list(home: Path, as_json: bool) -> None:
     from .local import KeyStore
 
     store = KeyStore(home)
-    rows = [(n, store.load(n).address.hex()) for n in store.names()]
+    rows = [(n, store.address(n).hex()) for n in store.names()]
     if as_json:
         click.echo(json.dumps([{"name": n, "address": "0x" + a} for n, a in rows], indent=2))
     for n, a in [] if as_json else rows:
@@ -220,7 +340,7 @@ def chain() -> None:
 @CHAIN
 def chain_init(home: Path, chain_path: Path | None) -> None:
     """Create a local chain whose genesis funds every key in the key store."""
-    from .local import DEV_FUNDS, KeyStore, open_chain
+    from .local import DEV_FUNDS, KeyStore, creating
 
     path = _chain_path(home, chain_path)
     if path.exists():
@@ -229,60 +349,127 @@ def chain_init(home: Path, chain_path: Path | None) -> None:
     names = store.names()
     if not names:
         raise UsageError("no keys to fund: create one with `deed keys new NAME`")
-    c = open_chain(path, create=True)
-    header = c.genesis({store.load(n).address: DEV_FUNDS for n in names})
+    funds = {store.address(n): DEV_FUNDS for n in names}
+    with creating(path) as c:
+        header = c.genesis(funds)
     click.echo(f"{path}: genesis {header.hash.hex()[:16]}.., funded {', '.join(names)}")
 
 
-def _receipt_json(r) -> dict:
+@chain.command("info", epilog="Example: deed chain info --json")
+@HOME
+@CHAIN
+@JSON
+def chain_info(home: Path, chain_path: Path | None, as_json: bool) -> None:
+    """Show the head block of the local chain."""
+    from .local import reading
+
+    path = _chain_path(home, chain_path)
+    with reading(path) as c:
+        head = c.head
+    info = {
+        "height": head.height,
+        "hash": "0x" + head.hash.hex(),
+        "timestamp": head.timestamp,
+        "state_root": "0x" + head.state_root.hex(),
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo("\n".join(f"{k:<11} {v}" for k, v in info.items()))
+
+
+@main.command(epilog=EPILOG_EXAMPLES["balance"])
+@click.argument("address")
+@HOME
+@CHAIN
+@JSON
+def balance(address: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+    """Show the balance and nonce of ADDRESS (0x... or @keyname)."""
+    from deed.vm.types import ADDRESS
+
+    from .local import KeyStore, reading
+    from .values import parse_arg
+
+    who = parse_arg(address, ADDRESS, KeyStore(home).address)
+    with reading(_chain_path(home, chain_path)) as c:
+        account = c.account(who)
+    if as_json:
+        click.echo(json.dumps({"balance": account.balance, "nonce": account.nonce}, indent=2))
+    else:
+        click.echo(f"balance {account.balance}, nonce {account.nonce}")
+
+
+def _values_text(values, types=None) -> list[str]:
+    from .values import loose_value, text_value
+
+    if types is None:
+        return [loose_value(v) for v in values]
+    return [text_value(t, v) for t, v in zip(types, values, strict=True)]
+
+
+def _values_json(values, types=None) -> list:
+    from .values import json_value, loose_json
+
+    if types is None:
+        return [loose_json(v) for v in values]
+    return [json_value(t, v) for t, v in zip(types, values, strict=True)]
+
+
+def _error_json(error) -> list | None:
+    return [error[0], _values_json(error[1])] if error else None
+
+
+def _error_text(error) -> str:
+    return f" {error[0]}({', '.join(_values_text(error[1]))})" if error else ""
+
+
+def _receipt_json(r, returns) -> dict:
     return {
         "status": r.status,
         "gas_used": r.gas_used,
-        "return_values": [("0x" + v.hex()) if isinstance(v, bytes) else v for v in r.return_values],
+        "return_values": _values_json(r.return_values, returns),
         "events": [
-            {
-                "address": "0x" + e.address.hex(),
-                "event": e.event,
-                "values": [("0x" + v.hex()) if isinstance(v, bytes) else v for v in e.values],
-            }
+            {"address": "0x" + e.address.hex(), "event": e.event, "values": _values_json(e.values)}
             for e in r.logs
         ],
         "revert_reason": r.revert_reason,
-        "error": [r.error[0], [("0x" + v.hex()) if isinstance(v, bytes) else v for v in r.error[1]]]
-        if r.error
-        else None,
+        "error": _error_json(r.error),
         "contract_address": ("0x" + r.contract_address.hex()) if r.contract_address else None,
         "tx_hash": "0x" + r.tx_hash.hex(),
     }
 
 
-def _report(r, as_json: bool) -> None:
+def _report(r, as_json: bool, returns=()) -> None:
+    """Print a receipt; a transaction that failed on the chain is exit 1."""
     if as_json:
-        click.echo(json.dumps(_receipt_json(r), indent=2))
+        click.echo(json.dumps(_receipt_json(r, returns), indent=2))
     else:
         click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()[:16]}..")
         if r.contract_address:
             click.echo(f"contract 0x{r.contract_address.hex()}")
         if r.return_values:
-            click.echo(
-                "returned "
-                + ", ".join(
-                    str(("0x" + v.hex()) if isinstance(v, bytes) else v) for v in r.return_values
-                )
-            )
+            click.echo("returned " + ", ".join(_values_line(r.return_values, returns)))
         for e in r.logs:
-            click.echo(
-                f"event {e.event}("
-                + ", ".join(str(("0x" + v.hex()) if isinstance(v, bytes) else v) for v in e.values)
-                + ")"
-            )
-        if r.revert_reason:
-            click.echo(f"reverted: {r.revert_reason}" + (f" {r.error[1]}" if r.error else ""))
+            click.echo(f"event {e.event}({', '.join(_values_text(e.values))})")
+        if r.revert_reason or r.error:
+            click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error)}")
     if not r.success:
         sys.exit(1)
 
 
-def _submit(c, key, to, data, value, gas, as_json):
+def _values_line(values, types) -> list[str]:
+    """Values on one line: strings quoted, so a comma inside one is not a separator."""
+    from deed.vm.types import TAG_STRING
+
+    texts = _values_text(values, types)
+    return [
+        json.dumps(text, ensure_ascii=False) if t.tag == TAG_STRING else text
+        for t, text in zip(types, texts, strict=True)
+    ]
+
+
+def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()) -> None:
+    """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
     from deed.vm.chain import Transaction
 
     from .local import mine
@@ -293,16 +480,64 @@ def _submit(c, key, to, data, value, gas, as_json):
     try:
         r = mine(c, tx, key.address)
     except InvalidTransaction as exc:
-        fail(f"transaction rejected: {exc}")
-    _report(r, as_json)
+        if exc.code in USAGE_REJECTIONS:
+            raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
+        raise Failure(f"transaction rejected: {exc}") from None
+    _report(r, as_json, returns)
+
+
+class Natural(click.ParamType):
+    """A whole number from 0 to a bound, in decimal or 0x hex (for --value and --gas)."""
+
+    name = "integer"
+
+    def __init__(self, bound_text: str, bound: int) -> None:
+        self.bound_text = bound_text
+        self.bound = bound
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().replace("_", "")
+        if text.isascii() and text.isdigit() and len(text) <= 100:
+            number = int(text)
+        elif text[:2] in ("0x", "0X") and len(text) <= 100 and _is_hex(text[2:]):
+            number = int(text[2:], 16)
+        else:
+            self.fail(f"{value!r} is not a whole number from 0 to {self.bound_text}", param, ctx)
+        if number > self.bound:
+            self.fail(f"{value} is over {self.bound_text}", param, ctx)
+        return number
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+VALUE = click.option(
+    "--value",
+    default=0,
+    type=Natural("2**256-1", 2**256 - 1),
+    help="Native value sent with the transaction (0 to 2**256-1).",
+)
+
+
+def _gas_option(default: int):
+    return click.option(
+        "--gas",
+        default=default,
+        type=Natural("2**63-1", 2**63 - 1),
+        show_default=True,
+        help="Gas limit of the transaction.",
+    )
 
 
 @main.command(epilog=EPILOG_EXAMPLES["deploy"])
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 @click.argument("args", nargs=-1)
 @click.option("--from", "sender", required=True, help="Key name of the deployer.")
-@click.option("--value", default=0, type=int, help="Native value sent to init.")
-@click.option("--gas", default=5_000_000, type=int, show_default=True)
+@VALUE
+@_gas_option(5_000_000)
 @click.option("--contract", help="Which contract, when the file has several.")
 @HOME
 @CHAIN
@@ -322,40 +557,44 @@ def deploy(
     from deed.vm.chain import deploy_data
     from deed.vm.codec import encode_values
 
-    from .local import KeyStore, open_chain, parse_arg
+    from .local import KeyStore, writing
+    from .values import parse_args
 
+    path = _chain_path(home, chain_path)
+    store = KeyStore(home)
+    key = store.load(sender)
     if source.suffix == ".deed":
         module = _compile(source, contract, as_json).module
     else:
-        module = load_module_file(source)
-    store = KeyStore(home)
-    key = store.load(sender)
+        module = _verified_module_file(source)
     init = next((e for e in module.exports if e.is_init), None)
-    params = init.params if init else ()
-    if len(args) != len(params):
-        raise UsageError(f"init takes {len(params)} argument(s), got {len(args)}")
-    encoded = encode_values(
-        list(params), [parse_arg(a, t, store) for a, t in zip(args, params, strict=True)]
-    )
-    c = open_chain(_chain_path(home, chain_path))
-    _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+    params = list(init.params) if init else []
+    encoded = encode_values(params, parse_args("init", args, params, store.address))
+    with writing(path) as c:
+        _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+
+
+def _export(c, to: bytes, function: str):
+    """The function ``function`` of the contract at ``to``; a name that is not there is a usage error."""
+    module = c.module_at(to)
+    if module is None:
+        raise UsageError(f"no contract at 0x{to.hex()}")
+    exports = [e for e in module.exports if not e.is_init]
+    for e in exports:
+        if e.name == function:
+            return e
+    names = ", ".join(e.name for e in exports) or "none"
+    raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
 def _resolve_call(c, store, address: str, function: str, args):
-    from .local import parse_arg, parse_hex
+    from deed.vm.types import ADDRESS
 
-    try:
-        to = parse_hex(address)
-    except ValueError:
-        raise UsageError(f"{address!r} is not a hex address") from None
-    try:
-        export = c.export(to, function)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if len(args) != len(export.params):
-        raise UsageError(f"{function} takes {len(export.params)} argument(s), got {len(args)}")
-    values = [parse_arg(a, t, store) for a, t in zip(args, export.params, strict=True)]
-    return to, export, values
+    from .values import parse_arg, parse_args
+
+    to = parse_arg(address, ADDRESS, store.address)
+    export = _export(c, to, function)
+    return to, export, parse_args(function, args, export.params, store.address)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["call"])
@@ -376,30 +615,27 @@ def call(
     as_json: bool,
 ) -> None:
     """Run FUNCTION read-only: nothing is kept."""
-    from .local import KeyStore, open_chain, show_value
+    from .local import KeyStore, reading
 
     store = KeyStore(home)
-    c = open_chain(_chain_path(home, chain_path))
-    to, export, values = _resolve_call(c, store, address, function, args)
-    who = store.load(sender).address if sender else bytes(20)
-    res = c.call(to, function, values, sender=who)
-    shown = [show_value(t, v) for t, v in zip(export.returns, res.return_values, strict=False)]
+    who = store.address(sender) if sender is not None else bytes(20)
+    with reading(_chain_path(home, chain_path)) as c:
+        to, export, values = _resolve_call(c, store, address, function, args)
+        res = c.call(to, function, values, sender=who)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "status": res.status,
-                    "gas_used": res.gas_used,
-                    "return_values": shown,
-                    "revert_reason": res.revert_reason,
-                },
-                indent=2,
-            )
-        )
+        out = {
+            "status": res.status,
+            "gas_used": res.gas_used,
+            "return_values": _values_json(res.return_values, export.returns),
+            "revert_reason": res.revert_reason,
+            "error": _error_json(res.error),
+        }
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
-        click.echo(", ".join(map(str, shown)) if shown else "(nothing)")
+        shown = _values_text(res.return_values, export.returns)
+        click.echo("\n".join(shown) if shown else "(nothing)")
     else:
-        click.echo(f"{res.status}: {res.revert_reason}")
+        click.echo(f"{res.status}: {res.revert_reason or ''}{_error_text(res.error)}")
     if not res.success:
         sys.exit(1)
 
@@ -409,8 +645,8 @@ def call(
 @click.argument("function")
 @click.argument("args", nargs=-1)
 @click.option("--from", "sender", required=True, help="Key name that signs.")
-@click.option("--value", default=0, type=int)
-@click.option("--gas", default=1_000_000, type=int, show_default=True)
+@VALUE
+@_gas_option(1_000_000)
 @HOME
 @CHAIN
 @JSON
@@ -426,23 +662,24 @@ def send(
     as_json: bool,
 ) -> None:
     """Sign and mine a transaction calling FUNCTION."""
-    from .local import KeyStore, open_chain
-
-    store = KeyStore(home)
-    c = open_chain(_chain_path(home, chain_path))
-    to, export, values = _resolve_call(c, store, address, function, args)
     from deed.vm.codec import encode_values
 
-    data = export.selector + encode_values(list(export.params), values)
-    _submit(c, store.load(sender), to, data, value, gas, as_json)
+    from .local import KeyStore, writing
+
+    store = KeyStore(home)
+    key = store.load(sender)
+    with writing(_chain_path(home, chain_path)) as c:
+        to, export, values = _resolve_call(c, store, address, function, args)
+        data = export.selector + encode_values(list(export.params), values)
+        _submit(c, key, to, data, value, gas, as_json, export.returns)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     help="Where to write the module (default: SOURCE with .deedc).",
 )
 def asm(source: Path, output: Path | None) -> None:
@@ -453,26 +690,38 @@ def asm(source: Path, output: Path | None) -> None:
     try:
         module = assemble(source.read_text())
         verify(module)
+    except UnicodeDecodeError:
+        fail(f"{source}: not a UTF-8 text file, so not assembly")
     except DeedVMError as exc:
         fail(f"{source}: {exc}")
+    except (ValueError, TypeError) as exc:
+        # vm.asm lets these through (`.maxstack x`, `#x` references, `.code 5`): reported
+        # to its owners; an assembly error all the same
+        fail(f"{source}: cannot assemble: {exc}")
     output = output or source.with_suffix(".deedc")
     output.write_bytes(module.encode())
     click.echo(f"{output}: {len(module.encode())} bytes, module id {module.module_id.hex()}")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["disasm"])
-@click.argument("module_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("module_file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 def disasm(module_file: Path) -> None:
     """Print a bytecode module as text assembly (binary or hex file)."""
     from deed.vm.asm import disassemble
 
     module = load_module_file(module_file)
+    try:
+        text = disassemble(module)
+    except ValueError as exc:
+        # decode_module accepts unknown type tags that disassemble cannot name (reported
+        # to vm's owners); the module would fail verification anyway
+        fail(f"{module_file}: cannot disassemble: {exc}")
     click.echo(f"; module id {module.module_id.hex()}")
-    click.echo(disassemble(module), nl=False)
+    click.echo(text, nl=False)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["verify"])
-@click.argument("module_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("module_file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
 def verify(module_file: Path) -> None:
     """Check a module against every verifier rule."""
     from deed.vm.verifier import load
@@ -489,7 +738,7 @@ def verify(module_file: Path) -> None:
 
 @main.command(epilog=EPILOG_EXAMPLES["analyze"])
 @click.argument(
-    "sources", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "sources", nargs=-1, required=True, type=PathArg(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--gas", "show_gas", is_flag=True, help="Report the worst-case gas of every function."
@@ -574,17 +823,21 @@ def analyze(
 @click.option(
     "--chain",
     "chain_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     default=Path("deed-demo.db"),
     show_default=True,
-    help="SQLite file of the local chain (replaced).",
+    help="SQLite file of the local chain (a chain there is replaced).",
 )
 def demo(chain_path: Path) -> None:
     """Deploy the standard contracts on a local SQLite chain and run them."""
     from .demo import run_demo
+    from .local import check_chain_file, exclusive
 
+    if chain_path.exists():  # replace a chain, never a file that is something else
+        check_chain_file(chain_path)
     try:
-        run_demo(chain_path, click.echo)
+        with exclusive(chain_path):  # and never under another command
+            run_demo(chain_path, click.echo)
     except DeedVMError as exc:
         fail(str(exc))
 
