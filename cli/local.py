@@ -29,7 +29,7 @@ from pathlib import Path
 
 from deed.vm.chain import BlockHeader, Chain, Receipt, Transaction
 from deed.vm.crypto import KeyPair
-from deed.vm.errors import DecodeError, StateError
+from deed.vm.errors import DecodeError, NodeError, StateError
 from deed.vm.state import SqliteBackend
 
 from .errors import ChainFileError, Failure, UsageError
@@ -174,9 +174,16 @@ _SQLITE_TROUBLE: tuple[tuple[str, type[Exception], str], ...] = (
 
 @contextmanager
 def chain_errors(path: Path) -> Iterator[None]:
-    """Errors of the chain file met while working, as clean errors that name it."""
+    """Errors of the chain file met while working, as clean errors that name it.
+    The VM reports a storage fault met inside a transaction as a NodeError
+    (the transaction undone); its cause says what the file did."""
     try:
         yield
+    except NodeError as exc:
+        if not isinstance(exc.cause, sqlite3.DatabaseError | DecodeError | StateError):
+            raise
+        with chain_errors(path):
+            raise exc.cause from None
     except sqlite3.DatabaseError as exc:
         text = str(exc).lower()
         for needle, kind, what in _SQLITE_TROUBLE:
