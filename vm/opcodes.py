@@ -47,8 +47,8 @@ _T = ("t",)
 #: ``benchmarks/adversarial`` (the "deploy" attacks). Instructions kept on the
 #: symbolic stack cost little; checked arithmetic, host calls and control flow
 #: become statements that Python's compiler takes microseconds each to compile.
-_DEPLOY_SYMBOLIC = 40
-_DEPLOY_LINE = 600
+_DEPLOY_SYMBOLIC = 60
+_DEPLOY_LINE = 900
 DEPLOY_GAS: dict[str, int] = {
     **dict.fromkeys(
         [
@@ -66,17 +66,35 @@ DEPLOY_GAS: dict[str, int] = {
         ],
         _DEPLOY_SYMBOLIC,
     ),
-    **dict.fromkeys(["LT", "GT", "LE", "GE", "EQ", "NE", "NOT", "AND", "OR"], 2 * _DEPLOY_SYMBOLIC),
-    **dict.fromkeys(["STORE", "LEN", "MIN", "MAX", "SELFBALANCE", "RET"], _DEPLOY_LINE),
+    **dict.fromkeys(
+        [
+            "LT",
+            "GT",
+            "LE",
+            "GE",
+            "EQ",
+            "NE",
+            "NOT",
+            "AND",
+            "OR",
+            "STORE",
+            "LEN",
+            "MIN",
+            "MAX",
+            "SELFBALANCE",
+            "RET",
+        ],
+        _DEPLOY_LINE,
+    ),
     **dict.fromkeys(
         ["ADD", "SUB", "MUL", "NEG", "CAST", "BAND", "BOR", "BXOR", "BNOT", "EXP", "SHL", "SHR"],
         2 * _DEPLOY_LINE,
     ),
     **dict.fromkeys(["DIV", "MOD"], 3 * _DEPLOY_LINE),
     **dict.fromkeys(["BYTEAT", "B2I", "REQUIRE", "REVERT", "RAISE"], 2 * _DEPLOY_LINE),
-    **dict.fromkeys(["JMP"], 2 * _DEPLOY_LINE),
-    **dict.fromkeys(["JMPIF", "JMPIFNOT"], 4 * _DEPLOY_LINE),
-    **dict.fromkeys(["CALL"], 4 * _DEPLOY_LINE),
+    # a jump makes a block: a leaf of the dispatch tree, and the exit code
+    **dict.fromkeys(["JMP"], 3 * _DEPLOY_LINE),
+    **dict.fromkeys(["JMPIF", "JMPIFNOT", "CALL"], 4 * _DEPLOY_LINE),
 }
 _DEPLOY_HOST = 2 * _DEPLOY_LINE  # a host call and the segment's gas check
 
@@ -123,14 +141,14 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x28, "MAX", [], "II", "I", 3, "larger of a and b"),
     # byte strings
     _op(0x30, "LEN", [], "B", "I", 2, "length of a byte string"),
-    _op(0x31, "CONCAT", [], "BB", "B", 12, "a followed by b; + memory", dynamic=True),
+    _op(0x31, "CONCAT", [], "BB", "B", 16, "a followed by b; + memory", dynamic=True),
     _op(
         0x32,
         "SLICE",
         [],
         "BII",
         "B",
-        12,
+        16,
         "bytes [start, start+len); out of range reverts; + memory",
         dynamic=True,
     ),
@@ -156,7 +174,7 @@ OPCODES: tuple[OpInfo, ...] = (
     ),
     _op(0x36, "SHA256", [], "B", "B", 60, "SHA-256 digest; + hashing per word", dynamic=True),
     _op(
-        0x37, "KECCAK256", [], "B", "B", 350, "Keccak-256 digest; + hashing per word", dynamic=True
+        0x37, "KECCAK256", [], "B", "B", 450, "Keccak-256 digest; + hashing per word", dynamic=True
     ),
     _op(
         0x38,
@@ -332,7 +350,7 @@ class GasSchedule:
     storage_new_slot: int = 5_000  # SSTORE that creates a slot
     storage_per_word: int = 100  # SSTOREB: per 32-byte word of the value written
     account_read: int = 100  # BALANCE
-    hash_base: int = 60  # MKEY
+    hash_base: int = 80  # MKEY
     hash_per_word: int = 6  # SHA256, MKEY, per 32-byte word hashed
     keccak_per_word: int = 20  # KECCAK256, per 32-byte word hashed
     signature_check: int = 6_000  # ED25519

@@ -48,7 +48,7 @@ from .types import BYTES, int_range, int_type_text
 from .verifier import Block, Instr, VerifiedFunction, VerifiedModule
 
 #: Deepest expression kept symbolic; deeper ones are computed into temporaries.
-MAX_EXPR_DEPTH = 12
+MAX_EXPR_DEPTH = 8
 #: Bumped whenever the generated code changes, so stored artifacts are rebuilt.
 TRANSLATOR_VERSION = 2
 
@@ -303,6 +303,17 @@ class _FunctionTranslator:
             return None
         if name in ("JMPIF", "JMPIFNOT"):
             cond = self.pop_condition(stack)
+            target = self.vf.block_of_offset[ins.args[0]]
+            if fall in self.arm_of_block and self._plain_exit(target) and self._plain_exit(fall):
+                # both ways lead to other arms: one assignment stores the stack and
+                # chooses the arm (its right side is evaluated before any slot changes)
+                yes, no = (target, fall) if name == "JMPIF" else (fall, target)
+                changed = stack.changed_slots()
+                targets = "".join(f"s{pos}, " for pos, _ in changed)
+                values = "".join(f"{_int_text(item)}, " for _, item in changed)
+                seg.effect(f"{targets}b = {values}{yes} if {cond} else {no}")
+                seg.effect("break" if self.inner_loop else "continue")
+                return None
             if fall not in self.arm_of_block and stack.changed_slots():
                 # The code goes on after this exit: store the stack in its slots on
                 # both paths once, so later exits do not store the same values again.
@@ -322,6 +333,10 @@ class _FunctionTranslator:
                 seg.end()
             self.exit_to(fall, stack)  # type: ignore[arg-type]
         return None
+
+    def _plain_exit(self, block: int) -> bool:
+        """Whether leaving for arm ``block`` is ``b = block`` and a jump to the dispatch."""
+        return not (block == self.current_arm and (self.inner_loop or len(self.arms) == 1))
 
     def store_slots(self, stack: _SymStack) -> None:
         """Assign every changed position to its slot; the stack is then its slots."""

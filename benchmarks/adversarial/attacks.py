@@ -551,6 +551,9 @@ def _dense_module(kind: str, size: int) -> bytes:
     bodies = {
         "hash chain": ("    CONST 0x00\n", "    SHA256\n", "    POP\n", 1),
         "not chain": ("    CONST 1\n", "    NOT\n", "    POP\n", 1),
+        "compare chain": ("    CONST 1\n", "    CONST 1\n    LT\n", "    POP\n", 4),
+        "calls": ("", "    CALL f0\n", "", 3),
+        "functions": ("", "", "", 0),
         "arithmetic": ("    CONST 1\n", "    CONST 1\n    ADD u256\n", "    POP\n", 5),
         "branches": ("", "    CONST 0\n    JMPIF L{i}\nL{i}:\n", "", 6),
         "stores": (
@@ -561,13 +564,24 @@ def _dense_module(kind: str, size: int) -> bytes:
         ),
     }
     head, unit, tail, unit_size = bodies[kind]
+    if kind == "functions":  # the most functions (each with the most locals) in the size
+        count = size // 290  # a function with 255 locals takes about 290 bytes
+        per = "".join(
+            f".func f{i}()\n.locals {' '.join('I' * 255)}\n    RET\n" for i in range(count)
+        )
+        return assemble(per + ".export f0() = f0\n").encode()
+    if kind == "calls":  # one callee, called from long straight-line functions
+        body = "".join(unit for _ in range(size // unit_size))
+        return assemble(
+            f".func f0()\n    RET\n.func f1()\n{body}    RET\n.export f1() = f1\n"
+        ).encode()
     per_function = min(LIMITS.max_code_size, (LIMITS.max_blocks - 2) * unit_size) - 64
     functions = []
     total = 0
     f = 0
     while total < size:
-        n = min(per_function, size - total) // unit_size
-        body = "".join(unit.format(i=i) for i in range(max(1, n)))
+        n = max(1, min(per_function, size - total) // unit_size)
+        body = "".join(unit.format(i=i) for i in range(n))
         functions.append(f".func f{f}()\n{head}{body}{tail}    RET\n")
         total += n * unit_size
         f += 1
@@ -820,7 +834,16 @@ ATTACKS: list[Attack] = [
     Attack("xcall 64 KiB argument", "XCALL with a 64 KiB string argument", _big_arguments),
     *(
         Attack(f"deploy {kind}", f"verifying and translating 20 kB of {kind}", _deploy(kind))
-        for kind in ("hash chain", "not chain", "arithmetic", "branches", "stores")
+        for kind in (
+            "hash chain",
+            "not chain",
+            "compare chain",
+            "arithmetic",
+            "branches",
+            "stores",
+            "calls",
+            "functions",
+        )
     ),
     loop_attack(
         "docholder",
