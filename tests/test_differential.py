@@ -78,7 +78,7 @@ def test_fast_engine_matches_reference(text, call_args, gas):
 
 
 @pytest.mark.parametrize("engine", OTHER_ENGINES)
-@settings(max_examples=int(EXAMPLES or "150"))
+@settings(max_examples=int(EXAMPLES or "100"))
 @given(scenario=scenarios())
 def test_every_engine_matches_reference_on_every_opcode(engine, scenario):
     expected = run_scenario("reference", scenario)
