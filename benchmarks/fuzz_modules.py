@@ -610,7 +610,12 @@ def s_deep_nesting(rng, m: Module) -> Module:
     else:
         op = {"compare": "LT", "and": "AND", "or": "OR", "eq": "EQ"}[kind]
         body = (ins("CONST", two) + ins(op)) * n
-    snippet = ins("CONST", one) + body + ins("POP")
+    nest = ins("CONST", one) + body
+    # the value must be used, or an engine may drop the whole expression
+    if rng.random() < 0.5:
+        snippet = nest + ins("JMPIF", len(nest) + 5)  # either way: the next instruction
+    else:
+        snippet = nest + ins("DUP", 0) + ins("POP") + ins("POP")
     m = dataclasses.replace(m, constants=tuple(consts))
     return _insert_snippet(rng, m, snippet, 2)
 
