@@ -153,16 +153,19 @@ def _ensure_stack_headroom() -> None:
     """Make the outcome independent of how deep the host's own stack is: a
     transaction never meets Python's recursion limit, whoever calls it."""
     limit = sys.getrecursionlimit()
-    try:
-        sys._getframe(max(0, limit - _PYTHON_FRAMES_NEEDED))
-    except ValueError:
-        return  # the stack is shallower than that: room enough
-    depth = limit - _PYTHON_FRAMES_NEEDED
-    frame = sys._getframe(depth)
+    probe = limit - _PYTHON_FRAMES_NEEDED
+    if probe > 0:
+        try:
+            sys._getframe(probe)
+        except ValueError:
+            return  # the stack is shallower than that: room enough
+    depth = 0
+    frame = sys._getframe()
     while frame is not None:
         depth += 1
         frame = frame.f_back
-    sys.setrecursionlimit(depth + _PYTHON_FRAMES_NEEDED)
+    if depth + _PYTHON_FRAMES_NEEDED > limit:
+        sys.setrecursionlimit(depth + _PYTHON_FRAMES_NEEDED)
 
 
 # --------------------------------------------------------------------------- receipts and blocks
