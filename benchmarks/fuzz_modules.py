@@ -1089,6 +1089,8 @@ def campaign(
         if e not in ENGINES:
             raise SystemExit(f"unknown engine {e!r}; choose from {sorted(ENGINES)}")
     report = Report(seed, engines)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
     state = out / "progress.json" if out else None
     if resume and state and state.exists():
         saved = Report.from_json(json.loads(state.read_text()))
