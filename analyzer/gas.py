@@ -164,6 +164,10 @@ class GasAnalysis:
             return GAS.send + costs.cold_access()  # the recipient's account
         if isinstance(s, ir.EmitEvent):
             return costs.event(sum(encoded_size(t) for _, t in self.events[s.event]))
+        if isinstance(s, ir.RaiseError):  # its fields stay in the receipt
+            return costs.return_data(
+                sum(raw_size(a.type) if a.type.kind == "B" else 32 for a in s.args)
+            )
         return 0
 
     def expression_cost(self, n: ir.Expr) -> int:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import Harness, asm_module
 
+from deed.vm import costs
 from deed.vm.chain import intrinsic_gas
 from deed.vm.opcodes import BY_NAME, GAS, OPCODES
 from deed.vm.runtime import words
@@ -68,7 +69,8 @@ CASES = {
     "CALL": ("CALL helper", g("CALL") + GAS.call_internal + g("RET")),
     "RET": ("", 0),
     "REVERT": ('CONST "no"\n REVERT', g("CONST", "REVERT") - g("RET")),
-    "RAISE": ("CONST 1\n RAISE Oops", g("CONST", "RAISE") - g("RET")),
+    # a typed error's fields stay in the receipt: one integer field, 32 bytes
+    "RAISE": ("CONST 1\n RAISE Oops", g("CONST", "RAISE") - g("RET") + costs.return_data(32)),
     "REQUIRE": ('CONST 1\n REQUIRE "fine"', g("CONST", "REQUIRE")),
     # a state entry's first access in a transaction is cold
     "SLOAD": (

@@ -481,8 +481,11 @@ class Frame:
         self.tx.logs.append(Log(self.address, ev.name, shown, data))
         return g
 
-    def error(self, g: int, index: int, values: tuple) -> Revert:
+    def error(self, g: int, index: int, values: tuple) -> Exception:
+        """The revert of a typed error; its fields stay in the receipt, so they
+        are paid for like return data (bytes as they are, integers as 32)."""
         err = self.loaded.module.errors[index]
+        g -= costs.return_data(sum(len(v) if v.__class__ is bytes else 32 for v in values))
         return revert(g, err.name, (err.name, values))
 
     # -- shared registries

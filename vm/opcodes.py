@@ -203,7 +203,16 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x43, "CALL", ["u16"], "*", "*", 15, "call internal function f", dynamic=True),
     _op(0x44, "RET", [], "*", "", 2, "return; the stack holds exactly the return values"),
     _op(0x45, "REVERT", [], "B", "", 2, "revert with a reason string"),
-    _op(0x46, "RAISE", ["u16"], "*", "", 2, "revert with typed error e and its fields"),
+    _op(
+        0x46,
+        "RAISE",
+        ["u16"],
+        "*",
+        "",
+        2,
+        "revert with typed error e and its fields; + the fields kept in the receipt",
+        dynamic=True,
+    ),
     _op(0x47, "REQUIRE", ["u16"], "I", "", 3, "revert with constant string k if a == 0"),
     # storage
     _op(
