@@ -138,6 +138,27 @@ def self_jump_counted() -> Case:
     )
 
 
+def unreachable_bad_immediates() -> Case:
+    """Unreachable code is decoded but its immediates are never checked (a
+    constant, a local, a function that do not exist): no engine may look at
+    them (the fuzzer found the reference engine preparing them)."""
+    code = (
+        ins("CONST", 0)
+        + ins("RET")
+        + ins("CONST", 999)
+        + ins("LOAD", 200)
+        + ins("CALL", 77)
+        + ins("SLOADB", 500)
+        + ins("RET")
+    )
+    m = _one_function(code, returns="I", constants=(7,))
+    return Case(
+        [m],
+        [Call(0, "main"), Call(0, "main", read_only=True)],
+        [("success", (7,)), ("success", (7,))],
+    )
+
+
 def self_jump_overflow() -> Case:
     """One block jumping to itself, ended by a checked addition overflowing u8."""
     code = (
@@ -523,6 +544,7 @@ def many_functions() -> Case:
 
 
 CASES = {
+    "unreachable_bad_immediates": unreachable_bad_immediates,
     "self_jump_counted": self_jump_counted,
     "self_jump_overflow": self_jump_overflow,
     "self_jump_unbounded": self_jump_unbounded,

@@ -93,7 +93,13 @@ def _prepare(vm: VerifiedModule, vf: VerifiedFunction) -> _Prepared:
     m = vm.module
     f = m.functions[vf.index]
     pc_of = {ins.offset: i for i, ins in enumerate(vf.instrs)}
-    code = tuple((HANDLERS[ins.op.name], _arguments(vm, ins, pc_of)) for ins in vf.instrs)
+    reachable = [False] * len(vf.instrs)  # unreachable code never runs: its immediates
+    for b in vf.blocks:  # were not checked, so it is not prepared either
+        reachable[b.start : b.end] = [True] * (b.end - b.start)
+    code = tuple(
+        (HANDLERS[ins.op.name], _arguments(vm, ins, pc_of)) if live else (_unreachable, ())
+        for ins, live in zip(vf.instrs, reachable, strict=True)
+    )
     defaults = tuple(b"" if k == BYTES else 0 for k in f.locals)
     return _Prepared(code, vf.costs, defaults, bool(f.returns))
 
@@ -155,6 +161,10 @@ def _pop_n(run: _Run, n: int) -> tuple:
     values = tuple(stack[len(stack) - n :])
     del stack[len(stack) - n :]
     return values
+
+
+def _unreachable(run, a):  # pragma: no cover - the verifier proves it never runs
+    raise AssertionError("unreachable code ran")
 
 
 def _const(run, a):
