@@ -21,13 +21,13 @@ def _stack(kinds: str) -> str:
 
 def opcodes_table() -> str:
     rows = [
-        "| code | instruction | immediates | pops | pushes | base gas | dynamic | meaning |",
-        "|---|---|---|---|---|---:|---|---|",
+        "| code | instruction | immediates | pops | pushes | base gas | dynamic | deploy | meaning |",
+        "|---|---|---|---|---|---:|---|---:|---|",
     ]
     for op in OPCODES:
         imms = " ".join(op.immediates) or "-"
         rows.append(
-            f"| 0x{op.code:02x} | `{op.name}` | {imms} | {_stack(op.pops)} | {_stack(op.pushes)} | {op.gas} | {'yes' if op.dynamic else ''} | {op.doc} |"
+            f"| 0x{op.code:02x} | `{op.name}` | {imms} | {_stack(op.pops)} | {_stack(op.pushes)} | {op.gas} | {'yes' if op.dynamic else ''} | {op.deploy:,} | {op.doc} |"
         )
     return "\n".join(rows)
 
