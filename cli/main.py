@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from deed.vm.errors import DeedVMError, InvalidTransaction
+from deed.vm.errors import ConfigurationError, DeedVMError, InvalidTransaction
 
 from .errors import Failure, UsageError
 
@@ -115,7 +115,7 @@ def _boundary(ctx: click.Context) -> Iterator[None]:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except UsageError as exc:
+    except (UsageError, ConfigurationError) as exc:
         raise click.UsageError(str(exc), ctx) from None
     except Failure as exc:
         fail(str(exc))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from cli_support import (
@@ -375,3 +377,19 @@ def test_deploy_refuses_a_module_that_does_not_verify_before_the_chain(world, tm
     r = chain.run("deploy", tmp_path / "tag.deedc", "--from", "alice")
     assert r.exit_code == 1 and "unknown type" in r.output, r.output
     assert assert_sound(chain.path) == height  # nothing mined, no gas paid
+
+
+def test_an_unknown_engine_is_a_usage_error():
+    """DEED_ENGINE is read when the VM is imported: a fresh process sees it."""
+
+    env = {**os.environ, "DEED_ENGINE": "bogus"}
+    run = subprocess.run(
+        [sys.executable, "-c", "from deed.cli.main import main; main()", "chain", "info"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "DEED_ENGINE='bogus' is not an engine" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -614,7 +614,7 @@ def _compile_or_diagnose(source: str) -> None:
         assert exc.diagnostics
         for d in exc.diagnostics:
             assert d.code in CODES, d.render(source)  # never a compiler panic
-            assert 1 <= d.span.line <= source.count("\n") + 1
+            assert d.span.line >= 1 and d.span.line <= source.count("\n") + 1
             d.render(source)
         return
     load(module.encode())

@@ -47,6 +47,10 @@ class InvalidTransaction(DeedVMError):
         super().__init__(f"{message} [{code}]")
 
 
+class ConfigurationError(DeedVMError, ValueError):
+    """A setting of the VM's host is wrong (for example DEED_ENGINE names no engine)."""
+
+
 class StateError(DeedVMError):
     """Misuse of the state store (for example a block built on a stale head)."""
 

@@ -23,7 +23,7 @@ from Crypto.Hash import keccak as _keccak
 
 from . import costs, crypto
 from .codec import encode_values, to_python
-from .errors import DecodeError, OutOfGas, Revert, VerificationError, revert
+from .errors import ConfigurationError, DecodeError, OutOfGas, Revert, VerificationError, revert
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
@@ -118,7 +118,9 @@ def engine_from_environment() -> str:
     """The engine named by ``DEED_ENGINE`` (the test suite and the CLI read it)."""
     name = os.environ.get("DEED_ENGINE", "").strip() or DEFAULT_ENGINE
     if name not in ENGINES:
-        raise ValueError(f"DEED_ENGINE={name!r} is not an engine; choose from {sorted(ENGINES)}")
+        raise ConfigurationError(
+            f"DEED_ENGINE={name!r} is not an engine; choose from {', '.join(sorted(ENGINES))}"
+        )
     return name
 
 
