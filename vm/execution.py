@@ -66,11 +66,12 @@ class ArtifactStore(Protocol):
 class Engine:
     """How one engine turns a verified module into callable functions.
 
-    ``artifact``/``from_artifact`` give a node-local persistent form, so that
-    a module missing from the memory cache is rebuilt at a cost linear in its
-    size and far below verifying and translating it again (artifacts are the
-    node's own: pickled and marshalled Python objects of this Python version,
-    sealed with a checksum against damage)."""
+    ``build`` also returns the module's *artifact*, a node-local persistent
+    form that ``from_artifact`` turns back into the module and its functions,
+    so that a module missing from the memory cache comes back at a cost
+    linear in its size and far below verifying and translating it again
+    (artifacts are the node's own: pickled and marshalled Python objects of
+    this Python version, sealed with a checksum against damage)."""
 
     name = ""
 
@@ -221,12 +222,6 @@ def _loaded(module: Module, functions: list, size: int, translation_gas: int) ->
     exports = {e.selector: e for e in module.exports if not e.is_init}
     init = next((e for e in module.exports if e.is_init), None)
     return LoadedModule(module, functions, exports, init, size, translation_gas)
-
-
-def prepare(vm: VerifiedModule, engine: str = DEFAULT_ENGINE) -> LoadedModule:
-    """A verified module ready to run on ``engine`` (no cache, no store)."""
-    functions, _ = ENGINES[engine].build(vm)
-    return _loaded(vm.module, functions, len(vm.module.encode()), costs.translation(vm))
 
 
 MODULES = ModuleCache(engine=engine_from_environment())
