@@ -23,7 +23,14 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from . import costs, crypto
-from .codec import Reader, Writer, decode_values, encode_values, to_python, uvarint_bytes
+from .codec import (
+    Reader,
+    Writer,
+    decode_values,
+    encode_values,
+    to_python_values,
+    uvarint_bytes,
+)
 from .errors import (
     DecodeError,
     InvalidTransaction,
@@ -43,7 +50,7 @@ from .execution import (
 )
 from .module import Export, decode_module
 from .opcodes import LIMITS, SCHEDULE_VERSION
-from .state import Account, Backend, StateDB, account_key, merkle_root
+from .state import ACCOUNT, Account, Backend, StateDB, account_key, merkle_root
 from .types import ADDRESS_SIZE
 from .verifier import verify
 
@@ -127,6 +134,10 @@ class Transaction:
         return replace(self, signature=key.sign(self.signing_payload()))
 
 
+def _blob(data: bytes) -> bytes:
+    return uvarint_bytes(len(data)) + data
+
+
 def deploy_data(module_bytes: bytes, init_args: bytes = b"") -> bytes:
     """Data of a deployment transaction: the module, then the encoded init arguments."""
     w = Writer()
@@ -188,19 +199,18 @@ class Receipt:
         return self.status == STATUS_SUCCESS
 
     def encode(self) -> bytes:
-        w = Writer()
-        w.blob(self.tx_hash)
-        w.text(self.status)
-        w.uvarint(self.gas_used)
-        w.blob(self.return_data)
-        w.uvarint(len(self.logs))
+        """The receipt's canonical encoding (hashed into the receipts root)."""
+        parts = [
+            _blob(self.tx_hash),
+            _blob(self.status.encode()),
+            uvarint_bytes(self.gas_used),
+            _blob(self.return_data),
+            uvarint_bytes(len(self.logs)),
+        ]
         for log in self.logs:
-            w.blob(log.address)
-            w.text(log.event)
-            w.blob(log.data)
-        w.text(self.revert_reason or "")
-        w.blob(self.contract_address or b"")
-        return w.getvalue()
+            parts += (_blob(log.address), _blob(log.event.encode()), _blob(log.data))
+        parts += (_blob((self.revert_reason or "").encode()), _blob(self.contract_address or b""))
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -394,8 +404,10 @@ class Chain:
         )
         state = self.state
         mark = state.checkpoint()
-        tx = TxContext(state, height, timestamp, sender, self.modules)
-        tx.accessed.update((account_key(sender), account_key(to)))  # as a transaction's envelope
+        # as a transaction's envelope: the sender and the contract are accessed already
+        tx = TxContext(
+            state, height, timestamp, sender, self.modules, {ACCOUNT + sender, ACCOUNT + to}
+        )
         _ensure_stack_headroom()
         try:
             if value:
@@ -432,8 +444,7 @@ def run_top_level(
     gas = result[0] - costs.return_data(len(data))
     if gas < 0:
         raise OutOfGas()
-    values = tuple(to_python(t, v) for t, v in zip(export.returns, result[1:], strict=True))
-    return gas, data, values
+    return gas, data, to_python_values(export.returns, result[1:])
 
 
 class BlockBuilder:
@@ -448,6 +459,15 @@ class BlockBuilder:
         self.tx_hashes: list[bytes] = []
         self.gas_used = 0
         self.closed = False
+        # the caller (frame, recursion limit) whose stack headroom was checked last:
+        # a node applies a block's transactions from one loop, so this checks once
+        self._checked_caller: tuple | None = None
+
+    def _headroom(self) -> None:
+        caller = (sys._getframe(2), sys.getrecursionlimit())
+        if caller != self._checked_caller:
+            _ensure_stack_headroom()
+            self._checked_caller = (caller[0], sys.getrecursionlimit())
 
     def apply(self, tx: Transaction) -> Receipt:
         """Include ``tx``: a receipt, or InvalidTransaction with nothing changed.
@@ -459,7 +479,7 @@ class BlockBuilder:
         if self.closed:
             raise StateError("this block is already committed or abandoned")
         try:
-            sender = self._validate(tx)
+            sender, intrinsic = self._validate(tx)
         except InvalidTransaction:
             raise
         except Exception as exc:  # reading the state failed: nothing was written
@@ -467,9 +487,9 @@ class BlockBuilder:
         state = self.chain.state
         before = None
         try:
-            _ensure_stack_headroom()
+            self._headroom()
             before = state.checkpoint()
-            receipt = self._execute(tx, sender)
+            receipt = self._execute(tx, sender, intrinsic)
         except BaseException as exc:
             if before is not None:
                 state.revert_to(before)
@@ -481,20 +501,21 @@ class BlockBuilder:
         self.tx_hashes.append(receipt.tx_hash)
         return receipt
 
-    def _execute(self, tx: Transaction, sender: bytes) -> Receipt:
+    def _execute(self, tx: Transaction, sender: bytes, intrinsic: int) -> Receipt:
         """Buy the gas, run the transaction, refund and pay the proposer."""
         chain = self.chain
         state = chain.state
-        intrinsic = intrinsic_gas(tx)
         # Nonce and the gas purchase stay even if the transaction fails.
         acc = state.account(sender)
         state.set_account(
             sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash)
         )
         mark = state.checkpoint()
-        ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules)
         # the envelope read these already (its intrinsic gas paid for them)
-        ctx.accessed.update(account_key(a) for a in (sender, tx.to, self.proposer) if a)
+        accessed = {ACCOUNT + sender, ACCOUNT + self.proposer}
+        if tx.to is not None:
+            accessed.add(ACCOUNT + tx.to)
+        ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules, accessed)
         receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
         gas = tx.gas_limit - intrinsic
         try:
@@ -527,7 +548,8 @@ class BlockBuilder:
             state.add_balance(self.proposer, fee)
         return receipt
 
-    def _validate(self, tx: Transaction) -> bytes:
+    def _validate(self, tx: Transaction) -> tuple[bytes, int]:
+        """The sender's address and the intrinsic gas, or InvalidTransaction."""
         chain = self.chain
         if tx.chain_id != chain.chain_id:
             raise InvalidTransaction(
@@ -567,7 +589,7 @@ class BlockBuilder:
             raise InvalidTransaction(
                 "insufficient_funds", "balance below value + gas limit x gas price"
             )
-        return sender
+        return sender, intrinsic
 
     def _deploy(
         self, ctx: TxContext, gas: int, tx: Transaction, sender: bytes, nonce: int, receipt: Receipt
@@ -661,6 +683,7 @@ class BlockBuilder:
         )
         chain._commit(header, writes)
         self.closed = True
+        self._checked_caller = None
         chain._building = None
         return header
 
@@ -668,4 +691,5 @@ class BlockBuilder:
         """Drop the block and everything applied to it."""
         self.chain.state.discard()
         self.closed = True
+        self._checked_caller = None
         self.chain._building = None

@@ -222,14 +222,25 @@ def _check_utf8(data: bytes) -> None:
 def encode_values(types: Sequence[ValueType], values: Sequence[object]) -> bytes:
     if len(types) != len(values):
         raise ValueError(f"expected {len(types)} values, got {len(values)}")
-    return b"".join(encode_value(t, v) for t, v in zip(types, values, strict=True))
+    if len(types) == 1:  # the common case: one value (a return, a one-field event)
+        return _encoder(types[0])(values[0])
+    return b"".join([_encoder(t)(v) for t, v in zip(types, values, strict=True)])
 
 
 def decode_values(types: Sequence[ValueType], data: bytes) -> tuple:
     reader = Reader(data)
-    values = tuple(decode_value(t, reader) for t in types)
+    values = tuple([decode_value(t, reader) for t in types])
     reader.expect_end()
     return values
+
+
+def to_python_values(types: Sequence[ValueType], values: Sequence[object]) -> tuple:
+    """VM values as a host would like them (see :func:`to_python`); integers,
+    addresses and bytes stay as they are, so most tuples need no work."""
+    for t in types:
+        if t.tag == TAG_BOOL or t.tag == TAG_STRING:
+            return tuple([to_python(t, v) for t, v in zip(types, values, strict=True)])
+    return tuple(values)
 
 
 def to_python(t: ValueType, value: int | bytes) -> object:

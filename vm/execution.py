@@ -16,19 +16,19 @@ import pickle
 import sys
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from Crypto.Hash import keccak as _keccak
 
 from . import costs, crypto
-from .codec import encode_values, to_python
+from .codec import encode_values, to_python_values
 from .errors import ConfigurationError, DecodeError, OutOfGas, Revert, VerificationError, revert
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
 from .reference import reference_functions
-from .state import StateDB, account_key, document_key, report_key, storage_key
+from .state import ACCOUNT, STORAGE, StateDB, account_key, document_key, report_key
 from .translate import TRANSLATOR_VERSION, compile_module, functions_from_code
 from .types import (
     ADDRESS_SIZE,
@@ -52,6 +52,7 @@ class LoadedModule:
     init: Export | None
     size: int  # bytes of the encoded module: its weight in the cache
     translation_gas: int  # what deploying it pays for translation (costs.translation)
+    event_types: tuple[tuple[ValueType, ...], ...]  # each event's field types, by index
 
 
 class ArtifactStore(Protocol):
@@ -175,7 +176,10 @@ class ModuleCache:
 
     def cached(self, code_hash: bytes) -> LoadedModule | None:
         """The module with this hash if it was loaded before (and so verified)."""
-        return self.entries.get(code_hash)
+        hit = self.entries.get(code_hash)
+        if hit is not None:
+            self.entries.move_to_end(code_hash)
+        return hit
 
     def put(
         self, code_hash: bytes, verified: VerifiedModule, store: ArtifactStore | None = None
@@ -221,7 +225,8 @@ class ModuleCache:
 def _loaded(module: Module, functions: list, size: int, translation_gas: int) -> LoadedModule:
     exports = {e.selector: e for e in module.exports if not e.is_init}
     init = next((e for e in module.exports if e.is_init), None)
-    return LoadedModule(module, functions, exports, init, size, translation_gas)
+    event_types = tuple(tuple(f.type for f in ev.fields) for ev in module.events)
+    return LoadedModule(module, functions, exports, init, size, translation_gas, event_types)
 
 
 MODULES = ModuleCache(engine=engine_from_environment())
@@ -235,21 +240,47 @@ class Log:
     data: bytes  # canonical encoding of the values
 
 
-@dataclass
 class TxContext:
-    state: StateDB
-    height: int
-    timestamp: int
-    origin: bytes
-    modules: ModuleCache = MODULES
-    frames: int = 0
-    memory: int = 0
-    logs: list[Log] = field(default_factory=list)
-    call_stack: list[bytes] = field(default_factory=list)
-    # modules paid for in this transaction, kept for its rest whatever the node's
-    # cache evicts: a transaction pays once per module and the node loads it once
-    code_used: dict[bytes, LoadedModule | None] = field(default_factory=dict)
-    accessed: set[bytes] = field(default_factory=set)  # state entries paid for in this transaction
+    """What one transaction (or read-only call) carries through its calls.
+    A slotted class: it is made once per transaction and read all the time."""
+
+    __slots__ = (
+        "state",
+        "height",
+        "timestamp",
+        "origin",
+        "modules",
+        "frames",
+        "memory",
+        "logs",
+        "call_stack",
+        "code_used",
+        "accessed",
+    )
+
+    def __init__(
+        self,
+        state: StateDB,
+        height: int,
+        timestamp: int,
+        origin: bytes,
+        modules: ModuleCache = MODULES,
+        accessed: set[bytes] | None = None,
+    ):
+        self.state = state
+        self.height = height
+        self.timestamp = timestamp
+        self.origin = origin
+        self.modules = modules
+        self.frames = 0
+        self.memory = 0  # bytes of byte values created (max_tx_memory)
+        self.logs: list[Log] = []
+        self.call_stack: list[bytes] = []
+        # modules paid for in this transaction, kept for its rest whatever the
+        # node's cache evicts: a transaction pays once per module, loads it once
+        self.code_used: dict[bytes, LoadedModule] = {}
+        # state entries paid for in this transaction (cold_access): later accesses are warm
+        self.accessed: set[bytes] = set() if accessed is None else accessed
 
     def access(self, g: int, key: bytes) -> int:
         """Charge the first access to a state entry in this transaction
@@ -282,6 +313,10 @@ class TxContext:
 
 
 _TWO_256 = 1 << 256
+_STORAGE = STORAGE
+_ACCOUNT = ACCOUNT
+_COLD = GAS.cold_access
+_READ = GAS.storage_read
 _sha256 = hashlib.sha256
 _MAX_VALUE = LIMITS.max_bytes_value
 _I2B_MEMORY = costs.memory(32)
@@ -376,18 +411,27 @@ class Frame:
         g = self._digest(g, costs.map_key(len(data)))
         return g, _sha256(data).digest()
 
-    # -- storage
-    def _key(self, g: int, key: bytes) -> None:
+    # -- storage (the hottest host paths: the entry's key is built once, and
+    # the cold-access check is written out rather than called)
+    def _entry(self, g: int, key: bytes) -> tuple[int, bytes]:
+        """The state key of this contract's storage ``key``, first access charged."""
         if len(key) > 64:
             raise revert(g, "storage key longer than 64 bytes")
+        entry = _STORAGE + self.address + key
+        accessed = self.tx.accessed
+        if entry not in accessed:
+            accessed.add(entry)
+            g -= _COLD
+            if g < 0:
+                raise OutOfGas()
+        return g, entry
 
     def sload(self, g: int, key: bytes) -> tuple[int, int]:
-        g -= GAS.storage_read
+        g -= _READ
         if g < 0:
             raise OutOfGas()
-        self._key(g, key)
-        g = self.tx.access(g, storage_key(self.address, key))
-        value = self.state.sload(self.address, key)
+        g, entry = self._entry(g, key)
+        value = self.state.read(entry)
         if value is None:
             return g, 0
         if value.__class__ is not int:
@@ -395,17 +439,16 @@ class Frame:
         return g, value
 
     def sloadb(self, g: int, key: bytes, default: bytes) -> tuple[int, bytes]:
-        g -= GAS.storage_read
+        g -= _READ
         if g < 0:
             raise OutOfGas()
-        self._key(g, key)
-        g = self.tx.access(g, storage_key(self.address, key))
-        value = self.state.sload(self.address, key)
+        g, entry = self._entry(g, key)
+        value = self.state.read(entry)
         if value is None:
             return g, default
         if value.__class__ is not bytes:
             raise revert(g, "storage entry holds an integer, read as bytes")
-        g -= costs.storage_read(len(value)) - GAS.storage_read  # per word of what was read
+        g -= costs.storage_read(len(value)) - _READ  # per word of what was read
         if g < 0:
             raise OutOfGas()
         return g, value
@@ -413,17 +456,16 @@ class Frame:
     def _store(self, g: int, key: bytes, value: int | bytes | None) -> int:
         if g < 0:
             raise OutOfGas()
-        self._key(g, key)
-        g = self.tx.access(g, storage_key(self.address, key))
+        g, entry = self._entry(g, key)
         state = self.state
-        exists = state.sload(self.address, key) is not None
+        exists = state.read(entry) is not None
         size = len(value) if value.__class__ is bytes else 0  # type: ignore[arg-type]
         g -= costs.storage_write(value is not None and not exists, size)
         if g < 0:
             raise OutOfGas()
         if self.static:
             raise revert(g, "state change in a view call")
-        state.sstore(self.address, key, value)
+        state.write(entry, value)
         return g
 
     def sstore(self, g: int, key: bytes, value: int) -> int:
@@ -461,7 +503,7 @@ class Frame:
     # -- events and errors
     def emit(self, g: int, index: int, values: tuple) -> int:
         ev = self.loaded.module.events[index]
-        types = [f.type for f in ev.fields]
+        types = self.loaded.event_types[index]
         try:
             data = encode_values(types, values)
         except ValueError as exc:
@@ -472,9 +514,7 @@ class Frame:
         if self.static:
             raise revert(g, "event in a view call")
         g = self.tx.allocate(g, len(data), charge=False)
-        shown = tuple(
-            to_python(t, v) for t, v in zip(types, values, strict=True)
-        )  # bools as bool, strings as str
+        shown = to_python_values(types, values)  # bools as bool, strings as str
         self.tx.logs.append(Log(self.address, ev.name, shown, data))
         return g
 
@@ -625,7 +665,10 @@ def check_value(t: ValueType, v: int | bytes) -> bool:
 def _check_all(g: int, types, values, what: str) -> int:
     """Check values crossing a call boundary against their declared types;
     returns the gas left after paying for the bytes checked and copied."""
-    n = sum(len(v) for v in values if v.__class__ is bytes)
+    n = 0
+    for v in values:
+        if v.__class__ is bytes:
+            n += len(v)
     if n:
         g -= costs.boundary(n)
         if g < 0:
@@ -639,23 +682,35 @@ def _check_all(g: int, types, values, what: str) -> int:
 def load_contract(tx: TxContext, g: int, address: bytes) -> tuple[int, LoadedModule]:
     """The code at ``address``, ready to run, and the gas left after paying for
     its first use in this transaction (:func:`deed.vm.costs.code_load`)."""
-    g = tx.access(g, account_key(address))
+    entry = _ACCOUNT + address
+    accessed = tx.accessed
+    if entry not in accessed:
+        accessed.add(entry)
+        g -= _COLD
+        if g < 0:
+            raise OutOfGas()
     acc = tx.state.account(address)
     if not acc.code_hash:
         raise Revert(g, "no contract at this address")
-    loaded = tx.code_used.get(acc.code_hash)
+    code_hash = acc.code_hash
+    loaded = tx.code_used.get(code_hash)
     if loaded is not None:
         return g, loaded
-    code = tx.state.code(acc.code_hash)
-    if acc.code_hash not in tx.code_used:
-        g -= costs.code_load(len(code))
-        if g < 0:
-            raise OutOfGas()
-    try:
-        loaded = tx.modules.get(acc.code_hash, code, tx.state.backend)
-    except (DecodeError, VerificationError) as exc:  # only reachable if the store was tampered with
-        raise Revert(g, f"stored code does not load: {exc}") from None
-    tx.code_used[acc.code_hash] = loaded
+    loaded = tx.modules.cached(code_hash)
+    if loaded is None:  # not in the node's memory: the code from the state
+        code = tx.state.code(code_hash)
+        size = len(code)
+    else:
+        size = loaded.size
+    g -= costs.code_load(size)  # charged whatever the node had cached
+    if g < 0:
+        raise OutOfGas()
+    if loaded is None:
+        try:
+            loaded = tx.modules.get(code_hash, code, tx.state.backend)
+        except (DecodeError, VerificationError) as exc:  # only if the store was tampered with
+            raise Revert(g, f"stored code does not load: {exc}") from None
+    tx.code_used[code_hash] = loaded
     return g, loaded
 
 

@@ -274,6 +274,8 @@ class StateDB:
         self._leaves: dict[bytes, bytes] | None = (
             None  # committed leaf hashes, loaded on first root
         )
+        # (the writes the last state_root() saw, their leaf hashes): commit reuses them
+        self._fresh_leaves: tuple[object, dict[bytes, bytes]] = (None, {})
 
     # -- raw access
     def read(self, key: bytes) -> object:
@@ -284,7 +286,12 @@ class StateDB:
         if key in cache:
             return cache[key]
         value = _decode(key, self.backend.get(key))
-        self._remember(key, value)
+        cache[key] = value  # not cached yet (checked above): no old weight to take off
+        self.cache_bytes += (
+            100 + len(key) + (len(value) if value.__class__ is bytes else 48)
+        )  # _weight
+        if self.cache_bytes > self.CACHE_BYTES:
+            self._shrink()
         return value
 
     def _remember(self, key: bytes, value: object) -> None:
@@ -296,6 +303,12 @@ class StateDB:
             self.cache_bytes -= _weight(key, old)
         cache[key] = value
         self.cache_bytes += _weight(key, value)
+        if self.cache_bytes > self.CACHE_BYTES:
+            self._shrink()
+
+    def _shrink(self) -> None:
+        """Drop the oldest cached entries until the cache is under its budget."""
+        cache = self.cache
         while self.cache_bytes > self.CACHE_BYTES and cache:
             oldest = next(iter(cache))
             self.cache_bytes -= _weight(oldest, cache.pop(oldest))
@@ -377,6 +390,7 @@ class StateDB:
     def discard(self) -> None:
         self.dirty.clear()
         self.journal.clear()
+        self._fresh_leaves = (None, {})
 
     def pending_writes(self) -> dict[bytes, bytes | None]:
         return {k: _encode(k, v) for k, v in self.dirty.items()}
@@ -389,11 +403,13 @@ class StateDB:
         if not changed:
             return merkle_root([leaves[k] for k in sorted(leaves)])
         merged = dict(leaves)
+        fresh = {}  # the changed entries' leaves: commit() reuses them
         for k, v in changed.items():
             if v is None:
                 merged.pop(k, None)
             else:
-                merged[k] = leaf_hash(k, v)
+                merged[k] = fresh[k] = leaf_hash(k, v)
+        self._fresh_leaves = (changed, fresh)
         return merkle_root([merged[k] for k in sorted(merged)])
 
     def commit(
@@ -404,13 +420,14 @@ class StateDB:
         writes = self.pending_writes() if writes is None else writes
         self.backend.commit(writes, meta or {})
         leaves = self._leaves
+        hashed = self._fresh_leaves[1] if self._fresh_leaves[0] is writes else {}
         for k, v in writes.items():
             self._remember(k, self.dirty[k])
             if leaves is not None:
                 if v is None:
                     leaves.pop(k, None)
                 else:
-                    leaves[k] = leaf_hash(k, v)
+                    leaves[k] = hashed.get(k) or leaf_hash(k, v)
         self.discard()
 
     def _committed_leaves(self) -> dict[bytes, bytes]:
