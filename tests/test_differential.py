@@ -35,7 +35,7 @@ from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data
 from deed.vm.crypto import KeyPair
 from deed.vm.execution import ENGINES, ModuleCache
-from deed.vm.opcodes import OPCODES
+from deed.vm.opcodes import GAS, OPCODES
 from deed.vm.state import MemoryBackend
 from deed.vm.verifier import verify
 
@@ -69,7 +69,7 @@ def run(engine: str, module_bytes: bytes, call_args, gas: int):
 
 
 @settings(max_examples=int(EXAMPLES or "250"))
-@given(programs(), args, st.one_of(st.just(10**7), st.integers(11_000, 80_000)))
+@given(programs(), args, st.one_of(st.just(10**7), st.integers(GAS.tx_base + 1_000, GAS.tx_base + 70_000)))
 def test_fast_engine_matches_reference(text, call_args, gas):
     module = assemble(text)
     verify(module)

@@ -48,7 +48,7 @@ _T = ("t",)
 #: symbolic stack cost little; checked arithmetic, host calls and control flow
 #: become statements that Python's compiler takes microseconds each to compile.
 _DEPLOY_SYMBOLIC = 60
-_DEPLOY_LINE = 900
+_DEPLOY_LINE = 1_100
 DEPLOY_GAS: dict[str, int] = {
     **dict.fromkeys(
         [
@@ -141,14 +141,14 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x28, "MAX", [], "II", "I", 3, "larger of a and b"),
     # byte strings
     _op(0x30, "LEN", [], "B", "I", 2, "length of a byte string"),
-    _op(0x31, "CONCAT", [], "BB", "B", 16, "a followed by b; + memory", dynamic=True),
+    _op(0x31, "CONCAT", [], "BB", "B", 20, "a followed by b; + memory", dynamic=True),
     _op(
         0x32,
         "SLICE",
         [],
         "BII",
         "B",
-        16,
+        20,
         "bytes [start, start+len); out of range reverts; + memory",
         dynamic=True,
     ),
@@ -159,7 +159,7 @@ OPCODES: tuple[OpInfo, ...] = (
         ["u8"],
         "I",
         "B",
-        15,
+        18,
         "n-byte big-endian two's complement; reverts if a does not fit; + memory",
         dynamic=True,
     ),
@@ -372,10 +372,10 @@ class GasSchedule:
     call_external: int = 700  # XCALL
     call_value: int = 2_000  # XCALL with value > 0
     code_load_base: int = 2_000  # first use of a module's code in a transaction
-    code_load_per_byte: int = 10  # ... per byte of the module
+    code_load_per_byte: int = 14  # ... per byte of the module
     send: int = 2_500  # SEND
     oracle_signature: int = 6_000  # ORACLE: per signature checked
-    tx_base: int = 10_000  # intrinsic gas of every transaction: its signature check dominates
+    tx_base: int = 12_000  # intrinsic gas of every transaction: its signature check dominates
     tx_data_byte: int = 8  # intrinsic gas per byte of transaction data
     deploy_base: int = 10_000  # intrinsic gas of a deployment
     deploy_code_byte: int = 110  # per byte of a deployment: decoding, verifying, storing
