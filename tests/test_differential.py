@@ -69,7 +69,11 @@ def run(engine: str, module_bytes: bytes, call_args, gas: int):
 
 
 @settings(max_examples=int(EXAMPLES or "250"))
-@given(programs(), args, st.one_of(st.just(10**7), st.integers(GAS.tx_base + 1_000, GAS.tx_base + 70_000)))
+@given(
+    programs(),
+    args,
+    st.one_of(st.just(10**7), st.integers(GAS.tx_base + 1_000, GAS.tx_base + 70_000)),
+)
 def test_fast_engine_matches_reference(text, call_args, gas):
     module = assemble(text)
     verify(module)

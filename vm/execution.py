@@ -300,16 +300,20 @@ class TxContext:
             g -= costs.memory(n)
             if g < 0:
                 raise OutOfGas()
-        self.memory += n
-        if n > _MAX_VALUE or self.memory > _MAX_TX_MEMORY:
-            self.memory -= n
+        self.hold(g, n)
+        return g
+
+    def hold(self, g: int, n: int) -> None:
+        """Count a new byte value of n bytes against the memory caps (paid for already)."""
+        memory = self.memory + n
+        if n > _MAX_VALUE or memory > _MAX_TX_MEMORY:
             raise Revert(
                 g,
                 "byte value over the size limit"
                 if n > _MAX_VALUE
                 else "transaction memory limit reached",
             )
-        return g
+        self.memory = memory
 
 
 _TWO_256 = 1 << 256
@@ -353,13 +357,20 @@ class Frame:
 
     # -- bytes
     def concat(self, g: int, a: bytes, b: bytes) -> tuple[int, bytes]:
-        g = self.tx.allocate(g, len(a) + len(b))
+        n = len(a) + len(b)
+        g -= costs.memory(n)
+        if g < 0:
+            raise OutOfGas()
+        self.tx.hold(g, n)
         return g, a + b
 
     def slice(self, g: int, data: bytes, start: int, length: int) -> tuple[int, bytes]:
         if start < 0 or length < 0 or start + length > len(data):
             raise revert(g, "slice out of range")
-        g = self.tx.allocate(g, length)
+        g -= costs.memory(length)
+        if g < 0:
+            raise OutOfGas()
+        self.tx.hold(g, length)
         return g, data[start : start + length]
 
     def int_to_bytes(self, g: int, value: int, width: int) -> tuple[int, bytes]:

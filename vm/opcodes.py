@@ -86,11 +86,12 @@ DEPLOY_GAS: dict[str, int] = {
         ],
         _DEPLOY_LINE,
     ),
+    # a result and its range check: the check compiles like two lines
     **dict.fromkeys(
         ["ADD", "SUB", "MUL", "NEG", "CAST", "BAND", "BOR", "BXOR", "BNOT", "EXP", "SHL", "SHR"],
-        2 * _DEPLOY_LINE,
+        3 * _DEPLOY_LINE,
     ),
-    **dict.fromkeys(["DIV", "MOD"], 3 * _DEPLOY_LINE),
+    **dict.fromkeys(["DIV", "MOD"], 4 * _DEPLOY_LINE),
     **dict.fromkeys(["BYTEAT", "B2I", "REQUIRE", "REVERT", "RAISE"], 2 * _DEPLOY_LINE),
     # a jump makes a block: a leaf of the dispatch tree, and the exit code
     **dict.fromkeys(["JMP"], 3 * _DEPLOY_LINE),

@@ -50,8 +50,10 @@ def main(argv: list[str]) -> int:
             )
     if args.markdown:
         print(
-            f"Gas schedule {SCHEDULE_VERSION}; wall time of applying the transaction and committing its block.\n"
+            f"Gas schedule {SCHEDULE_VERSION}; wall time of applying the transactions and "
+            "committing their block; the plain loop is the median of its runs beside every attack."
         )
+        print()
         head = (
             "| attack | stresses | "
             + " | ".join(f"{e} ns/gas | {e} x plain" for e in engines)
