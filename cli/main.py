@@ -30,7 +30,7 @@ EPILOG_EXAMPLES = {
     "chain": "Example: deed chain init",
     "analyze": "Example: deed analyze contracts/*.deed --gas --fail-on medium",
     "asm": "Example: deed asm contracts/asm/token.dasm -o token.deedc",
-    "disasm": "Example: deed disasm token.deedc",
+    "disasm": "Examples: deed disasm token.deedc; deed disasm --jit compute.deedc",
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
 }
@@ -705,10 +705,19 @@ def asm(source: Path, output: Path | None) -> None:
 
 @main.command(epilog=EPILOG_EXAMPLES["disasm"])
 @click.argument("module_file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
-def disasm(module_file: Path) -> None:
+@click.option(
+    "--jit",
+    "show_jit",
+    is_flag=True,
+    help="Print the LLVM IR the JIT compiles for each function (or why it runs translated).",
+)
+def disasm(module_file: Path, show_jit: bool) -> None:
     """Print a bytecode module as text assembly (binary or hex file)."""
     from deed.vm.asm import disassemble
 
+    if show_jit:
+        _print_jit_ir(module_file)
+        return
     module = load_module_file(module_file)
     try:
         text = disassemble(module)
@@ -718,6 +727,25 @@ def disasm(module_file: Path) -> None:
         fail(f"{module_file}: cannot disassemble: {exc}")
     click.echo(f"; module id {module.module_id.hex()}")
     click.echo(text, nl=False)
+
+
+def _print_jit_ir(module_file: Path) -> None:
+    """Each function's LLVM IR as the JIT lowers it (no llvmlite needed)."""
+    from deed.vm.jit.lower import lower, unsupported
+    from deed.vm.verifier import load
+
+    try:
+        vm = load(read_module_file(module_file))
+    except DeedVMError as exc:
+        fail(f"{module_file}: {exc}")
+    for index, f in enumerate(vm.module.functions):
+        why = unsupported(vm, index)
+        if why is not None:
+            click.echo(f"; function {index} {f.name}: runs on the translating engine: {why}\n")
+            continue
+        lowered = lower(vm, index)
+        click.echo(f"; function {index} {f.name}: native, {lowered.instructions} instructions")
+        click.echo(lowered.ir)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["verify"])

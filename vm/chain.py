@@ -367,6 +367,7 @@ class Chain:
             raise StateError("a block is already being built")
         if timestamp < self.head.timestamp:
             raise StateError("a block's timestamp cannot be before its parent's")
+        self.modules.begin_block()
         self._building = BlockBuilder(self, self.head.height + 1, timestamp, proposer)
         return self._building
 

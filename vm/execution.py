@@ -24,6 +24,7 @@ from Crypto.Hash import keccak as _keccak
 from . import costs, crypto
 from .codec import encode_values, to_python_values
 from .errors import ConfigurationError, DecodeError, OutOfGas, Revert, VerificationError, revert
+from .jit import native, tier
 from .module import Export, Module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
@@ -82,6 +83,9 @@ class Engine:
     def from_artifact(self, data: bytes) -> tuple[Module, list]:
         raise NotImplementedError
 
+    def begin_block(self) -> None:
+        """A new block starts (engines with per-block budgets reset them)."""
+
 
 class ReferenceEngine(Engine):
     """The verified module is the artifact (no need to decode and verify again)."""
@@ -112,8 +116,51 @@ class TranslateEngine(Engine):
         return module, functions_from_code(marshal.loads(code), module)
 
 
-ENGINES: dict[str, Engine] = {e.name: e for e in (TranslateEngine(), ReferenceEngine())}
-DEFAULT_ENGINE = "translate"
+class NativeTierEngine(Engine):
+    """The translating engine's functions, with pure integer functions run as
+    native code (:mod:`deed.vm.jit`): ``jit`` compiles them at their first
+    call, ``tiered`` (the default) once they are hot. The artifact is the
+    translating engine's plus the list of native candidates; native code is
+    kept in memory only (:data:`deed.vm.jit.tier.NATIVE_CACHE`)."""
+
+    def __init__(self, name: str, eager: bool):
+        self.name = name
+        self.eager = eager
+        self.budget = tier.Budget()
+
+    def build(self, vm: VerifiedModule) -> tuple[list, bytes | None]:
+        code = compile_module(vm)
+        found = tier.candidates(vm)
+        artifact = pickle.dumps((vm.module, marshal.dumps(code), found), protocol=5)
+        functions = functions_from_code(code, vm.module)
+        return self._attach(tier.LazyVerified(vm.module, vm), found, functions), artifact
+
+    def from_artifact(self, data: bytes) -> tuple[Module, list]:
+        module, code, found = pickle.loads(data)
+        functions = functions_from_code(marshal.loads(code), module)
+        return module, self._attach(tier.LazyVerified(module), found, functions)
+
+    def _attach(self, lazy, found, functions: list) -> list:
+        if self.eager:
+            native.require()  # DEED_ENGINE=jit without llvmlite is a configuration error
+        return tier.attach(lazy, found, functions, self.eager, self.budget)
+
+    def begin_block(self) -> None:
+        self.budget.begin_block()
+
+
+ENGINES: dict[str, Engine] = {
+    e.name: e
+    for e in (
+        NativeTierEngine("tiered", eager=False),
+        NativeTierEngine("jit", eager=True),
+        TranslateEngine(),
+        ReferenceEngine(),
+    )
+}
+#: Nodes run tiered: translated code, hot loops compiled natively (plain
+#: translation when llvmlite is not installed).
+DEFAULT_ENGINE = "tiered"
 
 
 def engine_from_environment() -> str:
@@ -123,6 +170,8 @@ def engine_from_environment() -> str:
         raise ConfigurationError(
             f"DEED_ENGINE={name!r} is not an engine; choose from {', '.join(sorted(ENGINES))}"
         )
+    if name == "jit":
+        native.require()
     return name
 
 
@@ -173,6 +222,9 @@ class ModuleCache:
         if loaded is None:
             return self.put(code_hash, load(code), store)
         return self._keep(code_hash, loaded)
+
+    def begin_block(self) -> None:
+        ENGINES[self.engine].begin_block()
 
     def cached(self, code_hash: bytes) -> LoadedModule | None:
         """The module with this hash if it was loaded before (and so verified)."""

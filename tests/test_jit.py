@@ -1,0 +1,282 @@
+"""The native tier (deed.vm.jit): same receipts as the reference engine,
+compiled when it should be, never when it should not, and nothing but a
+slower run when native code cannot be had."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jit_programs import ARGS, pure_programs
+from test_differential import run
+
+from deed.compiler.driver import compile_file
+from deed.vm.asm import assemble
+from deed.vm.chain import Chain, Transaction, deploy_data
+from deed.vm.crypto import KeyPair
+from deed.vm.errors import NodeError
+from deed.vm.execution import ENGINES, ModuleCache
+from deed.vm.jit import native, tier
+from deed.vm.jit.lower import Status, has_loop, lower, unsupported
+from deed.vm.opcodes import GAS
+from deed.vm.state import MemoryBackend
+from deed.vm.verifier import load, verify
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = os.environ.get("DEED_DIFFERENTIAL_EXAMPLES")
+KEY = KeyPair.from_text("jit")
+needs_llvm = pytest.mark.skipif(not native.available(), reason="llvmlite is not installed")
+
+
+@pytest.fixture(scope="module")
+def compute_bytes() -> bytes:
+    return compile_file(ROOT / "contracts" / "compute.deed").bytecode
+
+
+def _chain(engine: str) -> Chain:
+    chain = Chain(MemoryBackend(), check_signatures=False, modules=ModuleCache(engine=engine))
+    chain.genesis({KEY.address: 10**30})
+    return chain
+
+
+def _deploy(chain: Chain, code: bytes):
+    block = chain.begin_block(50)
+    r = block.apply(Transaction(1, 0, KEY.public_key, None, 0, 10**7, 1, deploy_data(code)))
+    assert r.success, r.revert_reason
+    return block, r.contract_address
+
+
+def _call(chain, block, address, nonce, fn, args, gas):
+    data = chain.encode_call(address, fn, args)
+    r = block.apply(Transaction(1, nonce, KEY.public_key, address, 0, gas, 1, data))
+    return (r.status, r.gas_used, r.return_values, r.revert_reason)
+
+
+def _helper_index(text: str) -> int:
+    return [f.name for f in assemble(text).functions].index("helper")
+
+
+# ---------------------------------------------------------------- lowering
+
+
+def test_compute_kernels_are_lowered_and_hashing_is_not(compute_bytes):
+    vm = load(compute_bytes)
+    names = [f.name for f in vm.module.functions]
+    assert unsupported(vm, names.index("loop_sum")) is None
+    assert unsupported(vm, names.index("fib")) is None
+    assert "bytes" in unsupported(vm, names.index("keccak_chain"))
+    assert has_loop(vm.functions[names.index("loop_sum")])
+    ir = lower(vm, names.index("loop_sum")).ir
+    assert "llvm.smul.with.overflow.i128" in ir and "ret i32 3" in ir  # checked, can deopt
+
+
+@settings(max_examples=30, deadline=None)
+@given(pure_programs())
+def test_generated_helpers_are_always_lowered(text):
+    vm = verify(assemble(text))
+    assert unsupported(vm, _helper_index(text)) is None
+
+
+# ---------------------------------------------------------------- sameness
+
+
+@needs_llvm
+@settings(max_examples=int(EXAMPLES or "120"), deadline=None)
+@given(
+    pure_programs(),
+    st.lists(
+        st.one_of(st.sampled_from(ARGS), st.integers(-(2**255), 2**255 - 1)), min_size=3, max_size=3
+    ),
+    st.one_of(st.just(10**7), st.integers(GAS.tx_base + 1_000, GAS.tx_base + 90_000)),
+)
+def test_jit_matches_reference_on_generated_programs(text, call_args, gas):
+    """Receipts (status, gas, reason, events) and state roots, at any gas limit."""
+    data = assemble(text).encode()
+    expected = run("reference", data, call_args, gas)
+    assert run("jit", data, call_args, gas) == expected
+    assert run("tiered", data, call_args, gas) == expected
+
+
+@needs_llvm
+@pytest.mark.parametrize("fn", ["loop_sum", "fib"])
+@pytest.mark.parametrize("n", [0, 1, 7, 1000])
+def test_kernels_match_reference_to_the_unit_of_gas(compute_bytes, fn, n):
+    """Enough gas, and gas limits that run out at many points of the loop."""
+    full = None
+    for gas in [2 * 10**7] + [GAS.tx_base + 3_000 + k * 997 for k in range(12)]:
+        outcomes = {}
+        for engine in ("reference", "jit"):
+            chain = _chain(engine)
+            block, address = _deploy(chain, compute_bytes)
+            outcomes[engine] = _call(chain, block, address, 1, fn, [n], gas)
+        assert outcomes["jit"] == outcomes["reference"], (fn, n, gas)
+        full = full or outcomes["jit"]
+    assert full[0] == "success"  # the first limit is plenty
+
+
+@needs_llvm
+def test_kernels_run_natively(compute_bytes):
+    before = tier.STATS.compiled
+    chain = _chain("jit")
+    block, address = _deploy(chain, compute_bytes)
+    assert _call(chain, block, address, 1, "loop_sum", [1000], 2 * 10**7)[2] == (332_833_500,)
+    loaded = next(iter(chain.modules.entries.values()))
+    entry = loaded.functions[[f.name for f in loaded.module.functions].index("loop_sum")]
+    assert entry.__qualname__.startswith("Slot.native_entry")
+    assert tier.STATS.compiled >= before  # compiled now or earlier in this process
+
+
+@needs_llvm
+def test_values_beyond_128_bits_deopt_to_the_same_result():
+    text = """.func helper(I I I) -> I
+    LOAD 0
+    LOAD 1
+    MUL i256
+    RET
+.func main(I I I)
+    CONST 0x00
+    LOAD 0
+    LOAD 1
+    LOAD 2
+    CALL helper
+    SSTORE
+    RET
+.export main(i256,i256,i256) = main
+"""
+    data = assemble(text).encode()
+    deopts = tier.STATS.deopts
+    for args in ([3, 5, 0], [2**100, 2**100, 0], [2**200, 2**60, 0], [-(2**127), -1, 0]):
+        assert run("jit", data, args, 10**6) == run("reference", data, args, 10**6)
+    assert tier.STATS.deopts >= deopts + 2
+
+
+# ---------------------------------------------------------------- tiering
+
+
+def _loaded(chain: Chain):
+    return next(iter(chain.modules.entries.values()))
+
+
+@needs_llvm
+def test_tiered_compiles_a_function_once_it_is_hot(compute_bytes, monkeypatch):
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(tier, "HOT_GAS_BASE", 50_000)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    chain = _chain("tiered")
+    block, address = _deploy(chain, compute_bytes)
+    loaded = _loaded(chain)
+    index = [f.name for f in loaded.module.functions].index("loop_sum")
+    assert loaded.functions[index].__qualname__.startswith("Slot.counting_entry")
+    nonce = 1
+    while loaded.functions[index].__qualname__.startswith("Slot.counting_entry"):
+        assert _call(chain, block, address, nonce, "loop_sum", [100], 10**7)[0] == "success"
+        nonce += 1
+        assert nonce < 100, "never compiled"
+    assert loaded.functions[index].__qualname__.startswith("Slot.native_entry")
+    # a function without a loop is never a candidate on the tiered engine
+    assert nonce > 2  # not compiled at the first call
+
+
+@needs_llvm
+def test_tiered_respects_the_block_budget(compute_bytes, monkeypatch):
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
+    monkeypatch.setattr(ENGINES["tiered"], "budget", tier.Budget(per_block=0, left=0))
+    chain = _chain("tiered")
+    block, address = _deploy(chain, compute_bytes)
+    for nonce in range(1, 4):
+        assert _call(chain, block, address, nonce, "loop_sum", [50], 10**7)[0] == "success"
+    loaded = _loaded(chain)
+    index = [f.name for f in loaded.module.functions].index("loop_sum")
+    assert loaded.functions[index].__qualname__.startswith("Slot.counting_entry")
+
+
+@needs_llvm
+def test_a_failed_compile_leaves_the_function_translated(compute_bytes, monkeypatch):
+    def broken(lowered):
+        raise RuntimeError("LLVM ERROR: simulated")
+
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(native, "compile_function", broken)
+    chain = _chain("jit")
+    block, address = _deploy(chain, compute_bytes)
+    got = _call(chain, block, address, 1, "fib", [90], 10**7)
+    ref = _chain("reference")
+    rblock, raddress = _deploy(ref, compute_bytes)
+    assert got == _call(ref, rblock, raddress, 1, "fib", [90], 10**7)
+    loaded = _loaded(chain)
+    index = [f.name for f in loaded.module.functions].index("fib")
+    assert loaded.functions[index].__name__ == f"f{index}"  # the translated function
+
+
+# ---------------------------------------------------------------- shadow mode
+
+
+@needs_llvm
+def test_shadow_mode_stops_at_the_first_difference(compute_bytes, monkeypatch):
+    monkeypatch.setenv("DEED_JIT_SHADOW", "1")
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    chain = _chain("jit")
+    block, address = _deploy(chain, compute_bytes)
+    assert _call(chain, block, address, 1, "loop_sum", [10], 10**7)[0] == "success"  # agree: fine
+
+    real_call = native.NativeFunction.__call__
+
+    def off_by_one(self, g, args):
+        status, left, detail = real_call(self, g, args)
+        return status, left, tuple(v + 1 for v in detail) if status is Status.OK else detail
+
+    monkeypatch.setattr(native.NativeFunction, "__call__", off_by_one)
+    data = chain.encode_call(address, "loop_sum", [10])
+    with pytest.raises(NodeError, match="DEED_JIT_SHADOW: native code of 'loop_sum'"):
+        block.apply(Transaction(1, 2, KEY.public_key, address, 0, 10**7, 1, data))
+
+
+# ---------------------------------------------------------------- without llvmlite
+
+
+def _deed(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from deed.cli.main import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_without_llvmlite_the_jit_engine_is_a_clean_configuration_error():
+    r = subprocess.run(
+        [sys.executable, "-c", "from deed.cli.main import main; main()", "chain", "info"],
+        env={**os.environ, "DEED_ENGINE": "jit", "DEED_NO_LLVM": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "the jit engine needs llvmlite" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_without_llvmlite_the_default_engine_runs_everything(compute_bytes, monkeypatch):
+    monkeypatch.setenv("DEED_NO_LLVM", "1")
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    chain = _chain("tiered")
+    block, address = _deploy(chain, compute_bytes)
+    assert _call(chain, block, address, 1, "loop_sum", [1000], 2 * 10**7)[2] == (332_833_500,)
+    loaded = _loaded(chain)
+    assert all(f.__qualname__.startswith("f") for f in loaded.functions)  # all translated
+
+
+def test_disasm_jit_prints_the_ir(tmp_path, compute_bytes):
+    path = tmp_path / "compute.deedc"
+    path.write_bytes(compute_bytes)
+    r = _deed("disasm", "--jit", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "; function 0 loop_sum: native" in r.stdout
+    assert "define i32 @deed_f0(" in r.stdout
+    assert "keccak_chain: runs on the translating engine" in r.stdout

@@ -1,0 +1,294 @@
+"""Which functions run natively, and when they are compiled.
+
+A module on the ``jit`` or ``tiered`` engine is first the translating
+engine's functions (see :mod:`deed.vm.translate`). Every function that
+:mod:`.lower` accepts gets a :class:`Slot`; the slot's entry replaces the
+translated function both in the module's function list (exports) and in the
+translated code's globals (internal calls), so promoting a function to
+native code, or dropping it back, is one assignment and never a change of
+behaviour.
+
+- ``jit`` (eager): a function is compiled at its first call. For the test
+  suite, shadow runs and benchmarks; not bounded by a budget.
+- ``tiered`` (the node default when llvmlite is installed): only functions
+  with a loop are candidates; one is compiled once the gas it has used on the
+  translating engine reaches :func:`hot_threshold` and the block's compile
+  budget (:data:`BLOCK_BUDGET`) has room. The threshold grows with the
+  function's size, so the time a node spends compiling is a bounded multiple
+  of the gas that callers paid for the work that made the function hot.
+
+Compiled code is kept per (module id, function) in :data:`NATIVE_CACHE`
+(bounded), so it is reused across transactions, blocks and module-cache
+evictions. A function whose native runs keep deopting, or that fails to
+compile for any reason, stays on the translating engine.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from ..errors import DeedVMError, ExecutionSignal
+from ..module import Module
+from ..verifier import VerifiedModule, verify
+from . import native
+from .lower import Status, has_loop, lower, unsupported
+
+#: Gas a function must use on the translating engine before it is compiled:
+#: this base plus HOT_GAS_PER_INSTRUCTION per reachable instruction.
+HOT_GAS_BASE = 2_000_000
+HOT_GAS_PER_INSTRUCTION = 40_000
+#: Instructions compiled per block at most (the tiered engine's budget).
+BLOCK_BUDGET = 4_000
+#: A function dropped back after this many deopts when they outnumber its native runs.
+MAX_DEOPTS = 16
+#: Compiled functions kept per process (least recently compiled out).
+NATIVE_CACHE_SIZE = 512
+
+
+def hot_threshold(instructions: int) -> int:
+    return HOT_GAS_BASE + HOT_GAS_PER_INSTRUCTION * instructions
+
+
+class JitDivergence(DeedVMError):
+    """Shadow mode saw native code and the reference engine disagree."""
+
+
+@dataclass
+class Budget:
+    """Instructions the tiered engine may still compile in the current block."""
+
+    per_block: int = BLOCK_BUDGET
+    left: int = BLOCK_BUDGET
+
+    def begin_block(self) -> None:
+        self.left = self.per_block
+
+    def take(self, instructions: int) -> bool:
+        if instructions > self.left:
+            return False
+        self.left -= instructions
+        return True
+
+
+@dataclass
+class Stats:
+    """What the tier did in this process (for benchmarks and ``deed`` diagnostics)."""
+
+    compiled: int = 0
+    compile_seconds: list[float] = field(default_factory=list)
+    failures: int = 0
+    deopts: int = 0
+    native_calls: int = 0
+
+
+STATS = Stats()
+NATIVE_CACHE: OrderedDict[tuple[bytes, int], native.NativeFunction | None] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A function that can run natively (kept in the module's artifact, so a
+    module loaded from the store needs no verification until one is compiled)."""
+
+    index: int
+    instructions: int  # reachable instructions: the measure of compile work
+    loops: bool
+
+
+def candidates(vm: VerifiedModule) -> tuple[Candidate, ...]:
+    return tuple(
+        Candidate(i, sum(b.end - b.start for b in vf.blocks), has_loop(vf))
+        for i, vf in enumerate(vm.functions)
+        if unsupported(vm, i) is None
+    )
+
+
+class LazyVerified:
+    """The verified module, verified again only when first needed (to compile)."""
+
+    def __init__(self, module: Module, vm: VerifiedModule | None = None):
+        self.module = module
+        self._vm = vm
+
+    def get(self) -> VerifiedModule:
+        if self._vm is None:
+            self._vm = verify(self.module)
+        return self._vm
+
+
+def shadow_enabled() -> bool:
+    return os.environ.get("DEED_JIT_SHADOW", "").strip() not in ("", "0")
+
+
+class Slot:
+    """One function that may run natively in one loaded module."""
+
+    def __init__(self, lazy, cand, functions, namespace, eager, budget, shadow):
+        self.lazy: LazyVerified = lazy
+        self.key = (lazy.module.module_id, cand.index)
+        self.index = cand.index
+        self.translated = functions[cand.index]
+        self.functions = functions
+        self.namespace = namespace
+        self.eager = eager
+        self.budget = budget
+        self.shadow = shadow  # the reference engine's function, or None
+        self.instructions = cand.instructions
+        self.threshold = 0 if eager else hot_threshold(self.instructions)
+        self.spent = 0
+        self.deopts = 0
+        self.runs = 0
+        self.native: native.NativeFunction | None = None
+
+    # -- switching entries
+    def install(self, entry) -> None:
+        self.functions[self.index] = entry
+        self.namespace[f"f{self.index}"] = entry
+
+    def start(self) -> None:
+        cached = NATIVE_CACHE.get(self.key, False)
+        if cached is None:
+            return  # failed before: stays translated
+        if cached is not False:
+            self.native = cached
+            self.install(self.native_entry())
+        else:
+            self.install(self.counting_entry())
+
+    def drop_back(self) -> None:
+        self.install(self.translated)
+
+    # -- compiling
+    def promote(self) -> None:
+        if not self.eager and not self.budget.take(self.instructions):
+            return  # the block's budget is spent: try again in a later call
+        compiled = _compile(self.key, self.lazy, self.index)
+        if compiled is None:
+            self.drop_back()
+            return
+        self.native = compiled
+        self.install(self.native_entry())
+
+    # -- entries
+    def counting_entry(self):
+        translated = self.translated
+        slot = self
+
+        def entry(fr, g, *args):
+            if slot.eager:
+                slot.promote()
+                return slot.functions[slot.index](fr, g, *args)
+            out = translated(fr, g, *args)
+            slot.spent += g - (out if isinstance(out, int) else out[0])
+            if slot.spent >= slot.threshold:
+                slot.promote()
+            return out
+
+        return entry
+
+    def native_entry(self):
+        run = self.native
+        slot = self
+        single = run.lowered.n_returns == 1
+        none = run.lowered.n_returns == 0
+        shadow = self.shadow
+
+        def entry(fr, g, *args):
+            status, left, detail = run(g, args)
+            if status is Status.DEOPT:
+                return slot.deopted(fr, g, args)
+            slot.runs += 1
+            if shadow is not None:
+                slot.compare(fr, g, args, status, left, detail)
+            if status is Status.OK:
+                if single:
+                    return left, detail[0]
+                return left if none else (left, *detail)
+            raise run.raise_for(status, left, detail)
+
+        return entry
+
+    def deopted(self, fr, g, args):
+        STATS.deopts += 1
+        self.deopts += 1
+        if self.deopts > MAX_DEOPTS and self.deopts > self.runs:
+            self.drop_back()
+        return self.translated(fr, g, *args)
+
+    def compare(self, fr, g, args, status, left, detail) -> None:
+        """Shadow mode: the reference engine must give the same outcome."""
+        mine = _outcome_of_native(self.native, status, left, detail)
+        theirs = _outcome(self.shadow, fr, g, args)
+        if mine != theirs:
+            module = self.lazy.module
+            name = module.functions[self.index].name
+            raise JitDivergence(
+                f"DEED_JIT_SHADOW: native code of {name!r} (module "
+                f"{module.module_id.hex()[:16]}) gave {mine} where the reference "
+                f"engine gave {theirs}, for arguments {args!r} and gas {g}"
+            )
+
+
+def _outcome(fn, fr, g, args) -> tuple:
+    try:
+        out = fn(fr, g, *args)
+    except ExecutionSignal as sig:
+        return (type(sig).__name__, getattr(sig, "gas", None), getattr(sig, "message", None))
+    return ("ok", out if isinstance(out, int) else tuple(out))
+
+
+def _outcome_of_native(run, status, left, detail) -> tuple:
+    if status is Status.OK:
+        n = run.lowered.n_returns
+        return ("ok", left if n == 0 else (left, *detail))
+    sig = run.raise_for(status, left, detail)
+    return (type(sig).__name__, getattr(sig, "gas", None), getattr(sig, "message", None))
+
+
+def _compile(key, lazy: LazyVerified, index: int) -> native.NativeFunction | None:
+    """Compile once per process (failures remembered as None)."""
+    if key in NATIVE_CACHE:
+        NATIVE_CACHE.move_to_end(key)
+        return NATIVE_CACHE[key]
+    started = time.perf_counter()
+    try:
+        compiled = native.compile_function(lower(lazy.get(), index))
+    except Exception:  # noqa: BLE001 - any LLVM failure: the function stays translated
+        STATS.failures += 1
+        compiled = None
+    else:
+        STATS.compiled += 1
+        STATS.compile_seconds.append(time.perf_counter() - started)
+    NATIVE_CACHE[key] = compiled
+    while len(NATIVE_CACHE) > NATIVE_CACHE_SIZE:
+        NATIVE_CACHE.popitem(last=False)
+    return compiled
+
+
+def attach(
+    lazy: LazyVerified,
+    found: tuple[Candidate, ...],
+    functions: list,
+    eager: bool,
+    budget: Budget,
+) -> list:
+    """Give every candidate its slot (eager: all; tiered: those with a loop);
+    returns ``functions``, whose entries the slots replace."""
+    if not native.available() or not functions:
+        return functions
+    chosen = [c for c in found if eager or c.loops]
+    if not chosen:
+        return functions
+    shadow_fns = None
+    if shadow_enabled():
+        from ..reference import reference_functions
+
+        shadow_fns = reference_functions(lazy.get())
+    namespace = functions[0].__globals__
+    for cand in chosen:
+        shadow = shadow_fns[cand.index] if shadow_fns else None
+        Slot(lazy, cand, functions, namespace, eager, budget, shadow).start()
+    return functions
