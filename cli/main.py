@@ -30,7 +30,7 @@ EPILOG_EXAMPLES = {
     "chain": "Example: deed chain init",
     "analyze": "Example: deed analyze contracts/*.deed --gas --fail-on medium",
     "asm": "Example: deed asm contracts/asm/token.dasm -o token.deedc",
-    "disasm": "Examples: deed disasm token.deedc; deed disasm --jit compute.deedc",
+    "disasm": "Example: deed disasm token.deedc (with --jit: the LLVM IR of each function)",
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
 }

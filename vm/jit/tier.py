@@ -41,7 +41,7 @@ from .lower import Status, has_loop, lower, unsupported
 HOT_GAS_BASE = 2_000_000
 HOT_GAS_PER_INSTRUCTION = 40_000
 #: Instructions compiled per block at most (the tiered engine's budget).
-BLOCK_BUDGET = 4_000
+BLOCK_BUDGET = 2_000
 #: A function dropped back after this many deopts when they outnumber its native runs.
 MAX_DEOPTS = 16
 #: Compiled functions kept per process (least recently compiled out).
