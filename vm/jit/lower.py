@@ -317,6 +317,53 @@ class _Lowering:
         self.deopt_if(ovf)
         return r
 
+    def multiply(self, x: str, y: str) -> str:
+        """``x * y``: one machine multiply when both operands and the product
+        fit 64 bits, else the 128-bit multiply (deopting when that overflows)."""
+        o = self.out
+        fx, fy = self.fits64(x), self.fits64(y)
+        both = o.name("c")
+        o.emit(f"{both} = and i1 {fx}, {fy}")
+        small, wide, done, small_ok = (
+            o.label("mul64"),
+            o.label("mul128"),
+            o.label("mul"),
+            o.label("m"),
+        )
+        o.emit(f"br i1 {both}, label %{small}, label %{wide}")
+        o.start(small)
+        x64, y64, pair, r64, ovf, r_small = (
+            o.name(),
+            o.name(),
+            o.name("w"),
+            o.name(),
+            o.name("c"),
+            o.name(),
+        )
+        o.emit(f"{x64} = trunc i128 {x} to i64")
+        o.emit(f"{y64} = trunc i128 {y} to i64")
+        o.emit(f"{pair} = call {{i64, i1}} @llvm.smul.with.overflow.i64(i64 {x64}, i64 {y64})")
+        o.emit(f"{r64} = extractvalue {{i64, i1}} {pair}, 0")
+        o.emit(f"{ovf} = extractvalue {{i64, i1}} {pair}, 1")
+        o.emit(f"br i1 {ovf}, label %{wide}, label %{small_ok}")
+        o.start(small_ok)
+        o.emit(f"{r_small} = sext i64 {r64} to i128")
+        o.emit(f"br label %{done}")
+        o.start(wide)
+        r_wide = self.with_overflow("smul", x, y)
+        wide_end = self._current_label()
+        o.emit(f"br label %{done}")
+        o.start(done)
+        r = o.name()
+        o.emit(f"{r} = phi i128 [{r_small}, %{small_ok}], [{r_wide}, %{wide_end}]")
+        return r
+
+    def _current_label(self) -> str:
+        for line in reversed(self.out.lines):
+            if line.endswith(":") and not line.startswith(" "):
+                return line[:-1]
+        raise AssertionError("no block label")
+
     def fits64(self, v: str) -> str:
         o = self.out
         t, back, c = o.name(), o.name(), o.name("c")
@@ -355,7 +402,9 @@ class _Lowering:
     def _arith(self, ins: Instr, stack: list[str]) -> None:
         y, x = stack.pop(), stack.pop()
         name = ins.op.name
-        if name in _CHECKED:
+        if name == "MUL":
+            r = self.multiply(x, y)
+        elif name in _CHECKED:
             r = self.with_overflow(_CHECKED[name], x, y)
         else:
             r = self.out.name()
@@ -505,6 +554,7 @@ _DECLARATIONS = [
         f"declare {{i128, i1}} @llvm.{op}.with.overflow.i128(i128, i128)"
         for op in _CHECKED.values()
     ),
+    "declare {i64, i1} @llvm.smul.with.overflow.i64(i64, i64)",
     "declare i128 @llvm.cttz.i128(i128, i1)",
 ]
 
