@@ -153,7 +153,7 @@ ENGINES: dict[str, Engine] = {
     e.name: e
     for e in (
         NativeTierEngine("tiered", eager=False),
-        NativeTierEngine("jit", eager=True),
+        *([NativeTierEngine("jit", eager=True)] if native.available() else []),
         TranslateEngine(),
         ReferenceEngine(),
     )
@@ -166,12 +166,12 @@ DEFAULT_ENGINE = "tiered"
 def engine_from_environment() -> str:
     """The engine named by ``DEED_ENGINE`` (the test suite and the CLI read it)."""
     name = os.environ.get("DEED_ENGINE", "").strip() or DEFAULT_ENGINE
+    if name == "jit":
+        native.require()  # explains how to install llvmlite
     if name not in ENGINES:
         raise ConfigurationError(
             f"DEED_ENGINE={name!r} is not an engine; choose from {', '.join(sorted(ENGINES))}"
         )
-    if name == "jit":
-        native.require()
     return name
 
 
