@@ -51,7 +51,10 @@ def test_kernel_per_engine(benchmark, engine, fn):
     benchmark.group = f"jit kernels: {fn}(100000)"
     chain, addr = _compute_chain(engine)
     result = benchmark.pedantic(
-        chain.call, args=(addr, fn, [100_000]), kwargs={"gas_limit": 10**9}, rounds=20,
+        chain.call,
+        args=(addr, fn, [100_000]),
+        kwargs={"gas_limit": 10**9},
+        rounds=20,
         warmup_rounds=2,
     )
     assert result.success and result.return_values == (EXPECTED[fn],)
@@ -86,5 +89,7 @@ def test_compile_latency(benchmark):
         worst_ms=round(values[-1] * 1e3, 2),
         worst_function=worst,
     )
-    print(f"\ncompile latency over {len(functions)} functions: median "
-          f"{statistics.median(values) * 1e3:.2f} ms, worst {values[-1] * 1e3:.2f} ms ({worst})")
+    print(
+        f"\ncompile latency over {len(functions)} functions: median "
+        f"{statistics.median(values) * 1e3:.2f} ms, worst {values[-1] * 1e3:.2f} ms ({worst})"
+    )
