@@ -130,9 +130,3 @@ def compile_function(lowered: LoweredFunction) -> NativeFunction:
         require()
         return NativeFunction(lowered)
 
-
-def llvm_version() -> str:
-    if not available():
-        return "absent"
-    require()
-    return ".".join(map(str, llvm.llvm_version_info))

@@ -81,7 +81,6 @@ class Stats:
     compile_seconds: list[float] = field(default_factory=list)
     failures: int = 0
     deopts: int = 0
-    native_calls: int = 0
 
 
 STATS = Stats()
