@@ -129,4 +129,3 @@ def compile_function(lowered: LoweredFunction) -> NativeFunction:
     with _LOCK:
         require()
         return NativeFunction(lowered)
-
