@@ -64,15 +64,29 @@ def _helper_index(text: str) -> int:
 # ---------------------------------------------------------------- lowering
 
 
-def test_compute_kernels_are_lowered_and_hashing_is_not(compute_bytes):
+def test_compute_kernels_are_lowered_and_hashing_goes_through_the_host(compute_bytes):
     vm = load(compute_bytes)
     names = [f.name for f in vm.module.functions]
     assert unsupported(vm, names.index("loop_sum")) is None
     assert unsupported(vm, names.index("fib")) is None
-    assert "bytes" in unsupported(vm, names.index("keccak_chain"))
     assert has_loop(vm.functions[names.index("loop_sum")])
-    ir = lower(vm, names.index("loop_sum")).ir
-    assert "llvm.smul.with.overflow.i128" in ir and "ret i32 3" in ir  # checked, can deopt
+    lowered = lower(vm, names.index("loop_sum"))
+    assert "llvm.smul.with.overflow.i128" in lowered.ir and "ret i32 3" in lowered.ir
+    assert lowered.sites == ()  # pure: never calls back
+    keccak = lower(vm, names.index("keccak_chain"))
+    assert "KECCAK256" in [site.op for site in keccak.sites]
+    assert "call i32 %host(" in keccak.ir
+
+
+def test_a_constant_over_128_bits_keeps_a_function_translated():
+    text = """
+.func main() -> I
+    CONST 340282366920938463463374607431768211456
+    RET
+.export main() -> u256 = main view
+"""
+    vm = verify(assemble(text))
+    assert "does not fit 128 bits" in unsupported(vm, 0)
 
 
 @settings(max_examples=30, deadline=None)
@@ -227,8 +241,8 @@ def test_shadow_mode_stops_at_the_first_difference(compute_bytes, monkeypatch):
 
     real_call = native.NativeFunction.__call__
 
-    def off_by_one(self, g, args):
-        status, left, detail = real_call(self, g, args)
+    def off_by_one(self, call, g, args):
+        status, left, detail = real_call(self, call, g, args)
         return status, left, tuple(v + 1 for v in detail) if status is Status.OK else detail
 
     monkeypatch.setattr(native.NativeFunction, "__call__", off_by_one)
@@ -279,4 +293,186 @@ def test_disasm_jit_prints_the_ir(tmp_path, compute_bytes):
     assert r.returncode == 0, r.stderr
     assert "; function 0 loop_sum: native" in r.stdout
     assert "define i32 @deed_f0(" in r.stdout
-    assert "keccak_chain: runs on the translating engine" in r.stdout
+    assert "keccak_chain: native" in r.stdout and "call i32 %host(" in r.stdout
+
+
+# ---------------------------------------------------------------- host sites
+
+_EFFECTS_THEN_WIDE = """
+.event Noted(amount: u256)
+
+.func bump(I) -> I
+    CONST 0x01
+    LOAD 0
+    SSTORE
+    LOAD 0
+    EMIT Noted
+    CONST 0x01
+    SLOAD
+    LOAD 0
+    MUL u256
+    RET
+
+.export bump(u256) -> u256 = bump
+"""
+
+
+def _outcomes(engine: str, code: bytes, calls: list[tuple[str, list, int]]) -> tuple:
+    """Every receipt (status, gas, results, reason, error, logs) and the block's state root."""
+    chain = _chain(engine)
+    block, address = _deploy(chain, code)
+    receipts = []
+    for nonce, (fn, args, gas) in enumerate(calls, start=1):
+        data = chain.encode_call(address, fn, args)
+        r = block.apply(Transaction(1, nonce, KEY.public_key, address, 0, gas, 1, data))
+        receipts.append((r.status, r.gas_used, r.return_values, r.revert_reason, r.error, r.logs))
+    return receipts, block.commit().state_root
+
+
+@needs_llvm
+@pytest.mark.parametrize("arg", [3, 2**64 + 5, 2**100])
+def test_a_deopt_after_effects_undoes_them_and_reruns(arg, monkeypatch):
+    """Storage written, an event emitted, then a product beyond i128: the native
+    run is undone (writes, event, memory, warm entries) and the translating
+    engine's run is the only one anybody sees."""
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    code = assemble(_EFFECTS_THEN_WIDE).encode()
+    calls = [("bump", [arg], gas) for gas in (10**6, 60_000, 30_000)]
+    before = tier.STATS.deopts
+    assert _outcomes("jit", code, calls) == _outcomes("reference", code, calls)
+    assert (tier.STATS.deopts > before) == (arg * arg > 2**127)
+
+
+def _call_chain(depth: int) -> str:
+    """f0 calls f1 ... calls f{depth-1}, which stores and hashes: every frame native."""
+    lines = [".event Deep(level: u256)"]
+    for k in range(depth - 1):
+        lines += [
+            f".func f{k}(I) -> I",
+            "    LOAD 0",
+            "    CONST 1",
+            "    ADD u64",
+            f"    CALL f{k + 1}",
+            "    RET",
+        ]
+    lines += [
+        f".func f{depth - 1}(I) -> I",
+        "    CONST 0x07",
+        "    LOAD 0",
+        "    SSTORE",
+        "    LOAD 0",
+        "    EMIT Deep",
+        "    LOAD 0",
+        "    RET",
+    ]
+    lines.append(".export run(u64) -> u64 = f0")
+    return "\n".join(lines) + "\n"
+
+
+@needs_llvm
+@pytest.mark.parametrize("depth", [2, 64, 65])
+def test_internal_calls_through_the_host_count_frames_like_every_engine(depth, monkeypatch):
+    """64 functions deep (the export's frame and 63 internal calls) fit the frame
+    limit; 65 revert with 'too many call frames', on native code as on the reference."""
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    code = assemble(_call_chain(depth)).encode()
+    calls = [("run", [5], 10**7), ("run", [5], 21_500)]
+    jit = _outcomes("jit", code, calls)
+    assert jit == _outcomes("reference", code, calls)
+    first = jit[0][0]
+    if depth <= 64:
+        assert first[0] == "success" and first[2] == (5 + depth - 1,)
+    else:
+        assert first[3] == "too many call frames"
+
+
+def test_every_instruction_is_lowered_or_handled_by_the_host():
+    from deed.vm.jit.host import HANDLERS
+    from deed.vm.jit.lower import LOWERINGS
+    from deed.vm.opcodes import OPCODES
+
+    for op in OPCODES:
+        assert op.name in LOWERINGS or op.name in HANDLERS, op.name
+
+
+_HOST_LOOPS = """
+.func fill(I) -> I
+.locals I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    CONST 0x02
+    LOAD 1
+    MKEY
+    LOAD 1
+    SSTORE
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 1
+    RET
+
+.func mostly_math(I) -> I
+.locals I I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    LOAD 2
+    LOAD 1
+    LOAD 1
+    MUL u256
+    CONST 1000003
+    MOD u256
+    ADD u256
+    STORE 2
+    LOAD 1
+    CONST 255
+    BAND u256
+    JMPIF skip
+    CONST 0x03
+    LOAD 2
+    SSTORE
+skip:
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 2
+    RET
+
+.export fill(u256) -> u256 = fill
+.export mostly_math(u256) -> u256 = mostly_math
+"""
+
+
+@needs_llvm
+def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
+    """A loop that writes storage at every turn is faster on the translating
+    engine (each host crossing costs more than the instructions around it):
+    the tiered engine drops it back after a few native runs; a loop that
+    mostly computes stays native. Results and gas are the reference's throughout."""
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(tier, "HOST_BOUND", type(tier.HOST_BOUND)())
+    monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    code = assemble(_HOST_LOOPS).encode()
+    calls = [(fn, [300], 10**7) for _ in range(8) for fn in ("fill", "mostly_math")]
+    assert _outcomes("tiered", code, calls) == _outcomes("reference", code, calls)
+    chain = _chain("tiered")
+    block, address = _deploy(chain, code)
+    for nonce, (fn, args, gas) in enumerate(calls, start=1):
+        assert _call(chain, block, address, nonce, fn, args, gas)[0] == "success"
+    loaded = _loaded(chain)
+    names = [f.name for f in loaded.module.functions]
+    assert loaded.functions[names.index("fill")].__qualname__.startswith("f")  # translated
+    assert loaded.functions[names.index("mostly_math")].__qualname__.startswith("Slot.native")
+    assert (loaded.module.module_id, names.index("fill")) in tier.HOST_BOUND

@@ -522,6 +522,13 @@ _SPECIAL_EFFECTS = {
 }
 
 
+def stack_stepper(m: Module, fn: int):
+    """The verifier's stack rule for function ``fn``: ``step(ins, kinds)``
+    applies one instruction's effect to a list of kinds (for lowerings that
+    need the kind of every stack slot; the function must be verified)."""
+    return _StackChecker(m, fn, (), None).step  # type: ignore[arg-type]
+
+
 def _kind_name(kind: str) -> str:
     return {INT: "an integer", BYTES: "bytes"}.get(kind, "a value")
 

@@ -3,28 +3,39 @@
 This module only writes text (it does not import llvmlite), so the IR of any
 function can be shown and tested on a node without the ``jit`` extra.
 
-Which functions. A function is lowered when every reachable instruction is
-in :data:`LOWERINGS` and all its locals, parameters and results are
-integers (booleans are integers 0 and 1): the pure computations of
-``contracts/compute.deed`` and of every helper that only does arithmetic.
-Anything else (bytes, storage, hashing, events, calls) keeps running on the
-translating engine; :func:`unsupported` says why, for ``deed disasm --jit``.
+Which functions. Every verified function up to
+:data:`MAX_NATIVE_INSTRUCTIONS` instructions whose integer constants fit
+``i128`` (:func:`unsupported` says why another is not). Integer instructions
+are lowered inline (:data:`LOWERINGS`); every instruction that needs the host
+(bytes, storage, hashing, events, errors, internal and external calls, the
+environment, ``EXP``) becomes a *host site*: the native code stores the
+operands in a buffer and calls back into Python (:mod:`.host`), which runs the
+same :class:`~deed.vm.execution.Frame` methods as the other engines.
 
 Values. Every VM integer lives in an ``i128``, which holds every value of
 the types up to ``u127``/``i128`` and the everyday values of the wider ones.
 Each instruction computes the exact mathematical result or, when the result
 (or an operand) leaves the ``i128`` range, stops with status *deopt*; the
-caller then runs the whole call again on the translating engine. Nothing
-observable happens before that point (the function is pure), so a deopt
-costs the node time and never changes a result or the gas. The type check of
-the instruction (``u256``, ``i8``, ...) is then a comparison of the exact
-result with the type's bounds, reverting like every other engine.
+caller then undoes whatever the call did through the host (state writes,
+events, memory, warm entries) and runs the whole call again on the
+translating engine, so a deopt costs the node time and never changes a
+result or the gas. The type check of the instruction (``u256``, ``i8``, ...)
+is then a comparison of the exact result with the type's bounds, reverting
+like every other engine. A byte string is a *handle*: an index into the
+call's table of byte values, which only the host reads (constant ``k`` is
+handle ``k``; :func:`empty_handle` is ``b""``).
 
 Calling convention (numba's, see ``../shared/design/engines.md``): the native
-function is ``i32 f(i64* gas, i64* io, i64* aux)``; ``gas`` holds the gas
-left in and out, ``io`` the parameters in and the results out (two words
-each, little endian), ``aux[0]`` the index of a revert's reason. The status
-is one of :class:`Status`; nothing unwinds through native frames.
+function is ``i32 f(i64* gas, i64* io, i64* aux, i64* buffer, host)``;
+``gas`` holds the gas left in and out, ``io`` the parameters in and the
+results out (two words each, little endian), ``aux[0]`` the index of a
+revert's reason. A host site stores its operands in ``buffer`` and the gas
+left in ``gas``, and calls ``i32 host(i32 site)``, which reads them, writes
+the results and the gas back in the same places, and returns a status too
+(the caller allocated both, so the host knows them without passing pointers:
+a callback with one integer argument is the cheapest ctypes crossing).
+The status is one of :class:`Status`; nothing unwinds through native frames:
+an exception raised by the host is kept by the host and the status says so.
 
 Gas. Like the translating engine: a block pays the static cost of its
 instructions at its end, a revert inside it reports ``gas - cost so far``
@@ -40,7 +51,7 @@ from enum import IntEnum
 
 from ..module import Module
 from ..types import BYTES, int_range, int_type_text
-from ..verifier import Block, Instr, VerifiedFunction, VerifiedModule
+from ..verifier import Block, Instr, VerifiedFunction, VerifiedModule, stack_stepper
 
 #: Functions longer than this stay translated (bounds the time one compile takes).
 MAX_NATIVE_INSTRUCTIONS = 10_000
@@ -57,6 +68,18 @@ class Status(IntEnum):
     REVERT = 1  # gas in *gas (may be negative: out of gas), reason index in aux[0]
     OUT_OF_GAS = 2
     DEOPT = 3  # a value left the i128 range: run the call on the translating engine
+    HOST = 4  # the host raised (revert, out of gas, ...): the host holds the exception
+
+
+@dataclass(frozen=True)
+class HostSite:
+    """An instruction that native code hands to the host."""
+
+    op: str
+    args: tuple[int, ...]
+    operands: tuple[str, ...]  # kinds popped, deepest first
+    results: tuple[str, ...]  # kinds pushed
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -70,30 +93,30 @@ class LoweredFunction:
     n_returns: int
     reasons: tuple[str, ...]  # revert reasons by index (aux[0])
     instructions: int  # reachable instructions: the measure of compile work
+    params: tuple[str, ...] = ()  # kinds of the parameters
+    returns: tuple[str, ...] = ()  # kinds of the results
+    sites: tuple[HostSite, ...] = ()  # host sites by index
+    buffer_words: int = 2  # 64-bit words of the host operand buffer
+
+
+def empty_handle(module: Module) -> int:
+    """The handle of ``b""`` (the initial value of bytes locals)."""
+    return len(module.constants)
 
 
 def unsupported(vm: VerifiedModule, index: int) -> str | None:
     """Why function ``index`` is not lowered (None when it is)."""
     m = vm.module
-    f = m.functions[index]
-    if BYTES in f.all_locals or BYTES in f.returns:
-        return "it has bytes values (parameters, locals or results)"
     vf = vm.functions[index]
     size = sum(b.end - b.start for b in vf.blocks)
     if size > MAX_NATIVE_INSTRUCTIONS:
         return f"{size} instructions: more than {MAX_NATIVE_INSTRUCTIONS} are not compiled"
     for blk in vf.blocks:
-        if BYTES in blk.entry_stack:
-            return "it keeps bytes on the stack"
         for i in range(blk.start, blk.end):
             ins = vf.instrs[i]
-            if ins.op.name not in LOWERINGS:
-                return f"instruction {ins.op.name} at offset {ins.offset} runs on the host"
             if ins.op.name == "CONST":
                 c = m.constants[ins.args[0]]
-                if not isinstance(c, int):
-                    return f"bytes constant at offset {ins.offset}"
-                if not I128_MIN <= c <= I128_MAX:
+                if isinstance(c, int) and not I128_MIN <= c <= I128_MAX:
                     return f"constant at offset {ins.offset} does not fit 128 bits"
     return None
 
@@ -143,8 +166,11 @@ class _Lowering:
         self.out = _Out()
         self.reasons: dict[str, int] = {}
         self.block_at_instr = {b.start: b for b in vf.blocks}
-        self.gas = ""  # SSA name of the gas at the current block's start
-        self.cost = 0  # static cost so far in the current block
+        self.gas = ""  # SSA name of the gas at the current block's start (or last host call)
+        self.cost = 0  # static cost since then
+        self.kinds: list[str] = []  # kinds of the stack slots (the verifier's view)
+        self.step = stack_stepper(self.m, vf.index)
+        self.sites: list[HostSite] = []
 
     # ---------------------------------------------------------------- layout
     def run(self) -> LoweredFunction:
@@ -157,17 +183,19 @@ class _Lowering:
         for n in range(vf.max_height):
             o.emit(f"%s{n} = alloca i128")
         o.emit("%g = alloca i64")
+        o.emit("%hb = bitcast i64* %hbw to i128*")
         o.emit("%g.in = load i64, i64* %gp")
         o.emit("store i64 %g.in, i64* %g")
-        for n in range(n_locals):
+        empty = empty_handle(self.m)
+        for n, kind in enumerate(f.all_locals):
             if n < n_params:
                 p = o.name("p")
                 o.emit(f"{p} = getelementptr i128, i128* %io128, i64 {n}")
                 v = o.name()
-                o.emit(f"{v} = load i128, i128* {p}")
+                o.emit(f"{v} = load i128, i128* {p}, align 8")
                 o.emit(f"store i128 {v}, i128* %l{n}")
             else:
-                o.emit(f"store i128 0, i128* %l{n}")
+                o.emit(f"store i128 {empty if kind == BYTES else 0}, i128* %l{n}")
         o.emit("br label %b0")
         for blk in vf.blocks:
             self.block(blk)
@@ -176,7 +204,10 @@ class _Lowering:
         o.start("oog")
         o.emit(f"ret i32 {int(Status.OUT_OF_GAS)}")
         symbol = f"deed_f{vf.index}"
-        header = f"define i32 @{symbol}(i64* noalias %gp, i64* noalias %io, i64* noalias %aux) {{"
+        header = (
+            f"define i32 @{symbol}(i64* %gp, i64* noalias %io, i64* noalias %aux, i64* %hbw, "
+            f"{_HOST_TYPE}* %host) {{"
+        )
         ir = "\n".join([header, *o.lines, "}", "", *_DECLARATIONS]) + "\n"
         reasons = tuple(sorted(self.reasons, key=self.reasons.__getitem__))
         return LoweredFunction(
@@ -187,7 +218,15 @@ class _Lowering:
             n_returns=len(f.returns),
             reasons=reasons,
             instructions=sum(b.end - b.start for b in vf.blocks),
+            params=tuple(f.params),
+            returns=tuple(f.returns),
+            sites=tuple(self.sites),
+            buffer_words=2 * self.buffer_slots(),
         )
+
+    def buffer_slots(self) -> int:
+        """Values the host buffer holds: operands and results both fit the stack."""
+        return max(self.vf.max_height, 1)
 
     def block(self, blk: Block) -> None:
         o = self.out
@@ -200,13 +239,65 @@ class _Lowering:
             v = o.name()
             o.emit(f"{v} = load i128, i128* %s{pos}")
             stack.append(v)
+        self.kinds = list(blk.entry_stack)
         for i in range(blk.start, blk.end):
             ins = self.vf.instrs[i]
             self.cost += self.vf.costs[i]
             if i == blk.end - 1:
                 self.block_end(blk, ins, stack)
             else:
-                LOWERINGS[ins.op.name](self, ins, stack)
+                self.instruction(ins, stack)
+
+    def instruction(self, ins: Instr, stack: list[str]) -> None:
+        """Lower one instruction inline or as a host site, and follow the kinds."""
+        lowering = LOWERINGS.get(ins.op.name)
+        if lowering is None or (ins.op.name in ("EQ", "NE") and self.kinds[-1] == BYTES):
+            self.host(ins, stack)
+            if ins.op.name == "EXP":  # the host computes the power, the type is checked here
+                self.check_range(stack[-1], ins.args[0], _OVERFLOW)
+        else:
+            lowering(self, ins, stack)
+        self.step(ins, self.kinds)
+
+    def host(self, ins: Instr, stack: list[str]) -> str:
+        """Hand ``ins`` to the host: operands to the buffer, the gas left at
+        this instruction (its own cost paid) to ``*gas``, then the results
+        and the gas the host left. Returns the host's status (an i32)."""
+        o = self.out
+        after = list(self.kinds)
+        self.step(ins, after)
+        n_in = _operand_count(self.m, ins)
+        operands = tuple(self.kinds[len(self.kinds) - n_in :])
+        results = tuple(after[len(self.kinds) - n_in :])
+        site = len(self.sites)
+        self.sites.append(HostSite(ins.op.name, tuple(ins.args), operands, results, ins.offset))
+        values = stack[len(stack) - n_in :]
+        del stack[len(stack) - n_in :]
+        for k, v in enumerate(values):
+            p = o.name("p")
+            o.emit(f"{p} = getelementptr i128, i128* %hb, i64 {k}")
+            o.emit(f"store i128 {v}, i128* {p}, align 8")
+        left = o.name("g")
+        o.emit(f"{left} = sub i64 {self.gas}, {self.cost}")
+        o.emit(f"store i64 {left}, i64* %gp")
+        status, failed = o.name("st"), o.name("c")
+        o.emit(f"{status} = call i32 %host(i32 {site})")
+        o.emit(f"{failed} = icmp ne i32 {status}, 0")
+        stop, go = o.label("hostfail"), o.label("hostok")
+        o.emit(f"br i1 {failed}, label %{stop}, label %{go}")
+        o.start(stop)
+        o.emit(f"ret i32 {status}")
+        o.start(go)
+        for k in range(len(results)):
+            p, v = o.name("p"), o.name()
+            o.emit(f"{p} = getelementptr i128, i128* %hb, i64 {k}")
+            o.emit(f"{v} = load i128, i128* {p}, align 8")
+            stack.append(v)
+        self.gas = o.name("g")
+        o.emit(f"{self.gas} = load i64, i64* %gp")
+        o.emit(f"store i64 {self.gas}, i64* %g")
+        self.cost = 0
+        return status
 
     def charge_block(self) -> None:
         """Subtract the block's cost; below zero is out of gas."""
@@ -241,6 +332,10 @@ class _Lowering:
             o.emit(f"{t} = icmp {'ne' if name == 'JMPIF' else 'eq'} i128 {cond}, 0")
             o.emit(f"br i1 {t}, label %b{self.vf.block_of_offset[ins.args[0]]}, label %{fall}")
             return
+        if name in ("REVERT", "RAISE"):  # the host raises: its status is the outcome
+            self.host(ins, stack)
+            o.emit(f"ret i32 {int(Status.HOST)}")
+            return
         if name == "RET":
             n = len(self.f.returns)
             results = stack[len(stack) - n :]
@@ -248,11 +343,11 @@ class _Lowering:
             for k, v in enumerate(results):
                 p = o.name("p")
                 o.emit(f"{p} = getelementptr i128, i128* %io128, i64 {k}")
-                o.emit(f"store i128 {v}, i128* {p}")
+                o.emit(f"store i128 {v}, i128* {p}, align 8")
             o.emit(f"store i64 {self._gas_now()}, i64* %gp")
             o.emit(f"ret i32 {int(Status.OK)}")
             return
-        LOWERINGS[name](self, ins, stack)
+        self.instruction(ins, stack)
         # an ordinary instruction that runs into the next block
         self.charge_block()
         self.store_stack(stack)
@@ -379,7 +474,8 @@ class _Lowering:
 
     # -------------------------------------------------------- instructions
     def _const(self, ins: Instr, stack: list[str]) -> None:
-        stack.append(str(self.m.constants[ins.args[0]]))
+        c = self.m.constants[ins.args[0]]
+        stack.append(str(c if isinstance(c, int) else ins.args[0]))  # bytes: its handle
 
     def _pop(self, ins: Instr, stack: list[str]) -> None:
         stack.pop()
@@ -557,6 +653,25 @@ _DECLARATIONS = [
     "declare {i64, i1} @llvm.smul.with.overflow.i64(i64, i64)",
     "declare i128 @llvm.cttz.i128(i128, i1)",
 ]
+
+_HOST_TYPE = "i32 (i32)"
+
+
+def _operand_count(m: Module, ins: Instr) -> int:
+    """Values an instruction pops (from the table, or from what its immediate names)."""
+    name = ins.op.name
+    if name == "CALL":
+        return len(m.functions[ins.args[0]].params)
+    if name == "XCALL":
+        return 2 + len(m.imports[ins.args[0]].params)
+    if name == "EMIT":
+        return len(m.events[ins.args[0]].fields)
+    if name == "RAISE":
+        return len(m.errors[ins.args[0]].fields)
+    if "*" in ins.op.pops:
+        raise AssertionError(f"no operand count for {name}")
+    return len(ins.op.pops)
+
 
 L = _Lowering
 #: Instruction name -> how it is lowered (block ends are handled in block_end).

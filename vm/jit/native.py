@@ -13,6 +13,8 @@ import os
 import threading
 
 from ..errors import ConfigurationError, OutOfGas, revert
+from ..types import BYTES
+from . import host
 from .lower import I128_MAX, I128_MIN, LoweredFunction, Status
 
 llvm = None  # llvmlite.binding, imported on first use (it loads a large library)
@@ -25,6 +27,8 @@ _NATIVE_SIGNATURE = ctypes.CFUNCTYPE(
     ctypes.POINTER(ctypes.c_int64),
     ctypes.POINTER(ctypes.c_uint64),
     ctypes.POINTER(ctypes.c_int64),
+    ctypes.POINTER(ctypes.c_uint64),
+    host.HOST_SIGNATURE,
 )
 _TWO_128 = 1 << 128
 
@@ -78,7 +82,7 @@ def _optimise(module, tm) -> None:
 class NativeFunction:
     """A compiled function and its engine (which owns the machine code)."""
 
-    __slots__ = ("lowered", "_engine", "_fn", "_io_type")
+    __slots__ = ("lowered", "plans", "_engine", "_fn", "_io_type", "_buffer_type")
 
     def __init__(self, lowered: LoweredFunction):
         tm = _target_machine()
@@ -89,38 +93,59 @@ class NativeFunction:
         engine.finalize_object()
         address = engine.get_function_address(lowered.symbol)
         self.lowered = lowered
+        self.plans = host.plans(lowered)
         self._engine = engine
         self._fn = _NATIVE_SIGNATURE(address)
         self._io_type = ctypes.c_uint64 * (2 * max(lowered.n_params, lowered.n_returns, 1))
+        self._buffer_type = ctypes.c_uint64 * lowered.buffer_words
 
-    def __call__(self, g: int, args: tuple) -> tuple[Status, int, tuple]:
+    def __call__(self, call: host.HostCall, g: int, args: tuple) -> tuple[Status, int, tuple]:
         """Run with gas ``g``: (status, gas left or at the revert, results).
-        Arguments outside the i128 range give DEOPT without running."""
+        Integer arguments outside the i128 range give DEOPT without running;
+        with status HOST, ``call.pending`` holds the exception to raise."""
         io = self._io_type()  # per call: buffers are never shared between threads
-        for k, x in enumerate(args):
-            if not I128_MIN <= x <= I128_MAX:
+        for k, (kind, x) in enumerate(zip(self.lowered.params, args, strict=True)):
+            if kind == BYTES:
+                x = call.handle(x)
+            elif not I128_MIN <= x <= I128_MAX:
                 return Status.DEOPT, g, ()
             io[2 * k] = x & _MASK64
             io[2 * k + 1] = (x >> 64) & _MASK64
-        gas = ctypes.c_int64(g)
+        gas = call.gas = ctypes.c_int64(g)
+        buf = call.buf = self._buffer_type()
         aux = ctypes.c_int64(0)
-        status = Status(self._fn(ctypes.byref(gas), io, ctypes.byref(aux)))
+        active = host.ACTIVE.calls
+        active.append(call)
+        try:
+            status = Status(
+                self._fn(ctypes.byref(gas), io, ctypes.byref(aux), buf, host.HOST_CALLBACK)
+            )
+        finally:
+            active.pop()
         if status is Status.REVERT:
             return status, gas.value, (aux.value,)
         if status is not Status.OK:
             return status, gas.value, ()
         results = []
-        for k in range(self.lowered.n_returns):
+        handles = call.handles
+        for k, kind in enumerate(self.lowered.returns):
             v = io[2 * k] | (io[2 * k + 1] << 64)
-            results.append(v - _TWO_128 if v > I128_MAX else v)
+            if kind == BYTES:
+                results.append(handles[v])
+            else:
+                results.append(v - _TWO_128 if v > I128_MAX else v)
         return status, gas.value, tuple(results)
 
-    def raise_for(self, status: Status, gas: int, detail: tuple) -> Exception:
+    def raise_for(
+        self, status: Status, gas: int, detail: tuple, call_pending: BaseException | None = None
+    ) -> BaseException:
         """The exception the other engines raise for a failed status."""
         if status is Status.REVERT:
             return revert(gas, self.lowered.reasons[detail[0]])
         if status is Status.OUT_OF_GAS:
             return OutOfGas()
+        if status is Status.HOST and call_pending is not None:
+            return call_pending
         raise AssertionError(f"no exception for status {status!r}")
 
 

@@ -34,6 +34,7 @@ from ..errors import DeedVMError, ExecutionSignal
 from ..module import Module
 from ..verifier import VerifiedModule, verify
 from . import native
+from .host import HostCall, Undo
 from .lower import Status, has_loop, lower, unsupported
 
 #: Gas a function must use on the translating engine before it is compiled:
@@ -46,6 +47,11 @@ BLOCK_BUDGET = 2_000
 MAX_DEOPTS = 16
 #: Compiled functions kept per process (least recently compiled out).
 NATIVE_CACHE_SIZE = 512
+#: Gas of plain instructions the translating engine runs in the time one host
+#: crossing of native code takes (a ctypes callback and its decoding, about
+#: 2.5 us, at about 6 ns per gas): a tiered function whose native runs cross
+#: more often than once per this much of their own gas drops back.
+HOST_CROSSING_GAS = 400
 
 
 def hot_threshold(instructions: int) -> int:
@@ -81,10 +87,14 @@ class Stats:
     compile_seconds: list[float] = field(default_factory=list)
     failures: int = 0
     deopts: int = 0
+    host_bound: int = 0  # functions dropped back because they cross to the host too often
 
 
 STATS = Stats()
 NATIVE_CACHE: OrderedDict[tuple[bytes, int], native.NativeFunction | None] = OrderedDict()
+#: Functions (module id, index) that the tiered engine dropped back as host-bound
+#: (bounded like the native cache: a forgotten one is compiled again when hot).
+HOST_BOUND: OrderedDict[tuple[bytes, int], None] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ class Slot:
         self.spent = 0
         self.deopts = 0
         self.runs = 0
+        self.crossings = 0  # host sites run natively
+        self.native_gas = 0  # gas of the instructions native code ran itself
         self.native: native.NativeFunction | None = None
 
     # -- switching entries
@@ -149,8 +161,8 @@ class Slot:
 
     def start(self) -> None:
         cached = NATIVE_CACHE.get(self.key, False)
-        if cached is None:
-            return  # failed before: stays translated
+        if cached is None or (self.key in HOST_BOUND and not self.eager):
+            return  # failed or was dropped back before: stays translated
         if cached is not False:
             self.native = cached
             self.install(self.native_entry())
@@ -193,22 +205,65 @@ class Slot:
         slot = self
         single = run.lowered.n_returns == 1
         none = run.lowered.n_returns == 0
-        shadow = self.shadow
+        constants = [
+            *self.lazy.module.constants,
+            b"",
+        ]  # handles: constants, then b"" (empty_handle)
+        functions = self.functions
 
         def entry(fr, g, *args):
-            status, left, detail = run(g, args)
+            call = HostCall(fr, run.plans, constants.copy(), functions)
+            status, left, detail = run(call, g, args)
             if status is Status.DEOPT:
+                if call.undo is not None:
+                    call.undo.restore(fr.tx)
                 return slot.deopted(fr, g, args)
             slot.runs += 1
-            if shadow is not None:
-                slot.compare(fr, g, args, status, left, detail)
+            if call.crossings and not slot.eager:
+                slot.count_crossings(call, g - left)
             if status is Status.OK:
                 if single:
                     return left, detail[0]
                 return left if none else (left, *detail)
-            raise run.raise_for(status, left, detail)
+            raise run.raise_for(status, left, detail, call.pending)
 
-        return entry
+        if self.shadow is None:
+            return entry
+        return self.shadowed(entry)
+
+    def shadowed(self, entry):
+        """Shadow mode: run the reference engine first, undo what it did, run
+        native code, and stop at any difference in outcome or effects."""
+        slot = self
+
+        def checked(fr, g, *args):
+            undo = Undo(fr.tx)
+            theirs = _outcome(slot.shadow, fr, g, args) + _effects(fr.tx, undo)
+            undo.restore(fr.tx)
+            try:
+                out = entry(fr, g, *args)
+            except ExecutionSignal as sig:
+                mine = _signal_outcome(sig) + _effects(fr.tx, undo)
+                slot.check(mine, theirs, g, args)
+                raise
+            mine = ("ok", out if isinstance(out, int) else tuple(out)) + _effects(fr.tx, undo)
+            slot.check(mine, theirs, g, args)
+            return out
+
+        return checked
+
+    def count_crossings(self, call: HostCall, used: int) -> None:
+        """Drop back to the translating engine when the host crossings outweigh
+        what native code saves: each costs about as much CPU as the translating
+        engine spends on HOST_CROSSING_GAS of plain instructions."""
+        self.crossings += call.crossings
+        self.native_gas += used - call.host_gas
+        if self.runs >= 4 and self.crossings * HOST_CROSSING_GAS > self.native_gas:
+            STATS.host_bound += 1
+            HOST_BOUND[self.key] = None
+            while len(HOST_BOUND) > 8 * NATIVE_CACHE_SIZE:
+                HOST_BOUND.popitem(last=False)
+            self.drop_back()
 
     def deopted(self, fr, g, args):
         STATS.deopts += 1
@@ -217,10 +272,7 @@ class Slot:
             self.drop_back()
         return self.translated(fr, g, *args)
 
-    def compare(self, fr, g, args, status, left, detail) -> None:
-        """Shadow mode: the reference engine must give the same outcome."""
-        mine = _outcome_of_native(self.native, status, left, detail)
-        theirs = _outcome(self.shadow, fr, g, args)
+    def check(self, mine: tuple, theirs: tuple, g: int, args: tuple) -> None:
         if mine != theirs:
             module = self.lazy.module
             name = module.functions[self.index].name
@@ -231,20 +283,35 @@ class Slot:
             )
 
 
+def _signal_outcome(sig: ExecutionSignal) -> tuple:
+    return (
+        type(sig).__name__,
+        getattr(sig, "gas", None),
+        getattr(sig, "message", None),
+        getattr(sig, "error", None),
+    )
+
+
 def _outcome(fn, fr, g, args) -> tuple:
     try:
         out = fn(fr, g, *args)
     except ExecutionSignal as sig:
-        return (type(sig).__name__, getattr(sig, "gas", None), getattr(sig, "message", None))
+        return _signal_outcome(sig)
     return ("ok", out if isinstance(out, int) else tuple(out))
 
 
-def _outcome_of_native(run, status, left, detail) -> tuple:
-    if status is Status.OK:
-        n = run.lowered.n_returns
-        return ("ok", left if n == 0 else (left, *detail))
-    sig = run.raise_for(status, left, detail)
-    return (type(sig).__name__, getattr(sig, "gas", None), getattr(sig, "message", None))
+def _effects(tx, undo: Undo) -> tuple:
+    """What a call did to the transaction since ``undo`` was taken."""
+    state = tx.state
+    writes = tuple((key, state.dirty.get(key)) for key, _ in state.journal[undo.mark :])
+    return (
+        writes,
+        tuple(tx.logs[undo.logs :]),
+        tx.memory,
+        frozenset(tx.accessed - undo.accessed),
+        frozenset(tx.code_used),
+        tx.frames,
+    )
 
 
 def _compile(key, lazy: LazyVerified, index: int) -> native.NativeFunction | None:
