@@ -16,6 +16,16 @@ a handler is kept in :attr:`HostCall.pending` and the callback returns
 caller raises the exception. An integer result outside ``i128`` returns
 :attr:`Status.DEOPT`, and the caller undoes the call's effects
 (:class:`Undo`) before running it on the translating engine.
+
+Proportional cost. A crossing costs the node about as much CPU as
+:data:`HOST_CROSSING_GAS` gas of plain instructions on the translating
+engine, far more than its own gas for cheap instructions (``TIMESTAMP`` costs
+2). So a native run may cross :data:`CROSSING_ALLOWANCE` times freely, and
+after that only as often as once per ``HOST_CROSSING_GAS`` gas of its own
+instructions; a run that crosses more stops with *deopt* and runs on the
+translating engine (the tiered engine then keeps the function there). The CPU
+per gas of any native run stays within a small multiple of the translating
+engine's.
 """
 
 from __future__ import annotations
@@ -35,6 +45,13 @@ HOST_SIGNATURE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32)
 _MASK64 = (1 << 64) - 1
 _TWO_128 = 1 << 128
 _MAX_FRAMES = LIMITS.max_frames
+#: Gas of plain instructions the translating engine runs in the time one host
+#: crossing of native code takes (a ctypes callback and its decoding, about
+#: 2 us, at about 6 ns per gas; ``benchmarks/adversarial``).
+HOST_CROSSING_GAS = 400
+#: Crossings a native run may make before their number is held against the
+#: gas of its own instructions.
+CROSSING_ALLOWANCE = 64
 
 
 class Undo:
@@ -100,6 +117,8 @@ class HostCall:
         "gas",
         "crossings",
         "host_gas",
+        "start_gas",
+        "host_bound",
     )
 
     def __init__(self, frame, site_plans: tuple[Plan, ...], constants: list, functions: list):
@@ -113,6 +132,8 @@ class HostCall:
         self.gas = None
         self.crossings = 0  # host sites run
         self.host_gas = 0  # gas they charged (their own work, callees included)
+        self.start_gas = 0  # gas at the call (set by the native caller)
+        self.host_bound = False  # stopped: crossings outweighed the native instructions
 
     def handle(self, value: bytes) -> int:
         self.handles.append(value)
@@ -129,8 +150,13 @@ class HostCall:
             for k, is_bytes in enumerate(plan.bytes_operands)
         ]
         before = self.gas.value
-        g, results = plan.handler(self, plan.site, before, operands)
         self.crossings += 1
+        if self.crossings > CROSSING_ALLOWANCE:
+            own = self.start_gas - before - self.host_gas  # gas of native instructions so far
+            if (self.crossings - CROSSING_ALLOWANCE) * HOST_CROSSING_GAS > own:
+                self.host_bound = True
+                return Status.DEOPT
+        g, results = plan.handler(self, plan.site, before, operands)
         self.host_gas += before - g
         for k, is_bytes in enumerate(plan.bytes_results):
             v = results[k]

@@ -112,6 +112,7 @@ class NativeFunction:
             io[2 * k] = x & _MASK64
             io[2 * k + 1] = (x >> 64) & _MASK64
         gas = call.gas = ctypes.c_int64(g)
+        call.start_gas = g
         buf = call.buf = self._buffer_type()
         aux = ctypes.c_int64(0)
         active = host.ACTIVE.calls

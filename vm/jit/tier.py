@@ -47,11 +47,6 @@ BLOCK_BUDGET = 2_000
 MAX_DEOPTS = 16
 #: Compiled functions kept per process (least recently compiled out).
 NATIVE_CACHE_SIZE = 512
-#: Gas of plain instructions the translating engine runs in the time one host
-#: crossing of native code takes (a ctypes callback and its decoding, about
-#: 2.5 us, at about 6 ns per gas): a tiered function whose native runs cross
-#: more often than once per this much of their own gas drops back.
-HOST_CROSSING_GAS = 400
 
 
 def hot_threshold(instructions: int) -> int:
@@ -150,8 +145,6 @@ class Slot:
         self.spent = 0
         self.deopts = 0
         self.runs = 0
-        self.crossings = 0  # host sites run natively
-        self.native_gas = 0  # gas of the instructions native code ran itself
         self.native: native.NativeFunction | None = None
 
     # -- switching entries
@@ -217,10 +210,10 @@ class Slot:
             if status is Status.DEOPT:
                 if call.undo is not None:
                     call.undo.restore(fr.tx)
+                if call.host_bound:
+                    slot.host_bound()
                 return slot.deopted(fr, g, args)
             slot.runs += 1
-            if call.crossings and not slot.eager:
-                slot.count_crossings(call, g - left)
             if status is Status.OK:
                 if single:
                     return left, detail[0]
@@ -252,18 +245,17 @@ class Slot:
 
         return checked
 
-    def count_crossings(self, call: HostCall, used: int) -> None:
-        """Drop back to the translating engine when the host crossings outweigh
-        what native code saves: each costs about as much CPU as the translating
-        engine spends on HOST_CROSSING_GAS of plain instructions."""
-        self.crossings += call.crossings
-        self.native_gas += used - call.host_gas
-        if self.runs >= 4 and self.crossings * HOST_CROSSING_GAS > self.native_gas:
-            STATS.host_bound += 1
-            HOST_BOUND[self.key] = None
-            while len(HOST_BOUND) > 8 * NATIVE_CACHE_SIZE:
-                HOST_BOUND.popitem(last=False)
-            self.drop_back()
+    def host_bound(self) -> None:
+        """A native run crossed to the host too often for its own work (see
+        :mod:`.host`): the tiered engine keeps the function translated, where
+        a host call is an ordinary Python call."""
+        STATS.host_bound += 1
+        if self.eager:
+            return
+        HOST_BOUND[self.key] = None
+        while len(HOST_BOUND) > 8 * NATIVE_CACHE_SIZE:
+            HOST_BOUND.popitem(last=False)
+        self.drop_back()
 
     def deopted(self, fr, g, args):
         STATS.deopts += 1
