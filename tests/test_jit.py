@@ -476,3 +476,23 @@ def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
     assert loaded.functions[names.index("fill")].__qualname__.startswith("f")  # translated
     assert loaded.functions[names.index("mostly_math")].__qualname__.startswith("Slot.native")
     assert (loaded.module.module_id, names.index("fill")) in tier.HOST_BOUND
+
+
+@needs_llvm
+def test_tiered_drops_back_a_function_called_often_for_little_work(compute_bytes, monkeypatch):
+    """Entering native code costs about a host crossing: loop_sum(0), called
+    again and again, does almost nothing natively and goes back to the
+    translating engine after ENTRY_ALLOWANCE calls."""
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(tier, "HOST_BOUND", type(tier.HOST_BOUND)())
+    monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    monkeypatch.setattr(tier, "ENTRY_ALLOWANCE", 4)
+    chain = _chain("tiered")
+    block, address = _deploy(chain, compute_bytes)
+    loaded = _loaded(chain)
+    index = [f.name for f in loaded.module.functions].index("loop_sum")
+    outcomes = [_call(chain, block, address, n, "loop_sum", [0], 10**6) for n in range(1, 12)]
+    assert len(set(outcomes)) == 1 and outcomes[0][0] == "success"
+    assert loaded.functions[index].__qualname__.startswith("f")  # translated again
+    assert (loaded.module.module_id, index) in tier.HOST_BOUND

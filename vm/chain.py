@@ -407,7 +407,12 @@ class Chain:
         mark = state.checkpoint()
         # as a transaction's envelope: the sender and the contract are accessed already
         tx = TxContext(
-            state, height, timestamp, sender, self.modules, {ACCOUNT + sender, ACCOUNT + to}
+            state,
+            height,
+            timestamp,
+            sender,
+            self.modules,
+            dict.fromkeys((ACCOUNT + sender, ACCOUNT + to)),
         )
         _ensure_stack_headroom()
         try:
@@ -513,9 +518,9 @@ class BlockBuilder:
         )
         mark = state.checkpoint()
         # the envelope read these already (its intrinsic gas paid for them)
-        accessed = {ACCOUNT + sender, ACCOUNT + self.proposer}
+        accessed = dict.fromkeys((ACCOUNT + sender, ACCOUNT + self.proposer))
         if tx.to is not None:
-            accessed.add(ACCOUNT + tx.to)
+            accessed[ACCOUNT + tx.to] = None
         ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules, accessed)
         receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
         gas = tx.gas_limit - intrinsic
@@ -618,7 +623,7 @@ class BlockBuilder:
                 raise OutOfGas()
         ctx.code_used[code_hash] = loaded  # the deployment paid for loading it
         address = contract_address(sender, nonce)
-        ctx.accessed.add(account_key(address))  # the deployment paid for creating it
+        ctx.accessed[account_key(address)] = None  # the deployment paid for creating it
         if state.account(address).code_hash:
             raise Revert(gas, "a contract already exists at the new address")
         state.set_code(code_hash, code)

@@ -317,7 +317,7 @@ class TxContext:
         timestamp: int,
         origin: bytes,
         modules: ModuleCache = MODULES,
-        accessed: set[bytes] | None = None,
+        accessed: dict[bytes, None] | None = None,
     ):
         self.state = state
         self.height = height
@@ -331,15 +331,17 @@ class TxContext:
         # modules paid for in this transaction, kept for its rest whatever the
         # node's cache evicts: a transaction pays once per module, loads it once
         self.code_used: dict[bytes, LoadedModule] = {}
-        # state entries paid for in this transaction (cold_access): later accesses are warm
-        self.accessed: set[bytes] = set() if accessed is None else accessed
+        # state entries paid for in this transaction (cold_access): later accesses are
+        # warm. A dict used as an ordered set: what a call added can be undone in
+        # the order it was added (a native run that deopts, deed.vm.jit.host.Undo)
+        self.accessed: dict[bytes, None] = {} if accessed is None else accessed
 
     def access(self, g: int, key: bytes) -> int:
         """Charge the first access to a state entry in this transaction
         (GAS.cold_access, priced for a read from disk); later ones are warm.
         Gas never depends on what a node has cached, only on the transaction."""
         if key not in self.accessed:
-            self.accessed.add(key)
+            self.accessed[key] = None
             g -= GAS.cold_access
             if g < 0:
                 raise OutOfGas()
@@ -483,7 +485,7 @@ class Frame:
         entry = _STORAGE + self.address + key
         accessed = self.tx.accessed
         if entry not in accessed:
-            accessed.add(entry)
+            accessed[entry] = None
             g -= _COLD
             if g < 0:
                 raise OutOfGas()
@@ -748,7 +750,7 @@ def load_contract(tx: TxContext, g: int, address: bytes) -> tuple[int, LoadedMod
     entry = _ACCOUNT + address
     accessed = tx.accessed
     if entry not in accessed:
-        accessed.add(entry)
+        accessed[entry] = None
         g -= _COLD
         if g < 0:
             raise OutOfGas()

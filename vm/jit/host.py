@@ -31,6 +31,7 @@ engine's.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ class Undo:
     """What a call can change through the host, as it was when the call began:
     restoring it makes a deopted native run unobservable (the translating
     engine then runs the call from the start, paying the same cold accesses,
-    code loads and memory)."""
+    code loads and memory). Taking it is O(1): the warm entries and the loaded
+    code are insertion-ordered dicts, so what the call added is what comes
+    after their length at the start."""
 
     __slots__ = ("mark", "logs", "memory", "accessed", "code_used", "frames")
 
@@ -66,18 +69,30 @@ class Undo:
         self.mark = tx.state.checkpoint()
         self.logs = len(tx.logs)
         self.memory = tx.memory
-        self.accessed = set(tx.accessed)
-        self.code_used = dict(tx.code_used)
+        self.accessed = len(tx.accessed)
+        self.code_used = len(tx.code_used)
         self.frames = tx.frames
 
     def restore(self, tx) -> None:
         tx.state.revert_to(self.mark)
         del tx.logs[self.logs :]
         tx.memory = self.memory
-        tx.accessed.intersection_update(self.accessed)  # the set may be shared: change it in place
-        tx.code_used.clear()
-        tx.code_used.update(self.code_used)
+        _truncate(tx.accessed, self.accessed)
+        _truncate(tx.code_used, self.code_used)
         tx.frames = self.frames
+
+    def added(self, tx) -> tuple:
+        """The warm entries and loaded code added since (for shadow mode)."""
+        return (
+            tuple(itertools.islice(tx.accessed, self.accessed, None)),
+            tuple(itertools.islice(tx.code_used, self.code_used, None)),
+        )
+
+
+def _truncate(ordered: dict, length: int) -> None:
+    """Drop what was added to ``ordered`` after it had ``length`` entries."""
+    while len(ordered) > length:
+        ordered.popitem()
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ class HostCall:
 
     __slots__ = (
         "frame",
+        "constants",
         "handles",
         "plans",
         "functions",
@@ -123,7 +139,8 @@ class HostCall:
 
     def __init__(self, frame, site_plans: tuple[Plan, ...], constants: list, functions: list):
         self.frame = frame
-        self.handles = constants  # a fresh list: constants, b"", then new values
+        self.constants = constants  # shared: the module's constants, then b"" (empty_handle)
+        self.handles: list[bytes] = []  # this call's byte values: handle len(constants) + i
         self.plans = site_plans
         self.functions = functions
         self.pending: BaseException | None = None
@@ -137,16 +154,20 @@ class HostCall:
 
     def handle(self, value: bytes) -> int:
         self.handles.append(value)
-        return len(self.handles) - 1
+        return len(self.constants) + len(self.handles) - 1
+
+    def value(self, handle: int) -> bytes:
+        n = len(self.constants)
+        return self.constants[handle] if handle < n else self.handles[handle - n]
 
     def run(self, index: int) -> int:
         plan = self.plans[index]
         buf = self.buf
         if self.undo is None:
             self.undo = Undo(self.frame.tx)
-        handles = self.handles
+        value = self.value
         operands = [
-            handles[buf[2 * k]] if is_bytes else _signed(buf[2 * k] | (buf[2 * k + 1] << 64))
+            value(buf[2 * k]) if is_bytes else _signed(buf[2 * k] | (buf[2 * k + 1] << 64))
             for k, is_bytes in enumerate(plan.bytes_operands)
         ]
         before = self.gas.value
@@ -161,8 +182,7 @@ class HostCall:
         for k, is_bytes in enumerate(plan.bytes_results):
             v = results[k]
             if is_bytes:
-                handles.append(v)
-                buf[2 * k] = len(handles) - 1
+                buf[2 * k] = self.handle(v)
                 buf[2 * k + 1] = 0
             elif I128_MIN <= v <= I128_MAX:
                 buf[2 * k] = v & _MASK64
@@ -222,7 +242,7 @@ def _frame_effect(method: str, extra: Callable[[HostCall, HostSite], tuple] = la
 
 
 def _constant(call: HostCall, site: HostSite) -> tuple:
-    return (call.handles[site.args[0]],)
+    return (call.constants[site.args[0]],)
 
 
 def _width(call: HostCall, site: HostSite) -> tuple:

@@ -128,11 +128,10 @@ class NativeFunction:
         if status is not Status.OK:
             return status, gas.value, ()
         results = []
-        handles = call.handles
         for k, kind in enumerate(self.lowered.returns):
             v = io[2 * k] | (io[2 * k + 1] << 64)
             if kind == BYTES:
-                results.append(handles[v])
+                results.append(call.value(v))
             else:
                 results.append(v - _TWO_128 if v > I128_MAX else v)
         return status, gas.value, tuple(results)

@@ -34,7 +34,7 @@ from ..errors import DeedVMError, ExecutionSignal
 from ..module import Module
 from ..verifier import VerifiedModule, verify
 from . import native
-from .host import HostCall, Undo
+from .host import HOST_CROSSING_GAS, HostCall, Undo
 from .lower import Status, has_loop, lower, unsupported
 
 #: Gas a function must use on the translating engine before it is compiled:
@@ -87,6 +87,9 @@ class Stats:
 
 STATS = Stats()
 NATIVE_CACHE: OrderedDict[tuple[bytes, int], native.NativeFunction | None] = OrderedDict()
+#: Native calls a tiered function may make before their number is held against
+#: the gas of the instructions they ran (see Slot.count_entry).
+ENTRY_ALLOWANCE = 64
 #: Functions (module id, index) that the tiered engine dropped back as host-bound
 #: (bounded like the native cache: a forgotten one is compiled again when hot).
 HOST_BOUND: OrderedDict[tuple[bytes, int], None] = OrderedDict()
@@ -145,6 +148,7 @@ class Slot:
         self.spent = 0
         self.deopts = 0
         self.runs = 0
+        self.own_gas = 0  # gas of the instructions its native runs executed themselves
         self.native: native.NativeFunction | None = None
 
     # -- switching entries
@@ -205,7 +209,7 @@ class Slot:
         functions = self.functions
 
         def entry(fr, g, *args):
-            call = HostCall(fr, run.plans, constants.copy(), functions)
+            call = HostCall(fr, run.plans, constants, functions)
             status, left, detail = run(call, g, args)
             if status is Status.DEOPT:
                 if call.undo is not None:
@@ -214,6 +218,8 @@ class Slot:
                     slot.host_bound()
                 return slot.deopted(fr, g, args)
             slot.runs += 1
+            if not slot.eager:
+                slot.count_entry(g - max(left, 0) - call.host_gas)
             if status is Status.OK:
                 if single:
                     return left, detail[0]
@@ -244,6 +250,15 @@ class Slot:
             return out
 
         return checked
+
+    def count_entry(self, own_gas: int) -> None:
+        """Entering native code costs about as much as a host crossing: a
+        function called often for little work each time (a loop that rarely
+        turns) is cheaper translated, and the tiered engine drops it back."""
+        self.own_gas += own_gas
+        extra = self.runs - ENTRY_ALLOWANCE
+        if extra > 0 and extra * HOST_CROSSING_GAS > self.own_gas:
+            self.host_bound()
 
     def host_bound(self) -> None:
         """A native run crossed to the host too often for its own work (see
@@ -300,8 +315,7 @@ def _effects(tx, undo: Undo) -> tuple:
         writes,
         tuple(tx.logs[undo.logs :]),
         tx.memory,
-        frozenset(tx.accessed - undo.accessed),
-        frozenset(tx.code_used),
+        undo.added(tx),
         tx.frames,
     )
 
