@@ -7,6 +7,10 @@
   node default; the function is hot after the warm-up call) and the eager
   ``jit`` engine. Compare with ``../shared/anchors/run.sh --only compute``
   (pyrevm and C) in the same session.
+- ``test_host_loops_per_engine``: two loops that call the host, on the
+  translating and the tiered engine: ``store_every_turn`` writes storage at
+  every turn (the tiered engine finds it host-bound and keeps it translated:
+  it must not be slower), ``store_every_256`` mostly computes (native).
 - ``test_compile_latency``: compiling every function the JIT accepts in the
   standard contracts and the kernels; the median and worst per function are
   in ``extra_info`` (and printed with ``-s``).
@@ -21,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from deed.compiler.driver import compile_file
+from deed.vm.asm import assemble
 from deed.vm.chain import Chain, Transaction, deploy_data
 from deed.vm.crypto import KeyPair
 from deed.vm.execution import ModuleCache
@@ -59,6 +64,97 @@ def test_kernel_per_engine(benchmark, engine, fn):
     )
     assert result.success and result.return_values == (EXPECTED[fn],)
     benchmark.extra_info["gas_used"] = result.gas_used
+
+
+HOST_LOOPS = """
+.func store_every_turn(I) -> I
+.locals I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    CONST 0x02
+    LOAD 1
+    MKEY
+    LOAD 1
+    SSTORE
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 1
+    RET
+
+.func store_every_256(I) -> I
+.locals I I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    LOAD 2
+    LOAD 1
+    LOAD 1
+    MUL u256
+    CONST 1000003
+    MOD u256
+    ADD u256
+    STORE 2
+    LOAD 1
+    CONST 255
+    BAND u256
+    JMPIF skip
+    CONST 0x03
+    LOAD 2
+    SSTORE
+skip:
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 2
+    RET
+
+.export store_every_turn(u256) -> u256 = store_every_turn
+.export store_every_256(u256) -> u256 = store_every_256
+"""
+
+
+@pytest.mark.parametrize("engine", ["translate", "tiered"])
+@pytest.mark.parametrize("fn, n", [("store_every_turn", 2_000), ("store_every_256", 50_000)])
+def test_host_loops_per_engine(benchmark, engine, fn, n):
+    """One transaction per round, each in its own block (committed untimed)."""
+    benchmark.group = f"jit host loops: {fn}({n})"
+    chain = Chain(MemoryBackend(), check_signatures=False, modules=ModuleCache(engine=engine))
+    chain.genesis({OWNER.address: 10**24})
+    block = chain.begin_block(1)
+    code = assemble(HOST_LOOPS).encode()
+    r = block.apply(Transaction(1, 0, OWNER.public_key, None, 0, 10**7, 1, deploy_data(code)))
+    block.commit()
+    address = r.contract_address
+    data = chain.encode_call(address, fn, [n])
+    round_ = {"nonce": 1, "block": None, "receipt": None}
+
+    def next_transaction():
+        if round_["block"] is not None:
+            round_["block"].commit()
+        round_["block"] = chain.begin_block(1 + round_["nonce"])
+        tx = Transaction(1, round_["nonce"], OWNER.public_key, address, 0, 4 * 10**7, 1, data)
+        round_["nonce"] += 1
+        return (tx,), {}
+
+    def apply(tx):
+        round_["receipt"] = round_["block"].apply(tx)
+
+    benchmark.pedantic(apply, setup=next_transaction, rounds=15, warmup_rounds=3)
+    receipt = round_["receipt"]
+    assert receipt.success, receipt.revert_reason
+    benchmark.extra_info["gas_used"] = receipt.gas_used
 
 
 def _lowerable():

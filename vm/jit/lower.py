@@ -281,7 +281,7 @@ class _Lowering:
         o.emit(f"{left} = sub i64 {self.gas}, {self.cost}")
         o.emit(f"store i64 {left}, i64* %gp")
         status, failed = o.name("st"), o.name("c")
-        o.emit(f"{status} = call i32 %host(i32 {site})")
+        o.emit(f"{status} = call i32 %host(i32 {site})  ; {ins.op.name} at offset {ins.offset}")
         o.emit(f"{failed} = icmp ne i32 {status}, 0")
         stop, go = o.label("hostfail"), o.label("hostok")
         o.emit(f"br i1 {failed}, label %{stop}, label %{go}")
