@@ -216,6 +216,26 @@ PLAIN = loop_module(
 )
 
 
+#: A function with a loop (a tiered candidate) that returns at once for n = 0.
+SPIN = """
+.func spin(I) -> I
+.locals I
+again:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT out
+    LOAD 1
+    CONST 1
+    ADD u64
+    STORE 1
+    JMP again
+out:
+    LOAD 1
+    RET
+"""
+
+
 def _plain(engine: str) -> Prepared:
     return bounded(engine, PLAIN)
 
@@ -782,6 +802,12 @@ ATTACKS: list[Attack] = [
         "MKEY of an integer key",
         repeat(f"    CONST {KEY0}\n    CONST 5\n    MKEY\n    POP\n", 32),
         notes="the transaction memory cap stops it before its gas runs out",
+    ),
+    loop_attack(
+        "native entries",
+        "CALL of a function with a loop that does not turn (native entry per call on jit)",
+        repeat("    CONST 0\n    CALL spin\n    POP\n", 8),
+        functions=SPIN,
     ),
     Attack("ed25519", "ED25519 of a valid signature", _ed25519),
     Attack("oracle 16 signers", "ORACLE with 16 signatures", _oracle),

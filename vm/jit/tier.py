@@ -218,8 +218,7 @@ class Slot:
                     slot.host_bound()
                 return slot.deopted(fr, g, args)
             slot.runs += 1
-            if not slot.eager:
-                slot.count_entry(g - max(left, 0) - call.host_gas)
+            slot.count_entry(g - max(left, 0) - call.host_gas)
             if status is Status.OK:
                 if single:
                     return left, detail[0]
@@ -254,22 +253,22 @@ class Slot:
     def count_entry(self, own_gas: int) -> None:
         """Entering native code costs about as much as a host crossing: a
         function called often for little work each time (a loop that rarely
-        turns) is cheaper translated, and the tiered engine drops it back."""
+        turns) is cheaper translated, and goes back there."""
         self.own_gas += own_gas
         extra = self.runs - ENTRY_ALLOWANCE
         if extra > 0 and extra * HOST_CROSSING_GAS > self.own_gas:
             self.host_bound()
 
     def host_bound(self) -> None:
-        """A native run crossed to the host too often for its own work (see
-        :mod:`.host`): the tiered engine keeps the function translated, where
-        a host call is an ordinary Python call."""
+        """Native runs crossed to the host, or were entered, too often for
+        their own work (see :mod:`.host`): the function goes back to the
+        translating engine, where a host call is an ordinary Python call (the
+        tiered engine remembers it for the module id)."""
         STATS.host_bound += 1
-        if self.eager:
-            return
-        HOST_BOUND[self.key] = None
-        while len(HOST_BOUND) > 8 * NATIVE_CACHE_SIZE:
-            HOST_BOUND.popitem(last=False)
+        if not self.eager:  # the eager engine compiles it again in a module loaded afresh
+            HOST_BOUND[self.key] = None
+            while len(HOST_BOUND) > 8 * NATIVE_CACHE_SIZE:
+                HOST_BOUND.popitem(last=False)
         self.drop_back()
 
     def deopted(self, fr, g, args):
