@@ -91,6 +91,19 @@ def test_every_engine_matches_reference_on_every_opcode(engine, scenario):
         assert b == a, f"step {step}: {engine} differs from reference"
 
 
+@pytest.mark.skipif("jit" not in ENGINES, reason="llvmlite is not installed")
+@settings(max_examples=int(EXAMPLES or "25"))
+@given(scenario=scenarios())
+def test_reference_translate_and_jit_agree_on_every_opcode(scenario):
+    """The same scenario on the three engines (the campaign before a release
+    runs this with DEED_DIFFERENTIAL_EXAMPLES=10000 under two hypothesis seeds)."""
+    expected = run_scenario("reference", scenario)
+    for engine in ("translate", "jit"):
+        got = run_scenario(engine, scenario)
+        for step, (a, b) in enumerate(zip(expected, got, strict=True)):
+            assert b == a, f"step {step}: {engine} differs from reference"
+
+
 def _reachable_opcodes(text: str) -> set[str]:
     vm = verify(assemble(text))
     return {

@@ -181,6 +181,7 @@ def test_tiered_compiles_a_function_once_it_is_hot(compute_bytes, monkeypatch):
     monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
     monkeypatch.setattr(tier, "HOT_GAS_BASE", 50_000)
     monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_BLOCK_SQUARED", 0)
     chain = _chain("tiered")
     block, address = _deploy(chain, compute_bytes)
     loaded = _loaded(chain)
@@ -464,6 +465,7 @@ def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
     monkeypatch.setattr(tier, "HOST_BOUND", type(tier.HOST_BOUND)())
     monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
     monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_BLOCK_SQUARED", 0)
     code = assemble(_HOST_LOOPS).encode()
     calls = [(fn, [300], 10**7) for _ in range(8) for fn in ("fill", "mostly_math")]
     assert _outcomes("tiered", code, calls) == _outcomes("reference", code, calls)
@@ -487,6 +489,7 @@ def test_tiered_drops_back_a_function_called_often_for_little_work(compute_bytes
     monkeypatch.setattr(tier, "HOST_BOUND", type(tier.HOST_BOUND)())
     monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
     monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
+    monkeypatch.setattr(tier, "HOT_GAS_PER_BLOCK_SQUARED", 0)
     monkeypatch.setattr(tier, "ENTRY_ALLOWANCE", 4)
     chain = _chain("tiered")
     block, address = _deploy(chain, compute_bytes)
@@ -496,3 +499,19 @@ def test_tiered_drops_back_a_function_called_often_for_little_work(compute_bytes
     assert len(set(outcomes)) == 1 and outcomes[0][0] == "success"
     assert loaded.functions[index].__qualname__.startswith("f")  # translated again
     assert (loaded.module.module_id, index) in tier.HOST_BOUND
+
+
+def test_a_function_with_too_many_blocks_stays_translated():
+    """LLVM's optimiser is quadratic in the blocks of a function: the cap keeps
+    one compile under about half a second."""
+    from deed.vm.jit.lower import MAX_NATIVE_BLOCKS
+
+    n = MAX_NATIVE_BLOCKS + 1
+    lines = [".func main(I) -> I"]
+    for k in range(n):
+        lines += [f"b{k}:", f"    JMP b{k + 1}"]
+    lines += [f"b{n}:", "    LOAD 0", "    RET", ".export main(u64) -> u64 = main"]
+    vm = verify(assemble("\n".join(lines) + "\n"))
+    assert "basic blocks" in unsupported(vm, 0)
+    assert tier.compile_estimate_us(n, n) > tier.compile_estimate_us(n, 10)
+    assert tier.hot_threshold(n, n) > tier.hot_threshold(n, 10)

@@ -117,9 +117,9 @@ class TranslateEngine(Engine):
 
 
 class NativeTierEngine(Engine):
-    """The translating engine's functions, with pure integer functions run as
-    native code (:mod:`deed.vm.jit`): ``jit`` compiles them at their first
-    call, ``tiered`` (the default) once they are hot. The artifact is the
+    """The translating engine's functions, with functions run as native code
+    (:mod:`deed.vm.jit`): ``jit`` compiles them at their first call,
+    ``tiered`` (the default) hot loops only. The artifact is the
     translating engine's plus the list of native candidates; native code is
     kept in memory only (:data:`deed.vm.jit.tier.NATIVE_CACHE`)."""
 
@@ -158,6 +158,7 @@ ENGINES: dict[str, Engine] = {
         ReferenceEngine(),
     )
 }
+_NATIVE = ("tiered", "jit")
 #: Nodes run tiered: translated code, hot loops compiled natively (plain
 #: translation when llvmlite is not installed).
 DEFAULT_ENGINE = "tiered"
@@ -176,7 +177,8 @@ def engine_from_environment() -> str:
 
 
 def _artifact_key(engine: str, code_hash: bytes) -> bytes:
-    tag = f"{engine}:{TRANSLATOR_VERSION}:{sys.implementation.cache_tag}:".encode()
+    version = f"{TRANSLATOR_VERSION}.{tier.ARTIFACT_VERSION}" if engine in _NATIVE else TRANSLATOR_VERSION
+    tag = f"{engine}:{version}:{sys.implementation.cache_tag}:".encode()
     return tag + code_hash
 
 

@@ -55,6 +55,9 @@ from ..verifier import Block, Instr, VerifiedFunction, VerifiedModule, stack_ste
 
 #: Functions longer than this stay translated (bounds the time one compile takes).
 MAX_NATIVE_INSTRUCTIONS = 10_000
+#: Functions with more basic blocks stay translated: LLVM's optimiser takes
+#: time quadratic in the blocks of a function (about 8 us x blocks squared).
+MAX_NATIVE_BLOCKS = 256
 I128_MIN = -(1 << 127)
 I128_MAX = (1 << 127) - 1
 I64_MIN = -(1 << 63)
@@ -111,6 +114,8 @@ def unsupported(vm: VerifiedModule, index: int) -> str | None:
     size = sum(b.end - b.start for b in vf.blocks)
     if size > MAX_NATIVE_INSTRUCTIONS:
         return f"{size} instructions: more than {MAX_NATIVE_INSTRUCTIONS} are not compiled"
+    if len(vf.blocks) > MAX_NATIVE_BLOCKS:
+        return f"{len(vf.blocks)} basic blocks: more than {MAX_NATIVE_BLOCKS} are not compiled"
     for blk in vf.blocks:
         for i in range(blk.start, blk.end):
             ins = vf.instrs[i]
