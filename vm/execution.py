@@ -177,7 +177,9 @@ def engine_from_environment() -> str:
 
 
 def _artifact_key(engine: str, code_hash: bytes) -> bytes:
-    version = f"{TRANSLATOR_VERSION}.{tier.ARTIFACT_VERSION}" if engine in _NATIVE else TRANSLATOR_VERSION
+    version = (
+        f"{TRANSLATOR_VERSION}.{tier.ARTIFACT_VERSION}" if engine in _NATIVE else TRANSLATOR_VERSION
+    )
     tag = f"{engine}:{version}:{sys.implementation.cache_tag}:".encode()
     return tag + code_hash
 

@@ -173,12 +173,14 @@ class HostCall:
         before = self.gas.value
         self.crossings += 1
         if self.crossings > CROSSING_ALLOWANCE:
-            own = self.start_gas - before - self.host_gas  # gas of native instructions so far
+            # gas of the instructions native code ran itself (a host site's own
+            # static cost, paid at its block's end, is host work too)
+            own = self.start_gas - before - self.host_gas
             if (self.crossings - CROSSING_ALLOWANCE) * HOST_CROSSING_GAS > own:
                 self.host_bound = True
                 return Status.DEOPT
         g, results = plan.handler(self, plan.site, before, operands)
-        self.host_gas += before - g
+        self.host_gas += before - g + plan.site.cost
         for k, is_bytes in enumerate(plan.bytes_results):
             v = results[k]
             if is_bytes:

@@ -83,6 +83,7 @@ class HostSite:
     operands: tuple[str, ...]  # kinds popped, deepest first
     results: tuple[str, ...]  # kinds pushed
     offset: int
+    cost: int = 0  # static gas of the instruction (host work, not native work)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class _Lowering:
         self.kinds: list[str] = []  # kinds of the stack slots (the verifier's view)
         self.step = stack_stepper(self.m, vf.index)
         self.sites: list[HostSite] = []
+        self.at = 0  # index of the instruction being lowered
 
     # ---------------------------------------------------------------- layout
     def run(self) -> LoweredFunction:
@@ -247,6 +249,7 @@ class _Lowering:
         self.kinds = list(blk.entry_stack)
         for i in range(blk.start, blk.end):
             ins = self.vf.instrs[i]
+            self.at = i
             self.cost += self.vf.costs[i]
             if i == blk.end - 1:
                 self.block_end(blk, ins, stack)
@@ -275,7 +278,10 @@ class _Lowering:
         operands = tuple(self.kinds[len(self.kinds) - n_in :])
         results = tuple(after[len(self.kinds) - n_in :])
         site = len(self.sites)
-        self.sites.append(HostSite(ins.op.name, tuple(ins.args), operands, results, ins.offset))
+        cost = self.vf.costs[self.at]
+        self.sites.append(
+            HostSite(ins.op.name, tuple(ins.args), operands, results, ins.offset, cost)
+        )
         values = stack[len(stack) - n_in :]
         del stack[len(stack) - n_in :]
         for k, v in enumerate(values):
