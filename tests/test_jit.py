@@ -515,3 +515,21 @@ def test_a_function_with_too_many_blocks_stays_translated():
     assert "basic blocks" in unsupported(vm, 0)
     assert tier.compile_estimate_us(n, n) > tier.compile_estimate_us(n, 10)
     assert tier.hot_threshold(n, n) > tier.hot_threshold(n, 10)
+
+
+@needs_llvm
+def test_native_code_let_go_by_the_cache_is_compiled_again(compute_bytes, monkeypatch):
+    """The native cache bounds the JIT's memory: a slot whose code was evicted
+    counts again (the eager engine compiles it again at its next call)."""
+    monkeypatch.setattr(tier, "NATIVE_CACHE", type(tier.NATIVE_CACHE)())
+    monkeypatch.setattr(tier, "NATIVE_CACHE_SIZE", 1)
+    chain = _chain("jit")
+    block, address = _deploy(chain, compute_bytes)
+    first = _call(chain, block, address, 1, "loop_sum", [50], 10**7)
+    assert _call(chain, block, address, 2, "fib", [50], 10**7)[0] == "success"  # evicts loop_sum
+    assert len(tier.NATIVE_CACHE) == 1
+    again = _call(chain, block, address, 3, "loop_sum", [50], 10**7)
+    assert again == first and first[0] == "success"
+    loaded = _loaded(chain)
+    index = [f.name for f in loaded.module.functions].index("loop_sum")
+    assert loaded.functions[index].__qualname__.startswith("Slot.native_entry")

@@ -50,8 +50,10 @@ BLOCK_BUDGET = 500_000
 ARTIFACT_VERSION = 2
 #: A function dropped back after this many deopts when they outnumber its native runs.
 MAX_DEOPTS = 16
-#: Compiled functions kept per process (least recently compiled out).
-NATIVE_CACHE_SIZE = 512
+#: Compiled functions kept per process (least recently compiled out). Each
+#: holds about 1.2 MB (its LLVM module and machine code); a slot whose code was
+#: let go goes back to counting, so this bounds the JIT's memory.
+NATIVE_CACHE_SIZE = 128
 
 
 def hot_threshold(instructions: int, blocks: int) -> int:
@@ -187,6 +189,13 @@ class Slot:
     def drop_back(self) -> None:
         self.install(self.translated)
 
+    def evicted(self) -> None:
+        """The native cache let the code go (it holds about 1.2 MB per function):
+        count again, and compile again once hot."""
+        self.native = None
+        self.spent = 0
+        self.install(self.counting_entry())
+
     # -- compiling
     def promote(self) -> None:
         if not self.eager and not self.budget.take(self.estimate_us):
@@ -226,7 +235,12 @@ class Slot:
         ]  # handles: constants, then b"" (empty_handle)
         functions = self.functions
 
+        key = self.key
+
         def entry(fr, g, *args):
+            if NATIVE_CACHE.get(key) is not run:  # evicted: memory stays bounded
+                slot.evicted()
+                return slot.functions[slot.index](fr, g, *args)
             call = HostCall(fr, run.plans, constants, functions)
             status, left, detail = run(call, g, args)
             if status is Status.DEOPT:
