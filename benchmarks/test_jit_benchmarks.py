@@ -19,10 +19,14 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from jit_programs import HOST_LOOPS  # noqa: E402
 
 from deed.compiler.driver import compile_file
 from deed.vm.asm import assemble
@@ -64,65 +68,6 @@ def test_kernel_per_engine(benchmark, engine, fn):
     )
     assert result.success and result.return_values == (EXPECTED[fn],)
     benchmark.extra_info["gas_used"] = result.gas_used
-
-
-HOST_LOOPS = """
-.func store_every_turn(I) -> I
-.locals I
-loop:
-    LOAD 1
-    LOAD 0
-    LT
-    JMPIFNOT done
-    CONST 0x02
-    LOAD 1
-    MKEY
-    LOAD 1
-    SSTORE
-    LOAD 1
-    CONST 1
-    ADD u256
-    STORE 1
-    JMP loop
-done:
-    LOAD 1
-    RET
-
-.func store_every_256(I) -> I
-.locals I I
-loop:
-    LOAD 1
-    LOAD 0
-    LT
-    JMPIFNOT done
-    LOAD 2
-    LOAD 1
-    LOAD 1
-    MUL u256
-    CONST 1000003
-    MOD u256
-    ADD u256
-    STORE 2
-    LOAD 1
-    CONST 255
-    BAND u256
-    JMPIF skip
-    CONST 0x03
-    LOAD 2
-    SSTORE
-skip:
-    LOAD 1
-    CONST 1
-    ADD u256
-    STORE 1
-    JMP loop
-done:
-    LOAD 2
-    RET
-
-.export store_every_turn(u256) -> u256 = store_every_turn
-.export store_every_256(u256) -> u256 = store_every_256
-"""
 
 
 @pytest.mark.parametrize("engine", ["translate", "tiered"])

@@ -132,3 +132,66 @@ def random_pure_program(rng: random.Random) -> str:
     gen = _Gen(lambda options: rng.choice(list(options)))
     gen.block(2, 0)
     return _text(gen)
+
+
+#: Two loops that call the host: ``store_every_turn`` writes storage at every
+#: turn (host-bound: the native engines send it back to the translating
+#: engine), ``store_every_256`` mostly computes (native). Used by test_jit and
+#: benchmarks/test_jit_benchmarks.
+HOST_LOOPS = """
+.func store_every_turn(I) -> I
+.locals I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    CONST 0x02
+    LOAD 1
+    MKEY
+    LOAD 1
+    SSTORE
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 1
+    RET
+
+.func store_every_256(I) -> I
+.locals I I
+loop:
+    LOAD 1
+    LOAD 0
+    LT
+    JMPIFNOT done
+    LOAD 2
+    LOAD 1
+    LOAD 1
+    MUL u256
+    CONST 1000003
+    MOD u256
+    ADD u256
+    STORE 2
+    LOAD 1
+    CONST 255
+    BAND u256
+    JMPIF skip
+    CONST 0x03
+    LOAD 2
+    SSTORE
+skip:
+    LOAD 1
+    CONST 1
+    ADD u256
+    STORE 1
+    JMP loop
+done:
+    LOAD 2
+    RET
+
+.export store_every_turn(u256) -> u256 = store_every_turn
+.export store_every_256(u256) -> u256 = store_every_256
+"""

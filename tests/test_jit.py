@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jit_programs import ARGS, pure_programs
+from jit_programs import ARGS, HOST_LOOPS, pure_programs
 from test_differential import run
 
 from deed.compiler.driver import compile_file
@@ -396,65 +396,6 @@ def test_every_instruction_is_lowered_or_handled_by_the_host():
         assert op.name in LOWERINGS or op.name in HANDLERS, op.name
 
 
-_HOST_LOOPS = """
-.func fill(I) -> I
-.locals I
-loop:
-    LOAD 1
-    LOAD 0
-    LT
-    JMPIFNOT done
-    CONST 0x02
-    LOAD 1
-    MKEY
-    LOAD 1
-    SSTORE
-    LOAD 1
-    CONST 1
-    ADD u256
-    STORE 1
-    JMP loop
-done:
-    LOAD 1
-    RET
-
-.func mostly_math(I) -> I
-.locals I I
-loop:
-    LOAD 1
-    LOAD 0
-    LT
-    JMPIFNOT done
-    LOAD 2
-    LOAD 1
-    LOAD 1
-    MUL u256
-    CONST 1000003
-    MOD u256
-    ADD u256
-    STORE 2
-    LOAD 1
-    CONST 255
-    BAND u256
-    JMPIF skip
-    CONST 0x03
-    LOAD 2
-    SSTORE
-skip:
-    LOAD 1
-    CONST 1
-    ADD u256
-    STORE 1
-    JMP loop
-done:
-    LOAD 2
-    RET
-
-.export fill(u256) -> u256 = fill
-.export mostly_math(u256) -> u256 = mostly_math
-"""
-
-
 @needs_llvm
 def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
     """A loop that writes storage at every turn is faster on the translating
@@ -466,8 +407,8 @@ def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
     monkeypatch.setattr(tier, "HOT_GAS_BASE", 0)
     monkeypatch.setattr(tier, "HOT_GAS_PER_INSTRUCTION", 0)
     monkeypatch.setattr(tier, "HOT_GAS_PER_BLOCK_SQUARED", 0)
-    code = assemble(_HOST_LOOPS).encode()
-    calls = [(fn, [300], 10**7) for _ in range(8) for fn in ("fill", "mostly_math")]
+    code = assemble(HOST_LOOPS).encode()
+    calls = [(fn, [300], 10**7) for _ in range(8) for fn in ("store_every_turn", "store_every_256")]
     assert _outcomes("tiered", code, calls) == _outcomes("reference", code, calls)
     chain = _chain("tiered")
     block, address = _deploy(chain, code)
@@ -475,9 +416,11 @@ def test_tiered_drops_back_a_loop_that_mostly_calls_the_host(monkeypatch):
         assert _call(chain, block, address, nonce, fn, args, gas)[0] == "success"
     loaded = _loaded(chain)
     names = [f.name for f in loaded.module.functions]
-    assert loaded.functions[names.index("fill")].__qualname__.startswith("f")  # translated
-    assert loaded.functions[names.index("mostly_math")].__qualname__.startswith("Slot.native")
-    assert (loaded.module.module_id, names.index("fill")) in tier.HOST_BOUND
+    assert loaded.functions[names.index("store_every_turn")].__qualname__.startswith(
+        "f"
+    )  # translated
+    assert loaded.functions[names.index("store_every_256")].__qualname__.startswith("Slot.native")
+    assert (loaded.module.module_id, names.index("store_every_turn")) in tier.HOST_BOUND
 
 
 @needs_llvm
