@@ -18,9 +18,11 @@ behaviour.
   of the gas that callers paid for the work that made the function hot.
 
 Compiled code is kept per (module id, function) in :data:`NATIVE_CACHE`
-(bounded), so it is reused across transactions, blocks and module-cache
-evictions. A function whose native runs keep deopting, or that fails to
-compile for any reason, stays on the translating engine.
+(bounded: a slot whose code the cache let go counts again), so it is reused
+across transactions, blocks and module-cache evictions. A function goes back
+to the translating engine when it fails to compile, when its native runs
+keep deopting, or when crossing into native code and back costs more than
+native code saves (:mod:`.host`'s crossing rule, :meth:`Slot.count_entry`).
 """
 
 from __future__ import annotations
