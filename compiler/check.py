@@ -1412,7 +1412,7 @@ class _FunctionChecker:
         if e.kwargs:
             self.r.error("E0204", f"{name} takes no keyword arguments", e.kwargs[0].span)
         arity = {
-            "require": 2,
+            "require": len(args) if len(args) in (1, 2) else 2,  # the reason is optional
             "send": 2,
             "min": 2,
             "max": 2,
@@ -1428,7 +1428,8 @@ class _FunctionChecker:
             "read_bytes32": 2,
         }[name]
         if len(args) != arity:
-            self.r.error("E0204", f"{name} takes {arity} argument(s), got {len(args)}", e.span)
+            takes = "1 or 2 arguments" if name == "require" else f"{arity} argument(s)"
+            self.r.error("E0204", f"{name} takes {takes}, got {len(args)}", e.span)
             for a in args:
                 if not (name == "empty"):
                     self.expr(a)
@@ -1458,9 +1459,14 @@ class _FunctionChecker:
             return T.UINT if name == "read_uint" else T.BYTES32
         if name == "require":
             self.expect(args[0], T.BOOL)
-            t = self.expr(args[1])
-            if not isinstance(t, T.StringType):
-                self.r.error("E0201", f"require's reason is a string, found {t}", args[1].span)
+            if len(args) == 2:
+                t = self.expr(args[1])
+                if not isinstance(t, T.StringType):
+                    self.r.error(
+                        "E0201",
+                        f"the reason of require or assert is a string, found {t}",
+                        args[1].span,
+                    )
             return T.NONE
         if name == "send":
             self.expect(args[0], T.ADDRESS)

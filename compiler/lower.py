@@ -12,6 +12,9 @@ from . import types as T
 from .arith import SOURCE_OPS as _BINOPS
 from .check import ConstInfo, ContractInfo, FunctionInfo, LocalInfo, StateVarInfo
 
+#: The revert reason of ``require(c)`` and ``assert c`` (spec/language.md §5).
+DEFAULT_REQUIRE_REASON = "requirement failed"
+
 _CMPOPS = {"<": "lt", ">": "gt", "<=": "le", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
@@ -247,6 +250,9 @@ class _FunctionLowerer:
 
     def require(self, e: ast.Call) -> None:
         cond = self.expr(e.args[0])
+        if len(e.args) == 1:  # require(c) / assert c
+            self.emit(ir.Require(cond, DEFAULT_REQUIRE_REASON))
+            return
         msg = e.args[1]
         if isinstance(msg, ast.StrLit):
             self.emit(ir.Require(cond, msg.value))

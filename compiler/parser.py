@@ -357,6 +357,13 @@ class _ToAst(Transformer_NonRecursive):
     def revert_stmt(self, meta, items):
         return ast.Revert(items[0], span=self._span(meta))
 
+    def assert_stmt(self, meta, items):
+        """``assert c`` and ``assert c, reason`` are ``require(c)`` and ``require(c, reason)``."""
+        span = self._span(meta)
+        args = [items[0]] if items[1] is None else [items[0], items[1]]
+        call = ast.Call(ast.Name("require", span=span), args, [], span=span)
+        return ast.ExprStmt(call, span=span)
+
     def emit_stmt(self, meta, items):
         args, kwargs = items[1] if items[1] else ([], [])
         return ast.Emit(str(items[0]), args, kwargs, span=self._span(meta))

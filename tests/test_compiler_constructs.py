@@ -8,6 +8,7 @@ import pytest
 from Crypto.Hash import keccak
 from support import Harness
 
+from deed.compiler.diagnostics import CompileError
 from deed.compiler.driver import compile_source
 from deed.vm.codec import encode_values
 from deed.vm.crypto import KeyPair
@@ -402,3 +403,43 @@ def test_oracle_reports_and_the_document_registry():
     assert h.call(a, "holder", [flight]).return_values == (a,)
     lone = sign_report(h.timestamp, data, [(1, keys[1])])
     assert h.send("alice", a, "settle", [lone]).revert_reason == "oracle quorum not reached"
+
+
+ASSERTS = """
+contract Guard:
+    count: u64
+
+    pub bump(by: u64) -> u64:
+        assert by > 0
+        assert by < 100, "too much at once"
+        require(by != 7)
+        self.count += by
+        return self.count
+"""
+
+
+def test_assert_and_require_without_a_reason():
+    """``assert c[, reason]`` is ``require(c[, reason])``; without a reason the
+    revert says "requirement failed" (spec/language.md, section 5)."""
+    h = Harness()
+    a = h.deployed(compile_source(ASSERTS, "guard.deed").module)
+    assert h.send("alice", a, "bump", [5]).return_values == (5,)
+    assert h.send("alice", a, "bump", [0]).revert_reason == "requirement failed"
+    assert h.send("alice", a, "bump", [100]).revert_reason == "too much at once"
+    assert h.send("alice", a, "bump", [7]).revert_reason == "requirement failed"
+    assert h.call(a, "bump", [3]).return_values == (8,)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("assert x", "expected bool, found u64"),
+        ("assert x > 1, 5", "the reason of require or assert is a string, found u256"),
+        ('require(x > 1, "a", "b")', "require takes 1 or 2 arguments, got 3"),
+    ],
+)
+def test_assert_and_require_errors(line, message):
+    source = f"contract G:\n    pub f(x: u64):\n        {line}\n"
+    with pytest.raises(CompileError) as info:
+        _ = compile_source(source, "g.deed").module
+    assert message in str(info.value)
