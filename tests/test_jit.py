@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jit_programs import ARGS, HOST_LOOPS, pure_programs
+from jit_programs import ARGS, HOST_LOOPS, MAIN, pure_programs
 from test_differential import run
 
 from deed.compiler.driver import compile_file
@@ -147,21 +147,7 @@ def test_kernels_run_natively(compute_bytes):
 
 @needs_llvm
 def test_values_beyond_128_bits_deopt_to_the_same_result():
-    text = """.func helper(I I I) -> I
-    LOAD 0
-    LOAD 1
-    MUL i256
-    RET
-.func main(I I I)
-    CONST 0x00
-    LOAD 0
-    LOAD 1
-    LOAD 2
-    CALL helper
-    SSTORE
-    RET
-.export main(i256,i256,i256) = main
-"""
+    text = ".func helper(I I I) -> I\n    LOAD 0\n    LOAD 1\n    MUL i256\n    RET\n" + MAIN
     data = assemble(text).encode()
     deopts = tier.STATS.deopts
     for args in ([3, 5, 0], [2**100, 2**100, 0], [2**200, 2**60, 0], [-(2**127), -1, 0]):

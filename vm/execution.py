@@ -158,7 +158,6 @@ ENGINES: dict[str, Engine] = {
         ReferenceEngine(),
     )
 }
-_NATIVE = ("tiered", "jit")
 #: Nodes run tiered: translated code, hot loops compiled natively (plain
 #: translation when llvmlite is not installed).
 DEFAULT_ENGINE = "tiered"
@@ -177,9 +176,8 @@ def engine_from_environment() -> str:
 
 
 def _artifact_key(engine: str, code_hash: bytes) -> bytes:
-    version = (
-        f"{TRANSLATOR_VERSION}.{tier.ARTIFACT_VERSION}" if engine in _NATIVE else TRANSLATOR_VERSION
-    )
+    native = isinstance(ENGINES.get(engine), NativeTierEngine)  # its artifact holds candidates
+    version = f"{TRANSLATOR_VERSION}.{tier.ARTIFACT_VERSION}" if native else TRANSLATOR_VERSION
     tag = f"{engine}:{version}:{sys.implementation.cache_tag}:".encode()
     return tag + code_hash
 

@@ -113,7 +113,8 @@ class NativeFunction:
             io[2 * k + 1] = (x >> 64) & _MASK64
         gas = call.gas = ctypes.c_int64(g)
         call.start_gas = g
-        buf = call.buf = self._buffer_type()
+        # a function without host sites never reads its buffer: none is made
+        buf = call.buf = self._buffer_type() if self.plans else None
         aux = ctypes.c_int64(0)
         active = host.ACTIVE.calls
         active.append(call)
