@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 from deed.compiler import ir
 from deed.compiler import types as T
+from deed.compiler.builtins import builtin_gas
 from deed.vm import costs
-from deed.vm.opcodes import BY_NAME, GAS, LIMITS
+from deed.vm.opcodes import BY_NAME, GAS
 from deed.vm.verifier import verify
 
 from .context import Context, all_nodes, callees_first
@@ -53,15 +54,7 @@ def encoded_size(t: T.Type) -> int:
     return 32
 
 
-def raw_size(t: T.Type) -> int:
-    """Most bytes of a value of ``t`` as the VM holds it (hash inputs, map keys)."""
-    if isinstance(t, T.AddressType | T.InterfaceType):
-        return 20
-    if isinstance(t, T.FixedBytesType):
-        return t.size
-    if isinstance(t, T.BytesType | T.StringType):
-        return t.max_len
-    return 32
+raw_size = T.raw_size
 
 
 class GasAnalysis:
@@ -179,7 +172,7 @@ class GasAnalysis:
             key_bytes = 32 if key.kind == "I" else 4 + raw_size(key)
             return costs.map_key(32 + key_bytes)
         if isinstance(n, ir.Builtin):
-            return self._builtin_cost(n)
+            return builtin_gas(n)
         if isinstance(n, ir.Unary) and n.op == "to_bytes32":
             return costs.memory(32)
         if isinstance(n, ir.Call):
@@ -193,30 +186,6 @@ class GasAnalysis:
                 + costs.boundary(crossing)
                 + costs.cold_access()  # the callee's account
             )
-        return 0
-
-    def _builtin_cost(self, n: ir.Builtin) -> int:
-        if n.name in ("sha256", "keccak256"):
-            return costs.hashing(raw_size(n.args[0].type), keccak=n.name == "keccak256")
-        if n.name == "verify_ed25519":
-            return costs.signature(raw_size(n.args[1].type))
-        if n.name == "balance":
-            return GAS.account_read + costs.cold_access()
-        if n.name == "register_document":
-            return GAS.storage_new_slot + costs.cold_access()
-        if n.name == "document_holder":
-            return GAS.storage_read + costs.cold_access()
-        if n.name == "oracle_report":
-            report = raw_size(n.args[0].type)
-            signatures = min(LIMITS.max_oracle_signers, max(0, (report - 11) // 65))
-            return (
-                costs.oracle_check(report)
-                + costs.oracle_signatures(signatures)
-                + costs.oracle_use(LIMITS.max_report_data)
-                + costs.cold_access()  # the report's used-flag
-            )
-        if n.name in ("read_uint", "read_bytes32"):
-            return costs.memory(32)
         return 0
 
 

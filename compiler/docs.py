@@ -1,6 +1,7 @@
 """Render the generated parts of ``spec/language.md``: the grammar (the
-``.lark`` file itself) and the error catalogue with an example per code and
-the diagnostic it produces. ``python -m deed.compiler.docs spec/language.md``
+``.lark`` file itself), the environment and built-in functions (from the
+registry in :mod:`deed.compiler.builtins`) and the error catalogue with an
+example per code and the diagnostic it produces. ``python -m deed.compiler.docs spec/language.md``
 rewrites them; a test fails when the file differs."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from .builtins import BUILTINS, ENV_MEMBERS
 from .diagnostics import (
     CODES,
     EXAMPLES,
@@ -44,7 +46,27 @@ def errors_block() -> str:
     return "\n".join(out).rstrip("\n")
 
 
-BLOCKS = {"grammar": grammar_block, "errors": errors_block}
+def environment_block() -> str:
+    rows = ["| expression | type | meaning | instruction |", "|---|---|---|---|"]
+    for m in ENV_MEMBERS.values():
+        rows.append(f"| `{m.name}` | `{m.type}` | {m.doc} | `{m.opcode}` |")
+    return "\n".join(rows)
+
+
+def builtins_block() -> str:
+    rows = ["| built-in | meaning | instructions |", "|---|---|---|"]
+    for b in BUILTINS.values():
+        ops = ", ".join(f"`{op}`" for op in b.opcodes) or "(compile time)"
+        rows.append(f"| `{b.signature}` | {b.doc} | {ops} |")
+    return "\n".join(rows)
+
+
+BLOCKS = {
+    "grammar": grammar_block,
+    "errors": errors_block,
+    "environment": environment_block,
+    "builtins": builtins_block,
+}
 
 
 def render(text: str) -> str:

@@ -28,17 +28,9 @@ from deed.vm.types import BYTES
 
 from . import ir
 from . import types as T
+from .builtins import ENV_BY_NAME, IR_BUILTINS
 from .lower import zero_value
 
-_ENV_OPS = {
-    "msg.sender": "CALLER",
-    "msg.value": "CALLVALUE",
-    "block.height": "HEIGHT",
-    "block.timestamp": "TIMESTAMP",
-    "tx.origin": "ORIGIN",
-    "self.address": "SELF",
-    "self.balance": "SELFBALANCE",
-}
 _BINARY_OPS = {
     "add": "ADD",
     "sub": "SUB",
@@ -321,7 +313,7 @@ class _FunctionEmitter:
         elif isinstance(e, ir.Local):
             self.op("LOAD", e.index, pushes=1)
         elif isinstance(e, ir.Env):
-            self.op(_ENV_OPS[e.name], pushes=1)
+            self.op(ENV_BY_NAME[e.name].opcode, pushes=1)
         elif isinstance(e, ir.SlotKey):
             self.op("CONST", self.const(_slot_bytes(e.slot)), pushes=1)
         elif isinstance(e, ir.MapKey):
@@ -391,29 +383,7 @@ class _FunctionEmitter:
             raise AssertionError(e.op)
 
     def builtin(self, e: ir.Builtin) -> None:
-        for a in e.args:
-            self.expr(a)
-        n = len(e.args)
-        if e.name == "sha256":
-            self.op("SHA256", pops=n, pushes=1)
-        elif e.name == "keccak256":
-            self.op("KECCAK256", pops=n, pushes=1)
-        elif e.name == "verify_ed25519":
-            self.op("ED25519", pops=n, pushes=1)
-        elif e.name == "len":
-            self.op("LEN", pops=n, pushes=1)
-        elif e.name == "balance":
-            self.op("BALANCE", pops=n, pushes=1)
-        elif e.name == "register_document":
-            self.op("DOCREG", pops=n)
-        elif e.name == "document_holder":
-            self.op("DOCHOLDER", pops=n, pushes=1)
-        elif e.name == "oracle_report":
-            self.op("ORACLE", pops=n, pushes=1)
-        elif e.name in ("read_uint", "read_bytes32"):
-            self.op("CONST", self.const(32), pushes=1)
-            self.op("SLICE", pops=3, pushes=1)
-            if e.name == "read_uint":
-                self.op("B2I", _int_code(T.UINT), pops=1, pushes=1)
-        else:
-            raise AssertionError(e.name)
+        IR_BUILTINS[e.name].emit(self, e)
+
+    def int_code(self, t: T.Type) -> int:
+        return _int_code(t)

@@ -10,7 +10,26 @@ from __future__ import annotations
 from . import ast, ir
 from . import types as T
 from .arith import SOURCE_OPS as _BINOPS
-from .check import ConstInfo, ContractInfo, FunctionInfo, LocalInfo, StateVarInfo
+from .symbols import (
+    BuiltinRef,
+    ConstInfo,
+    ContractInfo,
+    ConversionRef,
+    EmptyRef,
+    EnumMemberRef,
+    EnvRef,
+    ErrorRef,
+    ExternalCallRef,
+    FieldRef,
+    FunctionInfo,
+    InterfaceCastRef,
+    InternalCallRef,
+    ListMethodRef,
+    LocalInfo,
+    ReportFieldRef,
+    StateVarInfo,
+    TypedReportRef,
+)
 
 #: The revert reason of ``require(c)`` and ``assert c`` (spec/language.md §5).
 DEFAULT_REQUIRE_REASON = "requirement failed"
@@ -220,8 +239,8 @@ class _FunctionLowerer:
 
     def revert(self, s: ast.Revert) -> None:
         v = s.value
-        if isinstance(v, ast.Call) and isinstance(v.ref, tuple) and v.ref[0] == "error":
-            err = v.ref[1]
+        if isinstance(v, ast.Call) and isinstance(v.ref, ErrorRef):
+            err = v.ref.error
             self.terminate(
                 ir.RaiseError(
                     err.name,
@@ -232,20 +251,16 @@ class _FunctionLowerer:
             self.terminate(ir.RevertMsg(self.expr(v)))
 
     def expr_stmt(self, e: ast.Expr) -> None:
-        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "list_push":
-            self.list_push(e)
+        ref = e.ref if isinstance(e, ast.Call) else None
+        if isinstance(ref, ListMethodRef):
+            if ref.method == "push":
+                self.list_push(e)
+            else:
+                self.list_pop(e)
             return
-        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "list_pop":
-            self.list_pop(e)
+        if isinstance(ref, BuiltinRef) and ref.builtin.lower_statement is not None:
+            ref.builtin.lower_statement(self, e)
             return
-        if isinstance(e, ast.Call) and isinstance(e.ref, tuple) and e.ref[0] == "builtin":
-            name = e.ref[1]
-            if name == "require":
-                self.require(e)
-                return
-            if name == "send":
-                self.emit(ir.Send(self.value(e.args[0], T.ADDRESS), self.value(e.args[1], T.UINT)))
-                return
         self.emit(ir.Eval(self.expr(e)))
 
     def require(self, e: ast.Call) -> None:
@@ -302,7 +317,7 @@ class _FunctionLowerer:
         it: ast.Call = s.iter
         var: LocalInfo = s.ref
         t = var.type
-        bound = it.ref[1]
+        bound = it.ref.bound
         if len(it.args) == 2:
             start, end = self.value(it.args[0], t), self.value(it.args[1], t)
         else:
@@ -382,14 +397,14 @@ class _FunctionLowerer:
             if isinstance(container, T.ListType | T.ArrayType):
                 return self.element_key(e)
             return ir.MapKey(T.BYTES32, self.storage_key(e.obj), self.expr(e.index))
-        if isinstance(e, ast.Attribute) and isinstance(e.ref, tuple) and e.ref[0] == "field":
-            return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref[2]))
+        if isinstance(e, ast.Attribute) and isinstance(e.ref, FieldRef):
+            return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref.index))
         raise AssertionError("not a storage location")
 
     # ------------------------------------------------------------ oracle reports
     def typed_report(self, e: ast.Call) -> ir.Expr:
         """The checked report's data, in a local, after checking its size."""
-        rtype: T.ReportType = e.ref[1]
+        rtype = e.ref.report
         data = self.temp(rtype, "report")
         self.emit(
             ir.SetLocal(
@@ -452,7 +467,7 @@ class _FunctionLowerer:
         return ir.MapKey(T.BYTES32, base, index)
 
     def list_push(self, e: ast.Call) -> None:
-        t: T.ListType = e.ref[1]
+        t = e.ref.list
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
         self.emit(
@@ -462,7 +477,7 @@ class _FunctionLowerer:
         self.emit(ir.Store(base, ir.Binary(T.UINT, "add", n, ir.Const(T.UINT, 1))))
 
     def list_pop(self, e: ast.Call) -> ir.Expr:
-        t: T.ListType = e.ref[1]
+        t = e.ref.list
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
         self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
@@ -507,12 +522,12 @@ class _FunctionLowerer:
             raise AssertionError(f"unresolved name {e.id}")
         if isinstance(e, ast.Attribute):
             ref = e.ref
-            if isinstance(ref, tuple) and ref[0] == "env":
-                return ir.Env(t, ref[1])
-            if isinstance(ref, tuple) and ref[0] == "enum":
-                return ir.Const(ref[1], ref[2])
-            if isinstance(ref, tuple) and ref[0] == "report_field":
-                return self.report_field(e, ref[2])
+            if isinstance(ref, EnvRef):
+                return ir.Env(t, ref.member.name)
+            if isinstance(ref, EnumMemberRef):
+                return ir.Const(ref.enum, ref.index)
+            if isinstance(ref, ReportFieldRef):
+                return self.report_field(e, ref.index)
             if isinstance(ref, ConstInfo):  # a library's constant: math.BPS
                 v = ref.value
                 return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
@@ -562,79 +577,58 @@ class _FunctionLowerer:
         return ir.Local(T.BOOL, tmp.index, tmp.name)
 
     def call(self, e: ast.Call) -> ir.Expr:
-        kind = e.ref[0]
+        ref = e.ref
         t = e.type
-        if kind == "internal":
-            target: FunctionInfo = e.ref[1]
-            return ir.Call(t, target.name, [self.expr(a) for a in e.args])
-        if kind == "external":
-            _, iface, method, value = e.ref
-            key = (
-                iface.name,
-                method.name,
-                [p for _, p in method.params],
-                method.returns,
-                method.view,
-            )
-            if key not in self.imports:
-                self.imports.append(key)
-                self.import_spans.append(self.span)
-            target = self.expr(e.func.obj)
-            return ir.ExtCall(
-                t,
-                iface.name,
-                method.name,
-                target,
-                self.expr(value) if value is not None else None,
-                [self.expr(a) for a in e.args],
-            )
-        if kind == "iface_cast":
+        if isinstance(ref, InternalCallRef):
+            return ir.Call(t, ref.target.name, [self.expr(a) for a in e.args])
+        if isinstance(ref, ExternalCallRef):
+            return self.external_call(e, ref)
+        if isinstance(ref, InterfaceCastRef):
             return self.expr(e.args[0])
-        if kind == "convert":
-            to = e.ref[1]
-            arg = self.expr(e.args[0])
-            src = e.args[0].type
-            if isinstance(to, T.IntType):
-                if isinstance(src, T.FixedBytesType):
-                    return ir.Unary(to, "from_bytes", arg)
-                if isinstance(src, T.IntType) and src.signed == to.signed and src.bits <= to.bits:
-                    return arg
-                return ir.Unary(to, "cast", arg)
-            if isinstance(to, T.FixedBytesType):
-                return ir.Unary(to, "to_bytes32", arg) if isinstance(src, T.IntType) else arg
-            return arg  # address(interface)
-        if kind == "empty":
-            return ir.Const(e.ref[1], zero_value(e.ref[1]))
-        if kind == "typed_report":
+        if isinstance(ref, ConversionRef):
+            return self.conversion(e, ref.to)
+        if isinstance(ref, EmptyRef):
+            return ir.Const(ref.type, zero_value(ref.type))
+        if isinstance(ref, TypedReportRef):
             return self.typed_report(e)
-        if kind == "list_pop":
+        if isinstance(ref, ListMethodRef):
+            if ref.method == "push":
+                raise AssertionError("push is a statement")
             return self.list_pop(e)
-        if kind == "list_push":
-            raise AssertionError("push is a statement")
-        if (
-            kind == "builtin"
-            and e.ref[1] == "len"
-            and isinstance(e.args[0].type, T.ListType | T.ArrayType)
-        ):
-            container = e.args[0].type
-            return self.length(container, self.storage_key(e.args[0]))
-        name = e.ref[1]
-        args = [self.expr(a) for a in e.args]
-        if name in ("min", "max"):
-            return ir.Binary(t, name, args[0], args[1])
-        if name in ("sha256", "keccak256"):
-            data = args[0]
-            if isinstance(e.args[0].type, T.IntType):
-                data = ir.Unary(T.BYTES32, "to_bytes32", data)
-            return ir.Builtin(T.BYTES32, name, [data])
-        if name in (
-            "len",
-            "verify_ed25519",
-            "register_document",
-            "document_holder",
-            "oracle_report",
-            "read_uint",
-            "read_bytes32",
-        ):
-            return ir.Builtin(t, name, args)
-        raise AssertionError(f"builtin {name} as a value")
+        if isinstance(ref, BuiltinRef) and ref.builtin.lower is not None:
+            return ref.builtin.lower(self, e)
+        raise AssertionError(f"cannot lower the call {ref}")
+
+    def external_call(self, e: ast.Call, ref: ExternalCallRef) -> ir.Expr:
+        iface, method = ref.interface, ref.method
+        key = (
+            iface.name,
+            method.name,
+            [p for _, p in method.params],
+            method.returns,
+            method.view,
+        )
+        if key not in self.imports:
+            self.imports.append(key)
+            self.import_spans.append(self.span)
+        return ir.ExtCall(
+            e.type,
+            iface.name,
+            method.name,
+            self.expr(e.func.obj),
+            self.expr(ref.value) if ref.value is not None else None,
+            [self.expr(a) for a in e.args],
+        )
+
+    def conversion(self, e: ast.Call, to: T.Type) -> ir.Expr:
+        arg = self.expr(e.args[0])
+        src = e.args[0].type
+        if isinstance(to, T.IntType):
+            if isinstance(src, T.FixedBytesType):
+                return ir.Unary(to, "from_bytes", arg)
+            if isinstance(src, T.IntType) and src.signed == to.signed and src.bits <= to.bits:
+                return arg
+            return ir.Unary(to, "cast", arg)
+        if isinstance(to, T.FixedBytesType):
+            return ir.Unary(to, "to_bytes32", arg) if isinstance(src, T.IntType) else arg
+        return arg  # address(interface)

@@ -248,3 +248,15 @@ def widens_to(src: Type, dst: Type) -> bool:
     if isinstance(src, BytesType) and isinstance(dst, BytesType):
         return src.max_len <= dst.max_len
     return False
+
+
+def raw_size(t: Type) -> int:
+    """Most bytes of a value of ``t`` as the VM holds it (hash inputs, map
+    keys); integers count as their 32-byte form."""
+    if isinstance(t, AddressType | InterfaceType):
+        return 20
+    if isinstance(t, FixedBytesType):
+        return t.size
+    if isinstance(t, BytesType | StringType):
+        return t.max_len
+    return 32

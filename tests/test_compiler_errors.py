@@ -45,7 +45,7 @@ CASES = [
         "u64 does not convert to u8 implicitly",
     ),
     ("E0203", c("pub f(a: u8, b: i8) -> bool:\n    return a == b"), 3, 16, "comparing u8 with i8"),
-    ("E0204", c("pub f() -> u8:\n    return min(1)"), 3, 16, "min takes 2 argument(s), got 1"),
+    ("E0204", c("pub f() -> u8:\n    return min(1)"), 3, 16, "min takes 2 arguments, got 1"),
     (
         "E0204",
         c("g(a: u8):\n    pass\npub f():\n    self.g(1, 2)"),

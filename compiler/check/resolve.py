@@ -1,0 +1,108 @@
+"""Type expressions to types: ``map[address, uint]``, ``list[Order, 100]``, ``bytes[64]``."""
+
+from __future__ import annotations
+
+from .. import ast
+from .. import types as T
+from ..diagnostics import Reporter
+
+MAX_COLLECTION = 1 << 32
+
+
+class TypeResolver:
+    def __init__(self, structs, enums, interfaces, reporter: Reporter, reports=None):
+        self.structs = structs
+        self.enums = enums
+        self.interfaces = interfaces
+        self.reporter = reporter
+        self.reports = reports if reports is not None else {}
+
+    def resolve(self, te: ast.TypeExpr, value_only: bool = False, local: bool = False) -> T.Type:
+        t = self._resolve(te)
+        if isinstance(t, T.ReportType) and not local:
+            self.reporter.error(
+                "E0208",
+                f"{t} is an oracle report: it lives only in local variables",
+                te.span,
+                "keep the fields you need in state",
+            )
+            return T.ERROR
+        if value_only and t.storage_only:
+            self.reporter.error(
+                "E0208",
+                f"{t} can only live in storage",
+                te.span,
+                "keep maps and structs in state variables",
+            )
+        return t
+
+    def _element(self, te: ast.TypeExpr) -> T.Type:
+        t = self._resolve(te)
+        if isinstance(t, T.MapType | T.ListType | T.ArrayType):
+            self.reporter.error(
+                "E0209",
+                f"a list element cannot be {t}",
+                te.span,
+                "use a struct with a map inside, or a map of lists",
+            )
+        return t
+
+    def _resolve(self, te: ast.TypeExpr) -> T.Type:
+        name, args = te.name, te.args
+        if not args:
+            t = (
+                T.builtin_type(name)
+                or self.structs.get(name)
+                or self.enums.get(name)
+                or self.reports.get(name)
+            )
+            if t is None and name in self.interfaces:
+                t = self.interfaces[name].type
+            if t is None:
+                hint = (
+                    "bytes and strings need a bound: bytes[N], string[N]"
+                    if name in ("bytes", "string")
+                    else None
+                )
+                self.reporter.error("E0103", f"unknown type {name}", te.span, hint)
+                return T.UINT
+            return t
+        if name in ("bytes", "string"):
+            if len(args) != 1 or not isinstance(args[0], int) or not 1 <= args[0] <= 65_536:
+                self.reporter.error("E0209", f"{name}[N] takes one length from 1 to 65536", te.span)
+                return T.BytesType(32) if name == "bytes" else T.StringType(32)
+            return T.BytesType(args[0]) if name == "bytes" else T.StringType(args[0])
+        if name == "map":
+            if len(args) != 2 or not all(isinstance(a, ast.TypeExpr) for a in args):
+                self.reporter.error(
+                    "E0209", "map takes a key type and a value type: map[K, V]", te.span
+                )
+                return T.MapType(T.UINT, T.UINT)
+            key = self._resolve(args[0])
+            if key.storage_only:
+                self.reporter.error("E0209", f"a map key cannot be {key}", args[0].span)
+            return T.MapType(key, self._resolve(args[1]))
+        if name == "list":
+            if (
+                len(args) != 2
+                or not isinstance(args[0], ast.TypeExpr)
+                or not isinstance(args[1], int)
+                or not 1 <= args[1] <= MAX_COLLECTION
+            ):
+                self.reporter.error(
+                    "E0209",
+                    f"list takes an element type and a capacity from 1 to {MAX_COLLECTION:,}: list[T, N]",
+                    te.span,
+                )
+                return T.ListType(T.UINT, 1)
+            return T.ListType(self._element(args[0]), args[1])
+        if len(args) == 1 and isinstance(args[0], int):
+            elem = self._resolve(ast.TypeExpr(name, [], span=te.span))
+            if not 1 <= args[0] <= MAX_COLLECTION:
+                self.reporter.error(
+                    "E0209", f"an array has 1 to {MAX_COLLECTION:,} elements", te.span
+                )
+                return T.ArrayType(elem, 1)
+            return T.ArrayType(elem, args[0])
+        self.reporter.error("E0103", f"unknown type {name}[...]", te.span)
+        return T.UINT
