@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import ast
 from .. import types as T
-from ..diagnostics import Reporter
+from ..diagnostics import Note, Reporter
 from ..symbols import (
     ConstInfo,
     ContractInfo,
@@ -74,8 +74,16 @@ class ContractChecker:
         self.libraries = libraries or {}
 
     def declare(self, name: str, span: ast.Span) -> bool:
-        if name in self.names or name in self.info.interfaces:
-            self.r.error("E0102", f"{name} is already defined", span)
+        if name in self.names:
+            self.r.error(
+                "E0102",
+                f"{name} is already defined",
+                span,
+                notes=(Note(f"{name} is first defined here", self.names[name]),),
+            )
+            return False
+        if name in self.info.interfaces:
+            self.r.error("E0102", f"{name} is already defined, as an interface", span)
             return False
         self.names[name] = span
         return True
@@ -193,11 +201,16 @@ class ContractChecker:
         ).resolve(te)
 
     def _unique(self, names: list[str], spans: list[ast.Span], what: str) -> None:
-        seen = set()
-        for n, s in zip(names, spans, strict=True):
-            if n in seen:
-                self.r.error("E0102", f"{what} {n} is declared twice", s)
-            seen.add(n)
+        first: dict[str, ast.Span] = {}
+        for n, span in zip(names, spans, strict=True):
+            if n in first:
+                self.r.error(
+                    "E0102",
+                    f"{what} {n} is declared twice",
+                    span,
+                    notes=(Note(f"{what} {n} is first declared here", first[n]),),
+                )
+            first.setdefault(n, span)
 
     def _const_value(self, expr: ast.Expr, t: T.Type) -> object:
         value = const_eval(expr, self.info.consts)
