@@ -730,7 +730,7 @@ register(
     Builtin(
         "encode",
         "encode(a, ...) -> bytes",
-        "1 to 16 values in the canonical packing (§6.1): integers and enums 32 bytes big-endian "
+        "1 to 16 values in the canonical packing (§6.2): integers and enums 32 bytes big-endian "
         "(two's complement), a bool 1 byte, an address 20 bytes, `bytesN` N bytes, `bytes[N]` "
         "and `string[N]` a 4-byte big-endian length then the bytes; "
         "`keccak256(encode(a, b, c))` hashes several values at once",
@@ -828,7 +828,8 @@ register(
         "signed_by(account, key, nonce, payload, signature) -> bool",
         "whether `account` (an address) is the account of the ed25519 public `key` (`bytes32`) and "
         "`signature` (`bytes[64]`) signs the domain-separated message "
-        '`encode(b"deed-message-v1", self.address, nonce, payload)` under it (§6.2); `nonce` is '
+        "`encode(DOMAIN, self.address, nonce, payload)` under it, DOMAIN being the 15 bytes "
+        '"deed-message-v1" (§6.3); `nonce` is '
         "a `uint`, `payload` bytes or a string (encoded as `bytes[N]`)",
         (5,),
         _check_signed_by,
@@ -867,3 +868,85 @@ BALANCE = Builtin(
     opcodes=("BALANCE",),
 )
 IR_BUILTINS["balance"] = BALANCE
+
+
+# ------------------------------------------------------------ numbers as text
+
+
+def decimal_width(t: T.IntType) -> int:
+    """Characters of the longest decimal text of a value of ``t`` (a sign included)."""
+    lo, hi = t.range
+    return max(len(str(lo)), len(str(hi)))
+
+
+def _check_str(fc: FunctionChecker, e: ast.Call) -> T.Type:
+    t = fc.expr(e.args[0])
+    if t == T.ERROR:
+        return T.StringType(78)
+    if not isinstance(t, T.IntType):
+        fc.r.error("E0202", f"str takes an integer, found {t}", e.args[0].span)
+        return T.StringType(78)
+    return T.StringType(decimal_width(t))
+
+
+def _lower_str(lw: _FunctionLowerer, e: ast.Call) -> ir.Expr:
+    """A do-while loop over the digits, least significant first, each put in
+    front of the text so far; then a minus sign for a negative value."""
+    t: T.IntType = e.args[0].type
+    text_t: T.StringType = e.type
+    value = lw.temp(t, "digits")
+    text = lw.temp(text_t, "text")
+    lw.emit(ir.SetLocal(value.index, value.name, lw.expr(e.args[0])))
+    lw.emit(ir.SetLocal(text.index, text.name, ir.Const(text_t, b"")))
+    negative = None
+    if t.signed:
+        negative = lw.temp(T.BOOL, "negative")
+        lw.emit(
+            ir.SetLocal(
+                negative.index, negative.name, ir.Compare(T.BOOL, "lt", value, ir.Const(t, 0))
+            )
+        )
+
+    def last_digit() -> ir.Expr:  # % has the dividend's sign: -9 to 9
+        return ir.Binary(t, "mod", value, ir.Const(t, 10))
+
+    digit = last_digit()
+    if t.signed:
+        digit = ir.Binary(t, "max", digit, ir.Unary(t, "neg", last_digit()))
+    char = ir.Unary(T.FixedBytesType(1), "to_bytes", ir.Binary(t, "add", digit, ir.Const(t, 48)))
+    body, after = lw.new_block(), lw.new_block()
+    lw.terminate(ir.Jump(body.index))
+    lw.switch(body)
+    lw.emit(ir.SetLocal(text.index, text.name, ir.Builtin(text_t, "concat", [char, text])))
+    lw.emit(ir.SetLocal(value.index, value.name, ir.Binary(t, "div", value, ir.Const(t, 10))))
+    lw.terminate(
+        ir.Branch(ir.Compare(T.BOOL, "ne", value, ir.Const(t, 0)), body.index, after.index)
+    )
+    digits = len(str(max(abs(v) for v in t.range)))
+    lw.loop_info.append(ir.Loop(body.index, digits, {body.index}))
+    lw.switch(after)
+    if negative is not None:
+        sign, done = lw.new_block(), lw.new_block()
+        lw.terminate(ir.Branch(negative, sign.index, done.index))
+        lw.switch(sign)
+        minus = ir.Builtin(text_t, "concat", [ir.Const(T.StringType(1), b"-"), text])
+        lw.emit(ir.SetLocal(text.index, text.name, minus))
+        lw.terminate(ir.Jump(done.index))
+        lw.switch(done)
+    return text
+
+
+register(
+    Builtin(
+        "str",
+        "str(n) -> string",
+        "the decimal text of an integer (a minus sign first if negative): a `string[N]` with N "
+        "the longest such text of `n`'s type (78 for `uint` and `i256`, 20 for `u64`); a loop "
+        "of one iteration per digit (about 110 gas each)",
+        (1,),
+        _check_str,
+        lower=_lower_str,
+        opcodes=("MOD", "DIV", "ADD", "I2B", "CONCAT"),
+        on_error=T.StringType(78),
+    )
+)

@@ -115,6 +115,18 @@ contract Bytes:
     pub own_balance() -> bool:
         return self.address.balance == self.balance
 
+    pub text(n: uint) -> string[78]:
+        return str(n)
+
+    pub signed_text(n: i256) -> string[78]:
+        return str(n)
+
+    pub small_text(n: i8, m: u16) -> string[10]:
+        return concat(str(n), "/", str(m))
+
+    pub limited(n: uint):
+        require(n <= 100, concat("at most 100, got ", str(n)))
+
     pub signed_sum() -> i256:
         total: i256 = 0
         for i in range(-5, 3):
@@ -383,6 +395,29 @@ def test_a_loop_over_negative_literals_has_a_signed_index(bytes_contract):
     assert call(bytes_contract, "product", 3) == (-3) * (-2) * (-1) * 1 * 2
 
 
+# --------------------------------------------------------------------------- numbers as text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(0, 2**256 - 1) | st.sampled_from([0, 9, 10, 99, 100, 2**256 - 1]),
+    m=st.integers(-(2**255), 2**255 - 1) | st.sampled_from([-(2**255), -10, -1, 0, 2**255 - 1]),
+)
+def test_str_is_decimal_text(bytes_contract, n, m):
+    assert call(bytes_contract, "text", n) == str(n)
+    assert call(bytes_contract, "signed_text", m) == str(m)
+
+
+def test_str_in_a_revert_reason(bytes_contract):
+    h, addr, _ = bytes_contract
+    assert call(bytes_contract, "small_text", -128, 65535) == "-128/65535"
+    assert call(bytes_contract, "small_text", 0, 7) == "0/7"
+    assert h.call(addr, "limited", [12345]).revert_reason == "at most 100, got 12345"
+    assert h.call(addr, "limited", [100]).success
+
+
 # --------------------------------------------------------------------------- gas bounds
 
 
@@ -429,6 +464,9 @@ def test_measured_gas_is_within_the_bounds():
             ),
         ],
         "balance_of": [b"\x08" * 20],
+        "text": [2**256 - 1],
+        "signed_text": [-(2**255)],
+        "small_text": [-128, 65535],
         "own_balance": [],
         "signed_sum": [],
         "product": [7],
@@ -570,6 +608,13 @@ ERRORS = [
         3,
         16,
         "u256 has no member balance",
+    ),
+    (
+        "E0202",
+        c("pub f(a: bool) -> string[78]:\n    return str(a)"),
+        3,
+        20,
+        "str takes an integer, found bool",
     ),
 ]
 
