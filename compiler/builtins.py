@@ -66,6 +66,9 @@ ENV_MEMBERS: dict[tuple[str, str], EnvMember] = {
         EnvMember("block", "height", T.U64, "HEIGHT", "the block's height"),
         EnvMember("block", "timestamp", T.U64, "TIMESTAMP", "the block's time, in seconds"),
         EnvMember("tx", "origin", T.ADDRESS, "ORIGIN", "the account that signed the transaction"),
+        EnvMember(
+            "chain", "id", T.U64, "CHAINID", "the id of the chain (every transaction names it)"
+        ),
         EnvMember("self", "address", T.ADDRESS, "SELF", "this contract's address"),
         EnvMember("self", "balance", T.UINT, "SELFBALANCE", "this contract's native balance"),
     )
@@ -749,6 +752,8 @@ register(
 
 #: The first bytes of every message ``signed_by`` checks (deed.vm.packing.MESSAGE_DOMAIN).
 MESSAGE_DOMAIN = b"deed-message-v1"
+#: The domain, the chain id, the contract's address, the nonce and the payload's length.
+_MESSAGE_FIXED = len(MESSAGE_DOMAIN) + 32 + 20 + 32 + 4
 
 
 def _check_address_of(fc: FunctionChecker, e: ast.Call) -> T.Type:
@@ -789,8 +794,8 @@ def _check_signed_by(fc: FunctionChecker, e: ast.Call) -> T.Type:
     t = fc.expr(payload)
     if not (_bytes_like(t) or isinstance(t, T.StringType)):
         fc.r.error("E0202", f"the payload is bytes or a string, found {t}", payload.span)
-    elif raw_size(t) + len(MESSAGE_DOMAIN) + 20 + 32 + 4 > MAX_BYTES:
-        _too_long(fc, e, "the signed message", raw_size(t) + len(MESSAGE_DOMAIN) + 56)
+    elif raw_size(t) + _MESSAGE_FIXED > MAX_BYTES:
+        _too_long(fc, e, "the signed message", raw_size(t) + _MESSAGE_FIXED)
     t = fc.expr(signature)
     if not (isinstance(t, T.BytesType) and t.max_len >= 64) and t != T.ERROR:
         fc.r.error("E0202", f"the signature is bytes[64], found {t}", signature.span)
@@ -805,10 +810,11 @@ def _lower_signed_by(lw: _FunctionLowerer, e: ast.Call) -> ir.Expr:
         key = tmp
     payload = ir.Builtin(T.BytesType(raw_size(payload.type)), "as_bytes", [payload])
     message = ir.Builtin(
-        T.BytesType(len(MESSAGE_DOMAIN) + 20 + 32 + encoded_size(payload.type)),
+        T.BytesType(_MESSAGE_FIXED + raw_size(payload.type)),
         "encode",
         [
             ir.Const(T.FixedBytesType(len(MESSAGE_DOMAIN)), MESSAGE_DOMAIN),
+            ir.Env(T.U64, "chain.id"),
             ir.Env(T.ADDRESS, "self.address"),
             nonce,
             payload,
@@ -828,13 +834,13 @@ register(
         "signed_by(account, key, nonce, payload, signature) -> bool",
         "whether `account` (an address) is the account of the ed25519 public `key` (`bytes32`) and "
         "`signature` (`bytes[64]`) signs the domain-separated message "
-        "`encode(DOMAIN, self.address, nonce, payload)` under it, DOMAIN being the 15 bytes "
+        "`encode(DOMAIN, chain.id, self.address, nonce, payload)` under it, DOMAIN being the 15 bytes "
         '"deed-message-v1" (§6.3); `nonce` is '
         "a `uint`, `payload` bytes or a string (encoded as `bytes[N]`)",
         (5,),
         _check_signed_by,
         lower=_lower_signed_by,
-        opcodes=("SHA256", "SLICE", "EQ", "SELF", "I2B", "LEN", "CONCAT", "ED25519"),
+        opcodes=("SHA256", "SLICE", "EQ", "CHAINID", "SELF", "I2B", "LEN", "CONCAT", "ED25519"),
         on_error=T.BOOL,
     )
 )

@@ -127,6 +127,9 @@ contract Bytes:
     pub limited(n: uint):
         require(n <= 100, concat("at most 100, got ", str(n)))
 
+    pub chain_id() -> u64:
+        return chain.id
+
     pub signed_sum() -> i256:
         total: i256 = 0
         for i in range(-5, 3):
@@ -339,7 +342,7 @@ def test_signed_by_checks_account_contract_nonce_and_payload(bytes_contract):
     h, addr, _ = bytes_contract
     k, other = KeyPair.from_text("signer"), KeyPair.from_text("other")
     payload = b"pay 10 to bob"
-    sig = packing.sign_message(k, addr, 7, payload)
+    sig = packing.sign_message(k, h.chain.chain_id, addr, 7, payload)
     assert len(sig) == 64
     ok = call(bytes_contract, "check", k.address, k.public_key, 7, payload, sig)
     assert ok is True
@@ -347,17 +350,29 @@ def test_signed_by_checks_account_contract_nonce_and_payload(bytes_contract):
     assert call(bytes_contract, "check", k.address, k.public_key, 8, payload, sig) is False
     assert call(bytes_contract, "check", k.address, k.public_key, 7, payload + b"0", sig) is False
     assert call(bytes_contract, "check", other.address, k.public_key, 7, payload, sig) is False
-    foreign = packing.sign_message(k, b"\x01" * 20, 7, payload)
+    foreign = packing.sign_message(k, h.chain.chain_id, b"\x01" * 20, 7, payload)
     assert call(bytes_contract, "check", k.address, k.public_key, 7, payload, foreign) is False
     # the account's key but a signature by another key
-    forged = packing.sign_message(other, addr, 7, payload)
+    forged = packing.sign_message(other, h.chain.chain_id, addr, 7, payload)
+    assert call(bytes_contract, "check", k.address, k.public_key, 7, payload, forged) is False
+    # a signature made for another chain (a contract can have this address there too)
+    elsewhere = packing.sign_message(k, h.chain.chain_id + 1, addr, 7, payload)
+    assert call(bytes_contract, "check", k.address, k.public_key, 7, payload, elsewhere) is False
     assert call(bytes_contract, "check", k.address, k.public_key, 7, payload, forged) is False
     # a bytes32 payload (a digest) is signed as bytes[32]
     digest = hashlib.sha256(payload).digest()
-    sig = packing.sign_message(k, addr, 0, digest)
+    sig = packing.sign_message(k, h.chain.chain_id, addr, 0, digest)
     assert call(bytes_contract, "check_hash", k.address, k.public_key, 0, digest, sig) is True
-    message = packing.signed_message(addr, 0, digest)
-    assert message == b"deed-message-v1" + addr + bytes(32) + b"\x00\x00\x00\x20" + digest
+    message = packing.signed_message(h.chain.chain_id, addr, 0, digest)
+    assert (
+        message
+        == b"deed-message-v1"
+        + (1).to_bytes(32, "big")
+        + addr
+        + bytes(32)
+        + b"\x00\x00\x00\x20"
+        + digest
+    )
 
 
 def test_a_voucher_is_redeemed_once():
@@ -366,7 +381,7 @@ def test_a_voucher_is_redeemed_once():
     k = KeyPair.from_text("issuer")
     bob = h.addr("bob")
     voucher = packing.encode([ADDRESS, ValueType(TAG_UINT, 256)], [bob, 500])
-    sig = packing.sign_message(k, addr, 0, voucher)
+    sig = packing.sign_message(k, h.chain.chain_id, addr, 0, voucher)
     r = h.send("carol", addr, "redeem", [bob, 500, k.public_key, sig])
     assert r.success, r.revert_reason
     assert h.call(addr, "paid_to", [bob]).return_values == (500,)
@@ -374,12 +389,17 @@ def test_a_voucher_is_redeemed_once():
     assert r.revert_reason == "bad voucher"  # the nonce moved on
     r = h.send("carol", addr, "redeem", [bob, 501, k.public_key, sig])
     assert r.revert_reason == "bad voucher"
-    sig = packing.sign_message(k, addr, 1, voucher)
+    sig = packing.sign_message(k, h.chain.chain_id, addr, 1, voucher)
     assert h.send("carol", addr, "redeem", [bob, 500, k.public_key, sig]).success
     assert h.call(addr, "paid_to", [bob]).return_values == (1000,)
 
 
 # --------------------------------------------------------------------------- balance, loops
+
+
+def test_chain_id(bytes_contract):
+    h, _, _ = bytes_contract
+    assert call(bytes_contract, "chain_id") == h.chain.chain_id == 1
 
 
 def test_balance_of_any_address(bytes_contract):
@@ -452,7 +472,7 @@ def test_measured_gas_is_within_the_bounds():
             k.public_key,
             2**256 - 1,
             payload,
-            packing.sign_message(k, addr, 2**256 - 1, payload),
+            packing.sign_message(k, h.chain.chain_id, addr, 2**256 - 1, payload),
         ],
         "check_hash": [k.address, k.public_key, 1, b"\x06" * 32, b"\x00" * 64],
         "redeem": [
@@ -460,10 +480,15 @@ def test_measured_gas_is_within_the_bounds():
             10,
             k.public_key,
             packing.sign_message(
-                k, addr, 0, packing.encode([ADDRESS, ValueType(TAG_UINT, 256)], [h.addr("bob"), 10])
+                k,
+                h.chain.chain_id,
+                addr,
+                0,
+                packing.encode([ADDRESS, ValueType(TAG_UINT, 256)], [h.addr("bob"), 10]),
             ),
         ],
         "balance_of": [b"\x08" * 20],
+        "chain_id": [],
         "text": [2**256 - 1],
         "signed_text": [-(2**255)],
         "small_text": [-128, 65535],
@@ -634,3 +659,15 @@ def test_plus_on_bytes_points_to_concat():
             c("pub f(a: bytes[4], b: bytes[4]) -> bytes[8]:\n    return a + b"), "t.deed"
         ).module
     assert exc.value.diagnostics[0].hint == "join them with concat(a, b)"
+
+
+def test_the_packing_module_does_not_import_the_compiler():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deed.vm.packing\n"
+        "bad = [m for m in sys.modules if m.startswith('deed.compiler') or m == 'lark']\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

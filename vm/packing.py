@@ -15,10 +15,10 @@ in order splits the bytes back into the values: two different tuples of the
 same types never encode to the same bytes.
 
 A message that ``signed_by(account, key, nonce, payload, signature)``
-accepts is ``encode(MESSAGE_DOMAIN, contract, nonce, payload)`` with the
-domain as 15 raw bytes, the contract's address, the nonce as a ``uint`` and
-the payload as ``bytes[N]``; :func:`signed_message` builds it and
-:func:`sign_message` signs it.
+accepts is ``encode(MESSAGE_DOMAIN, chain_id, contract, nonce, payload)``
+with the domain as 15 raw bytes, the chain id and the nonce as integers (32
+bytes each), the contract's address and the payload as ``bytes[N]``;
+:func:`signed_message` builds it and :func:`sign_message` signs it.
 
 This module does not import the compiler (the VM never does).
 """
@@ -54,14 +54,16 @@ def encode(types: Sequence[ValueType], values: Sequence[object]) -> bytes:
     return encode_values(list(types), list(values))
 
 
-def signed_message(contract: bytes, nonce: int, payload: bytes | str) -> bytes:
-    """The message ``signed_by`` checks for ``contract``, ``nonce`` and ``payload``."""
+def signed_message(chain_id: int, contract: bytes, nonce: int, payload: bytes | str) -> bytes:
+    """The message ``signed_by`` checks in ``contract`` on chain ``chain_id``
+    for ``nonce`` and ``payload``."""
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
     if len(contract) != 20:
         raise ValueError(f"a contract address has 20 bytes, got {len(contract)}")
     return (
         MESSAGE_DOMAIN
+        + chain_id.to_bytes(32, "big")
         + bytes(contract)
         + nonce.to_bytes(32, "big")
         + len(payload).to_bytes(4, "big")
@@ -69,6 +71,9 @@ def signed_message(contract: bytes, nonce: int, payload: bytes | str) -> bytes:
     )
 
 
-def sign_message(key: KeyPair, contract: bytes, nonce: int, payload: bytes | str) -> bytes:
-    """The 64-byte signature ``signed_by(key's account, key, nonce, payload, ·)`` accepts."""
-    return key.sign(signed_message(contract, nonce, payload))
+def sign_message(
+    key: KeyPair, chain_id: int, contract: bytes, nonce: int, payload: bytes | str
+) -> bytes:
+    """The 64-byte signature ``signed_by(key's account, key, nonce, payload, ·)``
+    accepts in ``contract`` on chain ``chain_id``."""
+    return key.sign(signed_message(chain_id, contract, nonce, payload))

@@ -163,7 +163,7 @@ class ExpressionChecks:
             return T.ERROR
         if (
             isinstance(obj, ast.Name)
-            and obj.id in ("msg", "block", "tx", "self")
+            and obj.id in ("msg", "block", "tx", "chain", "self")
             and self.lookup(obj.id) is None
         ):
             key = (obj.id, e.attr)
