@@ -28,6 +28,7 @@ from deed.vm.types import (
     TAG_STRING,
     TAG_UINT,
     ValueType,
+    parse_type,
 )
 
 SOURCE = """
@@ -291,6 +292,47 @@ def test_encode_byte_for_byte(bytes_contract):
         + "é".encode()
         + (2).to_bytes(32, "big")
     )
+
+
+deed_types = st.one_of(
+    st.sampled_from([8, 16, 64, 128, 256]).map(lambda w: f"u{w}"),
+    st.sampled_from([8, 32, 256]).map(lambda w: f"i{w}"),
+    st.sampled_from(["bool", "address"]),
+    st.integers(1, 32).map(lambda n: f"bytes{n}"),
+    st.integers(1, 12).map(lambda n: f"bytes[{n}]"),
+    st.integers(4, 12).map(lambda n: f"string[{n}]"),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), names=st.lists(deed_types, min_size=1, max_size=6))
+def test_encode_of_random_type_lists(data, names):
+    """Random parameter lists: the contract's encode and keccak256(encode)
+    against deed.vm.packing for random values of them."""
+    types = [parse_type(n) for n in names]
+    params = ", ".join(f"a{i}: {n}" for i, n in enumerate(names))
+    args = ", ".join(f"a{i}" for i in range(len(names)))
+    size = len(packing.encode(types, [_max_value(t) for t in types]))
+    source = (
+        "contract R:\n"
+        f"    pub enc({params}) -> bytes[{size}]:\n        return encode({args})\n\n"
+        f"    pub digest({params}) -> bytes32:\n        return keccak256(encode({args}))\n"
+    )
+    h = Harness()
+    addr = h.deployed(compile_source(source, "r.deed").module)
+    for _ in range(3):
+        values = [data.draw(_values_of(t)) for t in types]
+        expected = packing.encode(types, values)
+        assert h.call(addr, "enc", values).return_values == (expected,)
+        assert h.call(addr, "digest", values).return_values == (keccak256(expected),)
+
+
+def _max_value(t: ValueType):
+    if t.tag in (TAG_BYTES, TAG_STRING):
+        return b"a" * t.param
+    if t.tag == TAG_FIXED_BYTES:
+        return bytes(t.param)
+    return bytes(20) if t == ADDRESS else 0
 
 
 @pytest.mark.parametrize(
