@@ -76,12 +76,18 @@ class GasAnalysis:
 
     def entry_cost(self, f: ir.Function) -> int:
         """What entering from a transaction adds: for ``init``, translating the
-        module at deployment; for a public function, loading the module's code
-        and the return data kept in the receipt."""
+        module at deployment; for a public function, loading the module's code,
+        checking a bytes return value and the return data kept in the receipt."""
         if f.is_init:
             return costs.translation(verify(self.ctx.out.module))
         returned = 0 if f.returns == T.NONE else encoded_size(f.returns)
-        return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
+        # a bytes or string return value is checked and copied at the boundary
+        checked = raw_size(f.returns) if f.returns != T.NONE and f.returns.kind == "B" else 0
+        return (
+            costs.code_load(len(self.ctx.out.bytecode))
+            + costs.return_data(returned)
+            + costs.boundary(checked)
+        )
 
     def bound(self, name: str) -> GasBound:
         if name not in self._bounds:  # the functions it calls first: no recursion
@@ -173,7 +179,7 @@ class GasAnalysis:
             return costs.map_key(32 + key_bytes)
         if isinstance(n, ir.Builtin):
             return builtin_gas(n)
-        if isinstance(n, ir.Unary) and n.op == "to_bytes32":
+        if isinstance(n, ir.Unary) and n.op in ("to_bytes32", "to_bytes"):
             return costs.memory(32)
         if isinstance(n, ir.Call):
             return GAS.call_internal + self.bound(n.function).bound

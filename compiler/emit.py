@@ -375,8 +375,8 @@ class _FunctionEmitter:
             self.op("NEG", _int_code(e.type), pops=1, pushes=1)
         elif e.op == "cast":
             self.op("CAST", _int_code(e.type), pops=1, pushes=1)
-        elif e.op == "to_bytes32":
-            self.op("I2B", 32, pops=1, pushes=1)
+        elif e.op in ("to_bytes32", "to_bytes"):
+            self.op("I2B", e.type.size, pops=1, pushes=1)
         elif e.op == "from_bytes":
             self.op("B2I", _int_code(e.type), pops=1, pushes=1)
         else:

@@ -41,7 +41,7 @@ class Env(Expr):
 
 @dataclass(eq=False)
 class Unary(Expr):
-    op: str  # neg not cast to_bytes32 from_bytes
+    op: str  # neg not cast to_bytes32 to_bytes (bytesN of an integer) from_bytes
     operand: Expr
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import ast, ir
 from . import types as T
 from .arith import SOURCE_OPS as _BINOPS
+from .builtins import lower_balance
 from .symbols import (
     BuiltinRef,
     ConstInfo,
@@ -524,6 +525,8 @@ class _FunctionLowerer:
             ref = e.ref
             if isinstance(ref, EnvRef):
                 return ir.Env(t, ref.member.name)
+            if isinstance(ref, BuiltinRef):  # a.balance
+                return lower_balance(self, e)
             if isinstance(ref, EnumMemberRef):
                 return ir.Const(ref.enum, ref.index)
             if isinstance(ref, ReportFieldRef):
@@ -626,9 +629,15 @@ class _FunctionLowerer:
         if isinstance(to, T.IntType):
             if isinstance(src, T.FixedBytesType):
                 return ir.Unary(to, "from_bytes", arg)
+            if isinstance(src, T.BoolType):  # 0 or 1 fits every integer type
+                if isinstance(arg, ir.Const):
+                    return ir.Const(to, int(arg.value))
+                return ir.Unary(to, "cast", arg)
             if isinstance(src, T.IntType) and src.signed == to.signed and src.bits <= to.bits:
                 return arg
             return ir.Unary(to, "cast", arg)
         if isinstance(to, T.FixedBytesType):
-            return ir.Unary(to, "to_bytes32", arg) if isinstance(src, T.IntType) else arg
+            if isinstance(src, T.IntType | T.BoolType | T.EnumType):
+                return ir.Unary(to, "to_bytes32" if to.size == 32 else "to_bytes", arg)
+            return arg  # bytesN(bytesN), bytes20(address)
         return arg  # address(interface)

@@ -516,7 +516,7 @@ class _ScenarioGen:
             self.bexpr(depth - 1)
             self.out(f"B2I {self.ty()}")
         elif choice == 12:
-            self.out(c.pick(["CALLVALUE", "SELFBALANCE", "HEIGHT", "TIMESTAMP"]))
+            self.out(c.pick(["CALLVALUE", "SELFBALANCE", "HEIGHT", "TIMESTAMP", "CHAINID"]))
         elif choice == 13:
             self.address_expr()
             self.out("BALANCE")

@@ -98,6 +98,7 @@ CASES = {
     "BALANCE": ("CALLER\n BALANCE\n POP", g("CALLER", "BALANCE", "POP") + GAS.account_read),
     "SELFBALANCE": ("SELFBALANCE\n POP", g("SELFBALANCE", "POP")),
     "HEIGHT": ("HEIGHT\n POP", g("HEIGHT", "POP")),
+    "CHAINID": ("CHAINID\n POP", g("CHAINID", "POP")),
     "TIMESTAMP": ("TIMESTAMP\n POP", g("TIMESTAMP", "POP")),
     "ORIGIN": ("ORIGIN\n POP", g("ORIGIN", "POP")),
     "EMIT": ("CONST 5\n EMIT Ping", g("CONST", "EMIT") + GAS.event_base + GAS.event_per_byte * 32),

@@ -413,6 +413,7 @@ class Chain:
             sender,
             self.modules,
             dict.fromkeys((ACCOUNT + sender, ACCOUNT + to)),
+            self.chain_id,
         )
         _ensure_stack_headroom()
         try:
@@ -521,7 +522,9 @@ class BlockBuilder:
         accessed = dict.fromkeys((ACCOUNT + sender, ACCOUNT + self.proposer))
         if tx.to is not None:
             accessed[ACCOUNT + tx.to] = None
-        ctx = TxContext(state, self.height, self.timestamp, sender, chain.modules, accessed)
+        ctx = TxContext(
+            state, self.height, self.timestamp, sender, chain.modules, accessed, chain.chain_id
+        )
         receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
         gas = tx.gas_limit - intrinsic
         try:

@@ -310,6 +310,7 @@ class TxContext:
         "call_stack",
         "code_used",
         "accessed",
+        "chain_id",
     )
 
     def __init__(
@@ -320,8 +321,10 @@ class TxContext:
         origin: bytes,
         modules: ModuleCache = MODULES,
         accessed: dict[bytes, None] | None = None,
+        chain_id: int = 1,
     ):
         self.state = state
+        self.chain_id = chain_id  # CHAINID
         self.height = height
         self.timestamp = timestamp
         self.origin = origin

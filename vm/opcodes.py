@@ -63,6 +63,7 @@ DEPLOY_GAS: dict[str, int] = {
             "HEIGHT",
             "TIMESTAMP",
             "ORIGIN",
+            "CHAINID",
         ],
         _DEPLOY_SYMBOLIC,
     ),
@@ -265,6 +266,15 @@ OPCODES: tuple[OpInfo, ...] = (
     _op(0x65, "HEIGHT", [], "", "I", 2, "block height"),
     _op(0x66, "TIMESTAMP", [], "", "I", 2, "block timestamp (seconds)"),
     _op(0x67, "ORIGIN", [], "", "B", 2, "address that signed the transaction"),
+    _op(
+        0x68,
+        "CHAINID",
+        [],
+        "",
+        "I",
+        2,
+        "the chain's id (transactions name it; signed messages should)",
+    ),
     # effects
     _op(
         0x70, "EMIT", ["u16"], "*", "", 0, "emit event e with its fields; + event gas", dynamic=True

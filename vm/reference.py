@@ -424,6 +424,7 @@ HANDLERS: dict[str, Handler] = {
     "BALANCE": _frame_value("balance", 1),
     "SELFBALANCE": _env(lambda run: run.fr.selfbalance()),
     "HEIGHT": _env(lambda run: run.tx.height),
+    "CHAINID": _env(lambda run: run.tx.chain_id),
     "TIMESTAMP": _env(lambda run: run.tx.timestamp),
     "ORIGIN": _env(lambda run: run.tx.origin),
     "EMIT": _emit,

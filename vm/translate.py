@@ -638,6 +638,7 @@ _ENV = {
     "CALLVALUE": "fr.value",
     "SELF": "fr.address",
     "HEIGHT": "tx.height",
+    "CHAINID": "tx.chain_id",
     "TIMESTAMP": "tx.timestamp",
     "ORIGIN": "tx.origin",
 }

@@ -248,7 +248,7 @@ class CallChecks:
                 self.expect(arg, to)
             else:
                 src = self.expr(arg)
-                if isinstance(src, T.EnumType):
+                if isinstance(src, T.EnumType | T.BoolType):
                     pass
                 elif isinstance(src, T.FixedBytesType) and to.bits >= src.size * 8:
                     pass
@@ -256,15 +256,30 @@ class CallChecks:
                     self.r.error("E0201", f"cannot convert {src} to {to}", e.span)
             e.ref = ConversionRef(to)
             return to
-        if isinstance(to, T.FixedBytesType) and to.size == 32:
+        if isinstance(to, T.FixedBytesType):
+            # integers and bools: big-endian in N bytes (reverts if the value does not fit);
+            # an address: bytes20; bytesN: itself
             src = self.expr(arg)
-            if not isinstance(src, T.IntType | T.FixedBytesType):
-                self.r.error("E0201", f"cannot convert {src} to {to}", e.span)
+            if not (
+                isinstance(src, T.IntType | T.BoolType | T.EnumType | T.ErrorType)
+                or (isinstance(src, T.FixedBytesType) and src.size == to.size)
+                or (isinstance(src, T.AddressType | T.InterfaceType) and to.size == 20)
+            ):
+                self.r.error(
+                    "E0201",
+                    f"cannot convert {src} to {to}",
+                    e.span,
+                    f"{to}(x) converts an integer, a bool or a {to}"
+                    + (" (bytes20 also an address)" if to.size != 20 else ", or an address")
+                    + "; slice(b, start, N) takes N bytes of bytes",
+                )
             e.ref = ConversionRef(to)
             return to
         if isinstance(to, T.AddressType):
             src = self.expr(arg)
-            if not isinstance(src, T.InterfaceType | T.AddressType):
+            if not (
+                isinstance(src, T.InterfaceType | T.AddressType) or src == T.FixedBytesType(20)
+            ):
                 self.r.error(
                     "E0201",
                     f"cannot convert {src} to address",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from .. import ast
 from .. import types as T
-from ..builtins import ENV_MEMBERS
+from ..builtins import BALANCE, ENV_BASES, ENV_MEMBERS
 from ..spelling import did_you_mean
-from ..symbols import ContractInfo, EnumMemberRef, EnvRef, FieldRef, ReportFieldRef
+from ..symbols import BuiltinRef, ContractInfo, EnumMemberRef, EnvRef, FieldRef, ReportFieldRef
 
 
 class ExpressionChecks:
@@ -187,7 +187,7 @@ class ExpressionChecks:
             return T.ERROR
         if (
             isinstance(obj, ast.Name)
-            and obj.id in ("msg", "block", "tx", "self")
+            and obj.id in ENV_BASES
             and self.lookup(obj.id) is None
         ):
             key = (obj.id, e.attr)
@@ -228,6 +228,9 @@ class ExpressionChecks:
         t = self.expr(obj)
         if t == T.ERROR:
             return T.ERROR
+        if isinstance(t, T.AddressType | T.InterfaceType) and e.attr == "balance":
+            e.ref = BuiltinRef(BALANCE)  # the native balance of any address
+            return T.UINT
         if isinstance(
             t, T.ReportType | T.StructType
         ):  # named fields: a report's or a stored struct's
@@ -291,7 +294,13 @@ class ExpressionChecks:
         if T.ERROR in (lt, rt):
             return T.ERROR
         if not (isinstance(lt, T.IntType) and isinstance(rt, T.IntType)):
-            self.r.error("E0202", f"{op} needs integers, found {lt} and {rt}", e.span)
+            joinable = isinstance(lt, T.StringType) and isinstance(rt, T.StringType)
+            joinable = joinable or (
+                isinstance(lt, T.BytesType | T.FixedBytesType)
+                and isinstance(rt, T.BytesType | T.FixedBytesType)
+            )
+            hint = "join them with concat(a, b)" if op == "+" and joinable else None
+            self.r.error("E0202", f"{op} needs integers, found {lt} and {rt}", e.span, hint)
             return T.ERROR
         if lt.signed != rt.signed:
             self.r.error(

@@ -174,6 +174,8 @@ class StatementChecks:
             t = self.expr(a)
             if isinstance(t, T.IntType) and not isinstance(a, ast.IntLit):
                 loop_type = t
+        if loop_type == T.UINT and any(isinstance(a, ast.IntLit) and a.value < 0 for a in it.args):
+            loop_type = T.IntType(True, 256)  # range(-5, 5): literal bounds, one negative
         for a in it.args:
             self.expect(a, loop_type)
         if "max" in kw:

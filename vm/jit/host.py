@@ -336,6 +336,7 @@ HANDLERS: dict[str, Handler] = {
     "SELF": _environment(lambda fr: fr.address),
     "ORIGIN": _environment(lambda fr: fr.tx.origin),
     "HEIGHT": _environment(lambda fr: fr.tx.height),
+    "CHAINID": _environment(lambda fr: fr.tx.chain_id),
     "TIMESTAMP": _environment(lambda fr: fr.tx.timestamp),
     "SELFBALANCE": _environment(lambda fr: fr.selfbalance()),
     "CALL": _call,
