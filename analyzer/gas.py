@@ -80,7 +80,7 @@ class GasAnalysis:
         and the return data kept in the receipt."""
         if f.is_init:
             return costs.translation(verify(self.ctx.out.module))
-        returned = 0 if f.returns == T.NONE else encoded_size(f.returns)
+        returned = sum(encoded_size(t) for t in T.leaf_types(f.returns))  # a struct: its fields
         return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
 
     def bound(self, name: str) -> GasBound:

@@ -258,7 +258,7 @@ register(
 
 def _check_hash(fc: FunctionChecker, e: ast.Call) -> T.Type:
     t = fc.expr(e.args[0])
-    if t.storage_only or isinstance(t, T.BoolType | T.EnumType):
+    if t.storage_only or T.is_aggregate(t) or isinstance(t, T.BoolType | T.EnumType):
         fc.r.error(
             "E0202",
             f"{e.ref.builtin.name} takes bytes, a string, an address or an integer, found {t}",
@@ -333,7 +333,7 @@ def _check_empty(fc: FunctionChecker, e: ast.Call) -> T.Type:
     if not isinstance(a, ast.Name):
         fc.r.error("E0103", "empty(T) takes a type", a.span)
         return T.ERROR
-    t = fc.c.types.resolve(ast.TypeExpr(a.id, span=a.span), value_only=True)
+    t = fc.c.types.resolve(ast.TypeExpr(a.id, span=a.span), value_only=True, values=True)
     e.ref = EmptyRef(t)
     return t
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from deed.vm.types import MAX_DYNAMIC_LEN
+
 from .. import ast
 from .. import types as T
 from ..diagnostics import Reporter
 
 MAX_COLLECTION = 1 << 32
+TUPLE = "()"  # the name of a tuple's type expression: (uint, bool)
+T_MAX_BYTES = MAX_DYNAMIC_LEN
+
+
+is_list_element = T.is_list_element
+element_width = T.element_width
 
 
 class TypeResolver:
@@ -17,8 +25,39 @@ class TypeResolver:
         self.reporter = reporter
         self.reports = reports if reports is not None else {}
 
-    def resolve(self, te: ast.TypeExpr, value_only: bool = False, local: bool = False) -> T.Type:
+    def resolve(
+        self,
+        te: ast.TypeExpr,
+        value_only: bool = False,
+        local: bool = False,
+        values: bool = False,
+        returns: bool = False,
+    ) -> T.Type:
+        """``values``: where struct values and list values may be (locals,
+        parameters, return values); ``returns``: a tuple too."""
+        if te.name == TUPLE:
+            if not returns:
+                self.reporter.error(
+                    "E0208",
+                    "a tuple is only a return type",
+                    te.span,
+                    "return a struct, or destructure the call: x, y = self.f()",
+                )
+                return T.ERROR
+            return T.TupleType(
+                tuple(self.resolve(a, value_only, local, values) for a in te.args)  # type: ignore[arg-type]
+            )
         t = self._resolve(te)
+        if value_only and values and not isinstance(t, T.ReportType):
+            return self._value(t, te)
+        if value_only and isinstance(t, T.StructType):
+            self.reporter.error(
+                "E0208",
+                f"the struct {t} cannot be used here",
+                te.span,
+                "structs are values in locals, parameters and return values of contract functions",
+            )
+            return t
         if isinstance(t, T.ReportType) and not local:
             self.reporter.error(
                 "E0208",
@@ -33,6 +72,45 @@ class TypeResolver:
                 f"{t} can only live in storage",
                 te.span,
                 "keep maps and structs in state variables",
+            )
+        return t
+
+    def _value(self, t: T.Type, te: ast.TypeExpr) -> T.Type:
+        """A type where values beyond scalars are allowed."""
+        if isinstance(t, T.StructType):
+            path = t.storage_field()
+            if path is not None:
+                self.reporter.error(
+                    "E0208",
+                    f"{t} cannot be a value: its field {path} lives only in storage",
+                    te.span,
+                    "a struct holding a map, list or array stays in storage: read its fields",
+                )
+            return t
+        if isinstance(t, T.ListType):
+            if not is_list_element(t.elem):
+                self.reporter.error(
+                    "E0208",
+                    f"a list value holds integers, bools, addresses or bytesN, not {t.elem}",
+                    te.span,
+                    "keep lists of other elements in storage",
+                )
+                return t
+            if t.capacity * element_width(t.elem) > T_MAX_BYTES:
+                self.reporter.error(
+                    "E0208",
+                    f"{t} takes {t.capacity * element_width(t.elem):,} bytes; "
+                    f"a list value holds at most {T_MAX_BYTES:,}",
+                    te.span,
+                    "lower its capacity",
+                )
+            return t
+        if t.storage_only:
+            self.reporter.error(
+                "E0208",
+                f"{t} can only live in storage",
+                te.span,
+                "keep maps and arrays in state variables",
             )
         return t
 
@@ -79,7 +157,7 @@ class TypeResolver:
                 )
                 return T.MapType(T.UINT, T.UINT)
             key = self._resolve(args[0])
-            if key.storage_only:
+            if key.storage_only or T.is_aggregate(key):
                 self.reporter.error("E0209", f"a map key cannot be {key}", args[0].span)
             return T.MapType(key, self._resolve(args[1]))
         if name == "list":

@@ -1,0 +1,374 @@
+"""Values beyond scalars (issue 10 item 2): struct values, lists of structs
+that push and pop, tuple returns, list values as parameters. Each contract
+is deployed and called; each new error has its code, message and position."""
+
+import pytest
+from support import Harness
+
+from deed.compiler.diagnostics import CompileError
+from deed.compiler.driver import compile_source
+
+SHOP = """
+contract Shop:
+    struct Inner:
+        a: u64
+        b: bool
+
+    struct Order:
+        buyer: address
+        amount: uint
+        paid: bool
+        inner: Inner
+
+    struct Item:
+        id: uint
+        owner: address
+
+    orders: map[uint, Order]
+    items: list[Item, 3]
+    last: uint
+    flag: bool
+
+    pub put(id: uint, o: Order):
+        self.orders[id] = o
+
+    @view
+    pub get(id: uint) -> Order:
+        o: Order = self.orders[id]
+        o.amount += 1
+        o.inner.a = 7
+        return o
+
+    @view
+    pub field(id: uint) -> u64:
+        return self.orders[id].inner.a
+
+    pub make(a: address, n: uint) -> Order:
+        o: Order = Order(buyer=a, amount=n, paid=False, inner=Inner(a=1, b=True))
+        return self.doubled(o)
+
+    doubled(o: Order) -> Order:
+        o.amount = o.amount * 2
+        return o
+
+    pub swap_fields(id: uint):
+        o: Order = self.orders[id]
+        o.inner = Inner(a=o.inner.a + 1, b=not o.inner.b)
+        self.orders[id] = o
+
+    pub add(id: uint, owner: address):
+        self.items.push(Item(id=id, owner=owner))
+
+    pub remove() -> Item:
+        return self.items.pop()
+
+    pub drop():
+        self.items.pop()
+
+    @view
+    pub sum_ids() -> uint:
+        total: uint = 0
+        for it in self.items:
+            total += it.id
+        return total
+
+    @view
+    pub item(i: uint) -> Item:
+        return self.items[i]
+
+    pub pair(x: uint, y: bool) -> (bool, uint):
+        return y, x
+
+    split(o: Order) -> (uint, Inner):
+        return o.amount, o.inner
+
+    pub use(id: uint) -> uint:
+        a: bool, b: uint = self.pair(3, True)
+        a, self.last = self.pair(4, False)
+        self.flag = a
+        n: uint, inner: Inner = self.split(self.orders[id])
+        return b + self.last + n + inner.a
+
+    @view
+    pub zero() -> Order:
+        return empty(Order)
+"""
+
+
+@pytest.fixture(scope="module")
+def shop():
+    h = Harness()
+    out = compile_source(SHOP)
+    return h, h.deployed(out.module), out
+
+
+def test_a_public_function_takes_and_returns_a_struct(shop):
+    h, c, _ = shop
+    bob = h.addr("bob")
+    r = h.send("alice", c, "put", [5, bob, 10, True, 3, False])  # the struct, field by field
+    assert r.success, r.revert_reason
+    assert h.call(c, "get", [5]).return_values == (bob, 11, True, 7, False)
+    assert h.call(c, "field", [5]).return_values == (3,)
+
+
+def test_construction_and_internal_struct_parameters(shop):
+    h, c, _ = shop
+    carol = h.addr("carol")
+    assert h.call(c, "make", [carol, 4]).return_values == (carol, 8, False, 1, True)
+    assert h.call(c, "zero").return_values == (bytes(20), 0, False, 0, False)
+
+
+def test_a_whole_nested_struct_is_assigned_from_its_old_value(shop):
+    h, c, _ = shop
+    bob = h.addr("bob")
+    assert h.send("alice", c, "put", [6, bob, 1, False, 10, True]).success
+    assert h.send("alice", c, "swap_fields", [6]).success
+    assert h.call(c, "get", [6]).return_values == (bob, 2, False, 7, False)
+    assert h.call(c, "field", [6]).return_values == (11,)
+
+
+def test_a_list_of_structs_pushes_pops_and_loops(shop):
+    h, c, _ = shop
+    bob, carol = h.addr("bob"), h.addr("carol")
+    assert h.send("alice", c, "add", [1, bob]).success
+    assert h.send("alice", c, "add", [20, carol]).success
+    assert h.call(c, "sum_ids").return_values == (21,)
+    assert h.call(c, "item", [1]).return_values == (20, carol)
+    r = h.send("alice", c, "remove")
+    assert r.success and r.return_values == (20, carol)
+    assert h.call(c, "sum_ids").return_values == (1,)
+    assert not h.call(c, "item", [1]).return_values  # out of range: reverts
+    assert h.send("alice", c, "add", [2, bob]).success
+    assert h.send("alice", c, "add", [3, bob]).success
+    full = h.send("alice", c, "add", [4, bob])
+    assert not full.success and full.revert_reason == "list is full"
+    assert h.send("alice", c, "drop").success
+    assert h.call(c, "sum_ids").return_values == (3,)
+    assert h.send("alice", c, "drop").success
+    assert h.send("alice", c, "drop").success
+    empty = h.send("alice", c, "drop")
+    assert not empty.success and empty.revert_reason == "list is empty"
+
+
+def test_a_tuple_return_is_destructured_by_the_caller(shop):
+    h, c, _ = shop
+    bob = h.addr("bob")
+    assert h.call(c, "pair", [9, True]).return_values == (True, 9)
+    assert h.send("alice", c, "put", [8, bob, 5, False, 6, False]).success
+    r = h.send("alice", c, "use", [8])
+    assert r.success, r.revert_reason
+    assert r.return_values == (3 + 4 + 5 + 6,)
+
+
+def test_the_abi_groups_struct_and_tuple_values(shop):
+    _, _, out = shop
+    fns = {f["name"]: f for f in out.abi["functions"]}
+    put = fns["put"]
+    assert put["inputs"][1]["type"] == "Order"
+    assert put["inputs"][1]["kind"] == "struct"
+    assert [p["name"] for p in put["inputs"][1]["components"]] == [
+        "buyer",
+        "amount",
+        "paid",
+        "inner",
+    ]
+    assert put["inputs"][1]["components"][3]["components"][0] == {"name": "a", "type": "u64"}
+    assert put["vm_inputs"] == ["u256", "address", "u256", "bool", "u64", "bool"]
+    export = next(e for e in out.module.exports if e.name == "put")
+    assert put["selector"] == export.selector.hex()
+    assert [str(t) for t in export.params] == put["vm_inputs"]
+    pair = fns["pair"]
+    assert [o["type"] for o in pair["outputs"]] == ["bool", "u256"]
+    assert pair["vm_outputs"] == ["bool", "u256"]
+    assert fns["get"]["vm_outputs"] == ["address", "u256", "bool", "u64", "bool"]
+
+
+def test_enum_fields_of_a_struct_argument_are_checked():
+    src = """
+contract C:
+    enum Colour:
+        Red
+        Blue
+    struct Paint:
+        colour: Colour
+        litres: uint
+    last: uint
+    pub mix(p: Paint) -> uint:
+        self.last = p.litres
+        return uint(p.colour)
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    assert h.send("alice", c, "mix", [1, 5]).return_values == (1,)
+    bad = h.send("alice", c, "mix", [2, 5])
+    assert not bad.success and bad.revert_reason == "p.colour is not a Colour"
+
+
+HEAD = """contract C:
+    struct P:
+        x: uint
+        y: bool
+    struct M:
+        owner: address
+        bal: map[address, uint]
+    struct Big:
+        a: uint
+        b: uint
+        c: uint
+        d: uint
+        e: uint
+        f: uint
+        g: uint
+        h: uint
+        i: uint
+    ms: map[uint, M]
+    pl: list[P, 3]
+    ml: list[M, 3]
+    nums: list[uint, 3]
+"""
+LINE = HEAD.count("\n") + 1  # the first line of a case's body
+
+ERRORS = [
+    # name, body, code, line offset, column, message fragment
+    (
+        "map field param",
+        "pub f(m: M):\n    pass",
+        "E0208",
+        0,
+        14,
+        "its field bal lives only in storage",
+    ),
+    (
+        "map field ctor",
+        "pub f():\n    x: address = M(owner=msg.sender).owner",
+        "E0208",
+        1,
+        22,
+        "M cannot be a value",
+    ),
+    ("map field local", "pub f():\n    m: M = self.ms[1]", "E0208", 1, 12, "M cannot be a value"),
+    (
+        "tuple local",
+        "pub f():\n    t: (uint, bool) = self.g()\ng() -> (uint, bool):\n    return 1, True",
+        "E0208",
+        1,
+        12,
+        "a tuple is only a return type",
+    ),
+    ("struct in event", "event E(p: P)", "E0208", 0, 16, "the struct P cannot be used here"),
+    (
+        "compare",
+        "pub f() -> bool:\n    a: P = P(1, True)\n    return a == a",
+        "E0202",
+        2,
+        16,
+        "cannot compare P",
+    ),
+    (
+        "hash",
+        "pub f() -> bytes32:\n    return sha256(P(1, True))",
+        "E0202",
+        1,
+        23,
+        "sha256 takes bytes",
+    ),
+    ("map key", "m2: map[P, uint]", "E0209", 0, 13, "a map key cannot be P"),
+    (
+        "targets",
+        "pub f():\n    a: uint, b: bool, c: uint = self.g()\ng() -> (uint, bool):\n    return 1, True",
+        "E0201",
+        1,
+        9,
+        "3 targets for 2 values",
+    ),
+    (
+        "not a tuple",
+        "pub f():\n    a: uint, b: bool = self.g()\ng() -> uint:\n    return 1",
+        "E0201",
+        1,
+        28,
+        "only a call that returns several values",
+    ),
+    (
+        "return count",
+        "g() -> (uint, bool):\n    return 1, True, 3",
+        "E0201",
+        1,
+        16,
+        "g returns 2 values, found 3",
+    ),
+    (
+        "return tuple",
+        "g() -> uint:\n    return 1, 2",
+        "E0201",
+        1,
+        16,
+        "g returns one u256, not 2 values",
+    ),
+    (
+        "element type",
+        "pub f():\n    a: bool, b: bool = self.g()\ng() -> (uint, bool):\n    return 1, True",
+        "E0201",
+        1,
+        9,
+        "this target is a bool; the call gives a u256",
+    ),
+    ("missing field", "pub f():\n    p: P = P(x=1)", "E0204", 1, 16, "struct P: missing y"),
+    (
+        "unknown field",
+        "pub f():\n    p: P = P(x=1, y=True, z=3)",
+        "E0204",
+        1,
+        31,
+        "struct P has no field z",
+    ),
+    (
+        "loop variable",
+        "pub f():\n    for p in self.pl:\n        p.x = 1",
+        "E0207",
+        2,
+        13,
+        "the loop variable p cannot be assigned",
+    ),
+    (
+        "whole M",
+        "pub f():\n    self.ms[1] = self.ms[2]",
+        "E0207",
+        1,
+        9,
+        "a whole M cannot be assigned",
+    ),
+    (
+        "pop M",
+        "pub f():\n    self.ml.pop()",
+        "E0202",
+        1,
+        9,
+        "pop works on lists of values, not of M",
+    ),
+    ("returns", "pub f() -> Big:\n    return empty(Big)", "E0410", 0, 16, "f returns 9 values"),
+    ("params", "pub f(a: Big, b: Big):\n    pass", "E0410", 0, 19, "f has 18 parameter values"),
+    (
+        "locals",
+        "pub f():\n" + "".join(f"    b{i}: Big = empty(Big)\n" for i in range(30)),
+        "E0408",
+        29,
+        9,
+        "(270 VM locals",
+    ),
+]
+
+
+def _body(text: str) -> str:
+    return "".join("    " + line + "\n" for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "code", "line", "column", "message"), ERRORS, ids=[e[0] for e in ERRORS]
+)
+def test_errors(name, body, code, line, column, message):
+    with pytest.raises(CompileError) as info:
+        _ = compile_source(HEAD + _body(body)).module
+    d = info.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.column) == (code, LINE + line, column), d.message
+    assert message in d.message
