@@ -234,6 +234,8 @@ def _check_len(fc: FunctionChecker, e: ast.Call) -> T.Type:
 
 def _lower_len(lw: _FunctionLowerer, e: ast.Call) -> ir.Expr:
     container = e.args[0].type
+    if isinstance(container, T.ListType) and not lw.in_storage(e.args[0]):
+        return lw.list_value_length(container, lw.expr(e.args[0]))
     if isinstance(container, T.ListType | T.ArrayType):
         return lw.length(container, lw.storage_key(e.args[0]))
     return ir.Builtin(T.UINT, "len", [lw.expr(e.args[0])])
@@ -505,3 +507,30 @@ for _name in ("read_uint", "read_bytes32"):
             opcodes=("SLICE", "B2I") if _name == "read_uint" else ("SLICE",),
         )
     )
+
+
+# ------------------------------------------------------------ list values (IR only)
+
+
+def _emit_element(em: _FunctionEmitter, e: ir.Builtin) -> None:
+    """``list_element(data, index, width)``: SLICE(data, index * width, width)."""
+    data, index, width = e.args
+    em.expr(data)
+    em.expr(index)
+    em.expr(width)
+    em.op("MUL", em.int_code(T.UINT), pops=2, pushes=1)
+    em.expr(width)
+    em.op("SLICE", pops=3, pushes=1)
+
+
+# the bytes of element ``index`` of a list value (spec/language.md, list values)
+IR_BUILTINS["list_element"] = Builtin(
+    "list_element",
+    "list_element(data, index, width) -> bytes",
+    "the `width` bytes of element `index` of a list value",
+    (3,),
+    _check_range,  # never called: lowering makes it
+    emit=_emit_element,
+    gas=lambda n: costs.memory(int(n.args[2].value) if isinstance(n.args[2], ir.Const) else 32),
+    opcodes=("MUL", "SLICE"),
+)

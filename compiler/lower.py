@@ -185,6 +185,7 @@ class _FunctionLowerer:
                         T.BOOL, "lt", ir.Local(t, i, name), ir.Const(t, len(t.members))
                     )
                     self.emit(ir.Require(inside, f"{name} is not a {t.name}"))
+            self.check_list_params()
         self.body(fn.node.body)
         if self.current.term is None:
             self.terminate(ir.Return(None))
@@ -408,6 +409,9 @@ class _FunctionLowerer:
         self.switch(joins[0][0])
 
     def for_stmt(self, s: ast.For) -> None:
+        if isinstance(s.iter.type, T.ListType) and not self.in_storage(s.iter):
+            self.list_value_loop(s)
+            return
         if isinstance(s.iter.type, T.ListType | T.ArrayType):
             self.for_each(s)
             return
@@ -583,6 +587,65 @@ class _FunctionLowerer:
         ]
         return ir.Call(vm_returns(e.type), target.name, args)
 
+    # ------------------------------------------------------------ list values
+    def list_value_length(self, t: T.ListType, data: ir.Expr) -> ir.Expr:
+        """Elements of a list value: its bytes over the element width."""
+        size = ir.Builtin(T.UINT, "len", [data])
+        width = T.element_width(t.elem)
+        return size if width == 1 else ir.Binary(T.UINT, "div", size, ir.Const(T.UINT, width))
+
+    def list_value_element(self, t: T.ListType, data: ir.Expr, index: ir.Expr) -> ir.Expr:
+        """Element ``index`` of a list value (the index checked by the caller)."""
+        elem = t.elem
+        width = T.element_width(elem)
+        raw = ir.Builtin(T.BytesType(width), "list_element", [data, index, ir.Const(T.UINT, width)])
+        if isinstance(elem, T.IntType):
+            return ir.Unary(elem, "from_bytes", raw)
+        if isinstance(elem, T.BoolType):  # any byte but zero is true
+            return ir.Compare(T.BOOL, "ne", ir.Unary(T.U8, "from_bytes", raw), ir.Const(T.U8, 0))
+        raw.type = elem  # an address or bytesN: the bytes themselves
+        return raw
+
+    def list_value_index(self, e: ast.Index) -> ir.Expr:
+        """``xs[i]`` on a list value; an index past the end reverts."""
+        t = e.obj.type
+        data = self.held(self.expr(e.obj), t, "list")
+        index = self.held(self.expr(e.index), T.UINT, "index")
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "lt", index, self.list_value_length(t, data)),
+                "index out of range",
+            )
+        )
+        return self.list_value_element(t, data, index)
+
+    def list_value_loop(self, s: ast.For) -> None:
+        """``for x in xs`` over a list value."""
+        t = s.iter.type
+        var: LocalInfo = s.ref
+        data = self.held(self.expr(s.iter), t, "list")
+        end = self.held(self.list_value_length(t, data), T.UINT, "end")
+        i = self.temp(T.UINT, "i")
+        self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
+        element = ir.SetLocal(self.slot(var), var.name, self.list_value_element(t, data, i))
+        self.counted_loop(i, end, s.body, t.capacity, prelude=[element])
+
+    def check_list_params(self) -> None:
+        """A list argument from outside: whole elements only (its byte length
+        is checked against the capacity by the VM, as a bytes value)."""
+        for loc in self.fn.locals[: len(self.fn.params)]:
+            t = loc.type
+            if isinstance(t, T.ListType) and T.element_width(t.elem) > 1:
+                data = ir.Local(t, self.slot(loc), loc.name)
+                size = ir.Builtin(T.UINT, "len", [data])
+                whole = ir.Binary(T.UINT, "mod", size, ir.Const(T.UINT, T.element_width(t.elem)))
+                self.emit(
+                    ir.Require(
+                        ir.Compare(T.BOOL, "eq", whole, ir.Const(T.UINT, 0)),
+                        f"{loc.name} is not a {t}",
+                    )
+                )
+
     # ------------------------------------------------------------ oracle reports
     def typed_report(self, e: ast.Call) -> ir.Expr:
         """The checked report's data, in a local, after checking its size."""
@@ -750,6 +813,8 @@ class _FunctionLowerer:
                 return leaf
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.Index):
+            if isinstance(e.obj.type, T.ListType) and not self.in_storage(e.obj):
+                return self.list_value_index(e)
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.BinOp):
             return ir.Binary(t, _BINOPS[e.op], self.expr(e.left), self.expr(e.right))

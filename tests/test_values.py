@@ -372,3 +372,245 @@ def test_errors(name, body, code, line, column, message):
     d = info.value.diagnostics[0]
     assert (d.code, d.span.line, d.span.column) == (code, LINE + line, column), d.message
     assert message in d.message
+
+
+# --------------------------------------------------------------------------- list values
+
+PAYROLL = """
+contract Payroll:
+    paid: map[address, uint]
+    count: uint
+
+    pub pay(to: list[address, 50], amounts: list[uint, 50]):
+        require(len(to) == len(amounts), "lengths differ")
+        for i in range(len(to), max=50):
+            self.paid[to[i]] += amounts[i]
+        self.count += len(to)
+
+    @view
+    pub owed(who: address) -> uint:
+        return self.paid[who]
+
+    @view
+    pub total(xs: list[u64, 10], flags: list[bool, 10]) -> uint:
+        t: uint = 0
+        for x in xs:
+            t += x
+        for f in flags:
+            if f:
+                t += 1000
+        return t
+
+    @view
+    pub at(xs: list[i16, 5], i: uint) -> i16:
+        return xs[i]
+
+    @view
+    pub echo(xs: list[bytes4, 3]) -> list[bytes4, 3]:
+        ys: list[bytes4, 3] = xs
+        return self.same(ys)
+
+    same(xs: list[bytes4, 3]) -> list[bytes4, 3]:
+        return xs
+"""
+
+
+def _u(values, width, signed=False) -> bytes:
+    return b"".join(v.to_bytes(width, "big", signed=signed) for v in values)
+
+
+@pytest.fixture(scope="module")
+def payroll():
+    h = Harness()
+    out = compile_source(PAYROLL)
+    return h, h.deployed(out.module), out
+
+
+def test_a_payroll_of_40_is_one_transaction(payroll):
+    h, c, _ = payroll
+    people = [bytes([i + 1]) * 20 for i in range(40)]
+    amounts = [1_000 + i for i in range(40)]
+    r = h.send("alice", c, "pay", [b"".join(people), _u(amounts, 32)])
+    assert r.success, r.revert_reason
+    assert all(
+        h.call(c, "owed", [p]).return_values == (a,) for p, a in zip(people, amounts, strict=True)
+    )
+    bad = h.send("alice", c, "pay", [b"".join(people[:2]), _u(amounts[:3], 32)])
+    assert not bad.success and bad.revert_reason == "lengths differ"
+
+
+def test_list_values_read_loop_and_check_their_length(payroll):
+    h, c, _ = payroll
+    assert h.call(c, "total", [_u([1, 2, 3], 8), bytes([0, 1, 2])]).return_values == (2006,)
+    assert h.call(c, "at", [_u([-5, 7], 2, signed=True), 0]).return_values == (-5,)
+    assert h.call(c, "at", [_u([-5, 7], 2, signed=True), 1]).return_values == (7,)
+    out = h.call(c, "at", [_u([-5, 7], 2, signed=True), 2])
+    assert out.revert_reason == "index out of range"
+    assert h.call(c, "echo", [b"abcdefgh"]).return_values == (b"abcdefgh",)
+    torn = h.call(c, "total", [b"abc", b""])  # not a whole number of u64s
+    assert torn.revert_reason == "xs is not a list[u64, 10]"
+
+
+def test_the_abi_describes_list_values(payroll):
+    _, _, out = payroll
+    pay = next(f for f in out.abi["functions"] if f["name"] == "pay")
+    assert pay["inputs"][0] == {
+        "name": "to",
+        "type": "bytes[1000]",
+        "deed_type": "list[address, 50]",
+        "kind": "list",
+        "element": {"name": "", "type": "address"},
+        "capacity": 50,
+    }
+    assert pay["selector"] == next(e for e in out.module.exports if e.name == "pay").selector.hex()
+
+
+def test_the_gas_bound_covers_a_full_payroll(payroll):
+    from deed.analyzer.context import Context
+    from deed.analyzer.gas import GasAnalysis
+    from deed.vm.chain import intrinsic_gas
+
+    h, c, out = payroll
+    bound = GasAnalysis(Context(out)).all()["pay"].bound
+    people = [bytes([i + 100]) * 20 for i in range(50)]
+    export = next(e for e in out.module.exports if e.name == "pay")
+    data = h.chain.encode_call(c, "pay", [b"".join(people), _u([7] * 50, 32)])
+    tx = h.tx("alice", c, data, 0, 10_000_000)
+    r = h.block.apply(tx)
+    assert r.success, r.revert_reason
+    assert r.gas_used - intrinsic_gas(tx) <= bound
+    assert export.params[0].param == 1000
+
+
+LIST_ERRORS = [
+    (
+        "struct elements",
+        "pub f(x: list[P, 3]):\n    pass",
+        "E0208",
+        0,
+        14,
+        "a list value holds integers",
+    ),
+    (
+        "storage to value",
+        "pub f():\n    v: list[uint, 3] = self.nums",
+        "E0207",
+        1,
+        28,
+        "cannot be copied into a list value",
+    ),
+    (
+        "storage as argument",
+        "pub f():\n    self.g(self.nums)\ng(v: list[uint, 3]):\n    pass",
+        "E0207",
+        1,
+        16,
+        "cannot be copied",
+    ),
+    (
+        "push on a value",
+        "pub f(v: list[uint, 3]):\n    v.push(1)",
+        "E0202",
+        1,
+        9,
+        "a list value cannot grow",
+    ),
+    (
+        "assign an element",
+        "pub f(v: list[uint, 3]):\n    v[0] = 1",
+        "E0207",
+        1,
+        9,
+        "only locals and storage",
+    ),
+    (
+        "too large",
+        "pub f(v: list[uint, 3000]):\n    pass",
+        "E0208",
+        0,
+        14,
+        "a list value holds at most 65,536",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "code", "line", "column", "message"),
+    LIST_ERRORS,
+    ids=[e[0] for e in LIST_ERRORS],
+)
+def test_list_value_errors(name, body, code, line, column, message):
+    test_errors(name, body, code, line, column, message)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_cli_groups_struct_and_list_arguments_with_the_abi(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from deed.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        return r
+
+    (tmp_path / "shop.deed").write_text(SHOP)
+    (tmp_path / "pay.deed").write_text(PAYROLL)
+    assert run("keys", "new", "alice").exit_code == 0
+    assert run("keys", "new", "bob").exit_code == 0
+    assert run("chain", "init").exit_code == 0
+    assert run("compile", "shop.deed").exit_code == 0
+    assert run("compile", "pay.deed").exit_code == 0
+    import json
+
+    shop = json.loads(run("deploy", "shop.deedc", "--from", "alice", "--json").output)
+    addr = shop["contract_address"]
+    order = '{"buyer": "@bob", "amount": 10, "paid": true, "inner": {"a": 3, "b": false}}'
+    r = run("send", addr, "put", "5", order, "--from", "alice", "--abi", "shop.abi.json")
+    assert r.exit_code == 0, r.output
+    r = run(
+        "send",
+        addr,
+        "put",
+        "6",
+        "(@bob, 1, false, (2, true))",
+        "--from",
+        "alice",
+        "--abi",
+        "shop.abi.json",
+    )
+    assert r.exit_code == 0, r.output
+    r = run("call", addr, "get", "5", "--abi", "shop.abi.json")
+    assert r.exit_code == 0 and r.output.startswith("Order(buyer=0x")
+    assert "amount=11, paid=true, inner=Inner(a=7, b=false))" in r.output
+    r = run("call", addr, "get", "6", "--abi", "shop.abi.json", "--json")
+    assert json.loads(r.output)["return_values"][0]["inner"] == {"a": 7, "b": True}
+    r = run("call", addr, "get", "6")  # without the ABI: the flat VM values, as before
+    assert r.exit_code == 0 and r.output.splitlines()[1:] == ["2", "false", "7", "true"]
+    r = run(
+        "send", addr, "put", "7", '{"buyer": "@bob"}', "--from", "alice", "--abi", "shop.abi.json"
+    )
+    assert r.exit_code == 2 and "missing: amount, paid, inner" in r.output
+    pay = json.loads(run("deploy", "pay.deedc", "--from", "alice", "--json").output)
+    addr = pay["contract_address"]
+    r = run(
+        "send",
+        addr,
+        "pay",
+        '["@bob", "@alice"]',
+        "[5, 7]",
+        "--from",
+        "alice",
+        "--abi",
+        "pay.abi.json",
+    )
+    assert r.exit_code == 0, r.output
+    r = run("call", addr, "owed", "@bob", "--abi", "pay.abi.json")
+    assert r.output.strip() == "5"
+    r = run("call", addr, "echo", '["0x01020304", "abcd"]', "--abi", "pay.abi.json")
+    assert r.output.strip() == "[0x01020304, 0x61626364]"
+    r = run("call", addr, "total", "[1,2,3,4,5,6,7,8,9,10,11]", "[]", "--abi", "pay.abi.json")
+    assert r.exit_code == 2 and "holds at most 10" in r.output

@@ -49,6 +49,7 @@ class CallChecks:
             return
         for a, (_, t) in zip(call.args, fields, strict=True):
             self.expect(a, t)
+            self.no_storage_list(a, t)
 
     def call(self, e: ast.Call) -> T.Type:
         f = e.func
