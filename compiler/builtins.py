@@ -245,7 +245,7 @@ register(
     Builtin(
         "len",
         "len(x)",
-        "the length of bytes or a string (in bytes), a storage list or an array",
+        "the length of bytes or a string (in bytes), a list (in elements) or an array",
         (1,),
         _check_len,
         lower=_lower_len,

@@ -2,6 +2,10 @@
 that push and pop, tuple returns, list values as parameters. Each contract
 is deployed and called; each new error has its code, message and position."""
 
+import hashlib
+import re
+from pathlib import Path
+
 import pytest
 from support import Harness
 
@@ -614,3 +618,65 @@ def test_the_cli_groups_struct_and_list_arguments_with_the_abi(tmp_path, monkeyp
     assert r.output.strip() == "[0x01020304, 0x61626364]"
     r = run("call", addr, "total", "[1,2,3,4,5,6,7,8,9,10,11]", "[]", "--abi", "pay.abi.json")
     assert r.exit_code == 2 and "holds at most 10" in r.output
+
+
+# --------------------------------------------------------------------------- the spec's examples
+
+SPEC = Path(__file__).parent.parent / "spec" / "language.md"
+
+
+def spec_example(contract: str) -> str:
+    """The example of spec/language.md, section "Values beyond scalars", declaring ``contract``."""
+    text = SPEC.read_text().split("### Values beyond scalars")[1].split("## 3. Declarations")[0]
+    blocks = re.findall(r"```deed\n(.*?)```", text, re.S)
+    return next(b for b in blocks if f"contract {contract}:" in b)
+
+
+def test_spec_struct_values_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Orders")).module)
+    bob = h.addr("bob")
+    assert h.send("alice", c, "place", [1, bob, 5, False]).success
+    assert h.send("alice", c, "bump", [1]).return_values == (6,)
+    assert h.call(c, "get", [1]).return_values == (bob, 6, False)
+    assert h.send("bob", c, "open", [2, 9]).success
+    assert h.call(c, "get", [2]).return_values == (bob, 9, False)
+    out = compile_source(spec_example("Orders"))
+    place = next(f for f in out.abi["functions"] if f["name"] == "place")
+    assert place["selector"] == hashlib.sha256(b"place(u256,address,u256,bool)").digest()[:4].hex()
+
+
+def test_spec_queue_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Queue")).module)
+    assert h.send("alice", c, "add", [4]).success
+    assert h.send("bob", c, "add", [5]).success
+    assert h.call(c, "total").return_values == (9,)
+    assert h.send("alice", c, "take").return_values == (5, h.addr("bob"))
+    assert h.call(c, "total").return_values == (4,)
+
+
+def test_spec_split_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Split")).module)
+    # 100 = 14 * 7 + 2; 14 = 4 * 3 + 2: q = 4, r = 2
+    assert h.send("alice", c, "run", [100]).return_values == (6, False)
+    assert h.send("alice", c, "run", [21]).return_values == (1, True)
+
+
+def test_spec_payroll_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Payroll")).module)
+    people = [bytes([i + 1]) * 20 for i in range(40)]
+    r = h.send("alice", c, "pay", [b"".join(people), _u(range(1, 41), 32)])
+    assert r.success, r.revert_reason
+
+
+def test_spec_list_encoding_example():
+    """``list[u64, 3]`` holding 1, 2 is 0x0000000000000001 0000000000000002."""
+    from deed.cli.grouped import encode_element
+    from deed.vm.types import U64
+
+    assert encode_element(U64, 1) + encode_element(U64, 2) == bytes.fromhex(
+        "0000000000000001" + "0000000000000002"
+    )
