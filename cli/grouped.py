@@ -47,7 +47,7 @@ def abi_function(abi: dict, name: str) -> dict | None:
 
 def is_grouped(params: list[dict]) -> bool:
     """Whether any parameter or output is more than one plain VM value."""
-    return any(p.get("kind") in ("struct", "list") for p in params)
+    return any(p.get("kind") in ("struct", "list", "array") for p in params)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -73,7 +73,7 @@ def _parse(value: object, p: dict, keys: KeyLookup, where: str) -> list[object]:
     kind = p.get("kind")
     if kind == "struct":
         return _parse_struct(value, p, keys, where)
-    if kind == "list":
+    if kind in ("list", "array"):
         return [_parse_list(value, p, keys, where)]
     return [parse_arg(_text(value), parse_type(p["type"]), keys)]
 
@@ -115,7 +115,9 @@ def _parse_list(value: object, p: dict, keys: KeyLookup, where: str) -> bytes:
         value = _structured(value, where, p["deed_type"])
     if not isinstance(value, list):
         raise UsageError(f"{where}: a {p['deed_type']} is a JSON array, [a, b, ...]")
-    if len(value) > p["capacity"]:
+    if "size" in p and len(value) != p["size"]:
+        raise UsageError(f"{where}: {len(value)} elements, a {p['deed_type']} has {p['size']}")
+    if len(value) > p.get("capacity", len(value)):
         raise UsageError(
             f"{where}: {len(value)} elements, a {p['deed_type']} holds at most {p['capacity']}"
         )
@@ -220,7 +222,7 @@ def _json(p: dict, leaves: list) -> object:
             obj[f["name"]] = _json(f, leaves[:n])
             leaves = leaves[n:]
         return obj
-    if kind == "list":
+    if kind in ("list", "array"):
         t = parse_type(p["element"]["type"])
         return [json_value(t, v) for v in decode_elements(t, bytes(leaves[0]))]
     return json_value(parse_type(p["type"]), leaves[0])
@@ -235,7 +237,7 @@ def _text_of(p: dict, leaves: list) -> str:
             parts.append(f"{f['name']}={_text_of(f, leaves[:n])}")
             leaves = leaves[n:]
         return f"{p['type']}({', '.join(parts)})"
-    if kind == "list":
+    if kind in ("list", "array"):
         t = parse_type(p["element"]["type"])
         return "[" + ", ".join(text_value(t, v) for v in decode_elements(t, bytes(leaves[0]))) + "]"
     return text_value(parse_type(p["type"]), leaves[0])

@@ -26,6 +26,15 @@ def _param(name: str, t: T.Type) -> dict:
             "element": _param("", t.elem),
             "capacity": t.capacity,
         }
+    if isinstance(t, T.ArrayType):  # one bytes value: exactly its elements, packed
+        return {
+            "name": name,
+            "type": str(t.vm_type()),
+            "deed_type": str(t),
+            "kind": "array",
+            "element": _param("", t.elem),
+            "size": t.size,
+        }
     return {"name": name, "type": str(t.vm_type())} | (
         {"deed_type": str(t)} if str(t) != str(t.vm_type()) else {}
     )

@@ -234,7 +234,7 @@ def _check_len(fc: FunctionChecker, e: ast.Call) -> T.Type:
 
 def _lower_len(lw: _FunctionLowerer, e: ast.Call) -> ir.Expr:
     container = e.args[0].type
-    if isinstance(container, T.ListType) and not lw.in_storage(e.args[0]):
+    if isinstance(container, T.ListType | T.ArrayType) and not lw.in_storage(e.args[0]):
         return lw.list_value_length(container, lw.expr(e.args[0]))
     if isinstance(container, T.ListType | T.ArrayType):
         return lw.length(container, lw.storage_key(e.args[0]))

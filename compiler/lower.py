@@ -409,7 +409,7 @@ class _FunctionLowerer:
         self.switch(joins[0][0])
 
     def for_stmt(self, s: ast.For) -> None:
-        if isinstance(s.iter.type, T.ListType) and not self.in_storage(s.iter):
+        if isinstance(s.iter.type, T.ListType | T.ArrayType) and not self.in_storage(s.iter):
             self.list_value_loop(s)
             return
         if isinstance(s.iter.type, T.ListType | T.ArrayType):
@@ -588,8 +588,11 @@ class _FunctionLowerer:
         return ir.Call(vm_returns(e.type), target.name, args)
 
     # ------------------------------------------------------------ list values
-    def list_value_length(self, t: T.ListType, data: ir.Expr) -> ir.Expr:
-        """Elements of a list value: its bytes over the element width."""
+    def list_value_length(self, t: T.ListType | T.ArrayType, data: ir.Expr) -> ir.Expr:
+        """Elements of a list value: its bytes over the element width (an
+        array value's: its size, checked on entry)."""
+        if isinstance(t, T.ArrayType):
+            return ir.Const(T.UINT, t.size)
         size = ir.Builtin(T.UINT, "len", [data])
         width = T.element_width(t.elem)
         return size if width == 1 else ir.Binary(T.UINT, "div", size, ir.Const(T.UINT, width))
@@ -628,14 +631,22 @@ class _FunctionLowerer:
         i = self.temp(T.UINT, "i")
         self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
         element = ir.SetLocal(self.slot(var), var.name, self.list_value_element(t, data, i))
-        self.counted_loop(i, end, s.body, t.capacity, prelude=[element])
+        bound = t.capacity if isinstance(t, T.ListType) else t.size
+        self.counted_loop(i, end, s.body, bound, prelude=[element])
 
     def check_list_params(self) -> None:
         """A list argument from outside: whole elements only (its byte length
         is checked against the capacity by the VM, as a bytes value)."""
         for loc in self.fn.locals[: len(self.fn.params)]:
             t = loc.type
-            if isinstance(t, T.ListType) and T.element_width(t.elem) > 1:
+            if isinstance(t, T.ArrayType):  # exactly its size
+                data = ir.Local(t, self.slot(loc), loc.name)
+                size = ir.Builtin(T.UINT, "len", [data])
+                exact = ir.Const(T.UINT, t.size * T.element_width(t.elem))
+                self.emit(
+                    ir.Require(ir.Compare(T.BOOL, "eq", size, exact), f"{loc.name} is not a {t}")
+                )
+            elif isinstance(t, T.ListType) and T.element_width(t.elem) > 1:
                 data = ir.Local(t, self.slot(loc), loc.name)
                 size = ir.Builtin(T.UINT, "len", [data])
                 whole = ir.Binary(T.UINT, "mod", size, ir.Const(T.UINT, T.element_width(t.elem)))
@@ -813,7 +824,7 @@ class _FunctionLowerer:
                 return leaf
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.Index):
-            if isinstance(e.obj.type, T.ListType) and not self.in_storage(e.obj):
+            if isinstance(e.obj.type, T.ListType | T.ArrayType) and not self.in_storage(e.obj):
                 return self.list_value_index(e)
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.BinOp):

@@ -152,6 +152,11 @@ class ArrayType(Type):
     def __str__(self) -> str:
         return f"{self.elem}[{self.size}]"
 
+    def vm_type(self) -> vmt.ValueType:
+        """An array value (a parameter, a local): exactly ``size`` elements,
+        packed like a list value's (spec/language.md)."""
+        return vmt.ValueType(vmt.TAG_BYTES, max(1, self.size * element_width(self.elem)))
+
 
 def _field_index(fields: tuple[tuple[str, Type], ...], name: str) -> int | None:
     return next((i for i, (n, _) in enumerate(fields) if n == name), None)

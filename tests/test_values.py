@@ -680,3 +680,75 @@ def test_spec_list_encoding_example():
     assert encode_element(U64, 1) + encode_element(U64, 2) == bytes.fromhex(
         "0000000000000001" + "0000000000000002"
     )
+
+
+# --------------------------------------------------------------------------- array values
+
+ARRAYS = """
+contract A:
+    pub sum(xs: u64[3]) -> uint:
+        t: uint = 0
+        for x in xs:
+            t += x
+        return t + len(xs)
+
+    @view
+    pub pick(xs: address[2], i: uint) -> address:
+        return xs[i]
+
+    @view
+    pub back(xs: bool[4]) -> bool[4]:
+        return xs
+"""
+
+
+def test_fixed_array_values():
+    h = Harness()
+    out = compile_source(ARRAYS)
+    c = h.deployed(out.module)
+    assert h.send("alice", c, "sum", [_u([1, 2, 3], 8)]).return_values == (9,)
+    short = h.send("alice", c, "sum", [_u([1, 2], 8)])
+    assert short.revert_reason == "xs is not a u64[3]"
+    bob, carol = h.addr("bob"), h.addr("carol")
+    assert h.call(c, "pick", [bob + carol, 1]).return_values == (carol,)
+    assert h.call(c, "pick", [bob + carol, 2]).revert_reason == "index out of range"
+    assert h.call(c, "back", [bytes([1, 0, 0, 1])]).return_values == (bytes([1, 0, 0, 1]),)
+    sum_abi = next(f for f in out.abi["functions"] if f["name"] == "sum")
+    assert sum_abi["inputs"][0]["kind"] == "array" and sum_abi["inputs"][0]["size"] == 3
+    assert sum_abi["inputs"][0]["type"] == "bytes[24]"
+
+
+ARRAY_ERRORS = [
+    ("array of structs", "pub f(x: P[3]):\n    pass", "E0208", 0, 14, "an array value holds"),
+    (
+        "storage array",
+        "arr: u8[3]\npub f():\n    v: u8[3] = self.arr",
+        "E0207",
+        2,
+        20,
+        "into an array value",
+    ),
+    (
+        "assign an element",
+        "pub f(v: u8[3]):\n    v[0] = 1",
+        "E0207",
+        1,
+        9,
+        "only locals and storage",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "code", "line", "column", "message"),
+    ARRAY_ERRORS,
+    ids=[e[0] for e in ARRAY_ERRORS],
+)
+def test_array_value_errors(name, body, code, line, column, message):
+    test_errors(name, body, code, line, column, message)
+
+
+def test_spec_array_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Sums")).module)
+    assert h.send("alice", c, "sum", [_u([4, 5, 6], 8)]).return_values == (15,)

@@ -87,22 +87,25 @@ class TypeResolver:
                     "a struct holding a map, list or array stays in storage: read its fields",
                 )
             return t
-        if isinstance(t, T.ListType):
+        if isinstance(t, T.ListType | T.ArrayType):
+            what = "list" if isinstance(t, T.ListType) else "array"
+            a = "a" if isinstance(t, T.ListType) else "an"
+            n = t.capacity if isinstance(t, T.ListType) else t.size
             if not is_list_element(t.elem):
                 self.reporter.error(
                     "E0208",
-                    f"a list value holds integers, bools, addresses or bytesN, not {t.elem}",
+                    f"{a} {what} value holds integers, bools, addresses or bytesN, not {t.elem}",
                     te.span,
-                    "keep lists of other elements in storage",
+                    f"keep {what}s of other elements in storage",
                 )
                 return t
-            if t.capacity * element_width(t.elem) > T_MAX_BYTES:
+            if n * element_width(t.elem) > T_MAX_BYTES:
                 self.reporter.error(
                     "E0208",
-                    f"{t} takes {t.capacity * element_width(t.elem):,} bytes; "
-                    f"a list value holds at most {T_MAX_BYTES:,}",
+                    f"{t} takes {n * element_width(t.elem):,} bytes; "
+                    f"{a} {what} value holds at most {T_MAX_BYTES:,}",
                     te.span,
-                    "lower its capacity",
+                    "lower its size",
                 )
             return t
         if t.storage_only:

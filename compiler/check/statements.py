@@ -129,10 +129,11 @@ class StatementChecks:
 
     def no_storage_list(self, e: ast.Expr, t: T.Type) -> None:
         """A list value is a parameter's (or a local's) bytes: a storage list is not one."""
-        if isinstance(t, T.ListType) and self.is_storage(e):
+        if isinstance(t, T.ListType | T.ArrayType) and self.is_storage(e):
+            what = "list" if isinstance(t, T.ListType) else "array"
             self.r.error(
                 "E0207",
-                f"a storage {t} cannot be copied into a list value",
+                f"a storage {t} cannot be copied into a{'n' if what == 'array' else ''} {what} value",
                 e.span,
                 "read its elements one by one",
             )
