@@ -295,6 +295,13 @@ class _FunctionLowerer:
             return
         base = self.held(self.storage_key(target), T.BYTES32, "key")
         values = value if isinstance(value, list) else self.leaves(value)
+        if len(values) > 1:  # read every field before writing any: P(x=self.p.y, y=self.p.x)
+            values = [
+                self.held(v, v.type, "v")
+                if any(isinstance(n, ir.Load | ir.Call | ir.ExtCall) for n in ir.walk(v))
+                else v
+                for v in values
+            ]
         for key, v in zip(self.leaf_keys(target.type, base), values, strict=True):
             self.emit(ir.Store(key, v))
 

@@ -752,3 +752,27 @@ def test_spec_array_example():
     h = Harness()
     c = h.deployed(compile_source(spec_example("Sums")).module)
     assert h.send("alice", c, "sum", [_u([4, 5, 6], 8)]).return_values == (15,)
+
+
+def test_a_stored_struct_is_read_whole_before_it_is_written():
+    src = """
+contract C:
+    struct P:
+        x: uint
+        y: uint
+    ps: map[uint, P]
+    items: list[P, 4]
+    pub swap(k: uint) -> P:
+        self.ps[k] = P(x=k, y=k + 1)
+        self.ps[k] = P(x=self.ps[k].y, y=self.ps[k].x)
+        return self.ps[k]
+    pub element() -> P:
+        self.items.push(P(1, 2))
+        self.items.push(P(3, 4))
+        self.items[1] = P(x=self.items[0].y, y=self.items[1].x)
+        return self.items[1]
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    assert h.send("alice", c, "swap", [5]).return_values == (6, 5)
+    assert h.send("alice", c, "element").return_values == (2, 3)
