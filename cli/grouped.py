@@ -264,9 +264,10 @@ class Grouped:
         return values_text(values, self.outputs)
 
 
-def resolve_grouped(abi_path: Path | None, function: str, texts, keys: KeyLookup):
+def resolve_grouped(abi_path: Path | None, function: str, texts, keys: KeyLookup, flat_count: int):
     """With an ABI that groups ``function``'s parameters or results: the flat
-    argument values and a :class:`Grouped` for its results; else None."""
+    argument values and a :class:`Grouped` for its results; else None (and
+    None when the arguments are the flat VM values: as many as the export's)."""
     if abi_path is None:
         return None
     f = abi_function(load_abi(abi_path), function)
@@ -275,4 +276,25 @@ def resolve_grouped(abi_path: Path | None, function: str, texts, keys: KeyLookup
     inputs, outputs = f.get("inputs", []), f.get("outputs", [])
     if not (is_grouped(inputs) or is_grouped(outputs)):
         return None
+    if len(texts) == flat_count != len(inputs):
+        return None
     return parse_grouped(function, texts, inputs, keys), Grouped(outputs)
+
+
+def _abi_dir(chain_file: Path) -> Path:
+    """Where deploy keeps the ABI of each contract it deploys: beside the chain."""
+    return chain_file.parent / (chain_file.name + ".abis")
+
+
+def remember_abi(chain_file: Path, address: bytes, abi: dict) -> None:
+    d = _abi_dir(chain_file)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{address.hex()}.abi.json").write_text(json.dumps(abi, indent=2) + "\n")
+    except OSError:
+        pass  # only a convenience: --abi still works
+
+
+def known_abi(chain_file: Path, address: bytes) -> Path | None:
+    path = _abi_dir(chain_file) / f"{address.hex()}.abi.json"
+    return path if path.is_file() else None

@@ -478,7 +478,7 @@ def _values_line(values, types) -> list[str]:
     ]
 
 
-def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()) -> None:
+def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()):
     """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
     from deed.vm.chain import Transaction
 
@@ -494,6 +494,7 @@ def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, return
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
     _report(r, as_json, returns)
+    return r
 
 
 class Natural(click.ParamType):
@@ -594,7 +595,11 @@ def deploy(
         values = parse_args("init", args, params, store.address)
     encoded = encode_values(params, values)
     with writing(path) as c:
-        _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+        r = _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+    if abi is not None and r.contract_address:  # call and send find it by address
+        from .grouped import remember_abi
+
+        remember_abi(path, r.contract_address, abi)
 
 
 def _export(c, to: bytes, function: str):
@@ -610,17 +615,21 @@ def _export(c, to: bytes, function: str):
     raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
-def _resolve_call(c, store, address: str, function: str, args, abi_path: Path | None = None):
+def _resolve_call(
+    c, store, address: str, function: str, args, abi_path: Path | None, chain_file: Path
+):
     """The contract, the export, the flat argument values, and how to show the
-    results (the export's types, or the ABI's grouping of structs and lists)."""
+    results (the export's types, or the ABI's grouping of structs and lists:
+    from --abi, or the ABI deploy kept for the address)."""
     from deed.vm.types import ADDRESS
 
-    from .grouped import resolve_grouped
+    from .grouped import known_abi, resolve_grouped
     from .values import parse_arg, parse_args
 
     to = parse_arg(address, ADDRESS, store.address)
     export = _export(c, to, function)
-    grouped = resolve_grouped(abi_path, function, args, store.address)
+    abi_path = abi_path or known_abi(chain_file, to)
+    grouped = resolve_grouped(abi_path, function, args, store.address, len(export.params))
     if grouped is not None:
         values, shown = grouped
         if len(values) != len(export.params):
@@ -663,8 +672,11 @@ def call(
 
     store = KeyStore(home)
     who = store.address(sender) if sender is not None else bytes(20)
-    with reading(_chain_path(home, chain_path)) as c:
-        to, export, values, shown_as = _resolve_call(c, store, address, function, args, abi_path)
+    chain_file = _chain_path(home, chain_path)
+    with reading(chain_file) as c:
+        to, export, values, shown_as = _resolve_call(
+            c, store, address, function, args, abi_path, chain_file
+        )
         res = c.call(to, function, values, sender=who)
     if as_json:
         out = {
@@ -714,8 +726,11 @@ def send(
 
     store = KeyStore(home)
     key = store.load(sender)
-    with writing(_chain_path(home, chain_path)) as c:
-        to, export, values, shown_as = _resolve_call(c, store, address, function, args, abi_path)
+    chain_file = _chain_path(home, chain_path)
+    with writing(chain_file) as c:
+        to, export, values, shown_as = _resolve_call(
+            c, store, address, function, args, abi_path, chain_file
+        )
         data = export.selector + encode_values(list(export.params), values)
         _submit(c, key, to, data, value, gas, as_json, shown_as)
 

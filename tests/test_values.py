@@ -592,11 +592,16 @@ def test_the_cli_groups_struct_and_list_arguments_with_the_abi(tmp_path, monkeyp
     assert "amount=11, paid=true, inner=Inner(a=7, b=false))" in r.output
     r = run("call", addr, "get", "6", "--abi", "shop.abi.json", "--json")
     assert json.loads(r.output)["return_values"][0]["inner"] == {"a": 7, "b": True}
-    r = run("call", addr, "get", "6")  # without the ABI: the flat VM values, as before
-    assert r.exit_code == 0 and r.output.splitlines()[1:] == ["2", "false", "7", "true"]
-    r = run(
-        "send", addr, "put", "7", '{"buyer": "@bob"}', "--from", "alice", "--abi", "shop.abi.json"
-    )
+    r = run("call", addr, "get", "6")  # deploy kept the ABI: grouped without --abi
+    assert r.exit_code == 0 and r.output.startswith("Order(buyer=0x"), r.output
+    r = run("send", addr, "put", "8", "@bob", "1", "false", "2", "true", "--from", "alice")
+    assert r.exit_code == 0, r.output  # the flat VM values still work
+    assert "inner=Inner(a=7, b=true)" in run("call", addr, "get", "8").output
+    (tmp_path / "shop.abi.json").unlink()  # a module with no ABI: flat, as before
+    bare = json.loads(run("deploy", "shop.deedc", "--from", "alice", "--json").output)
+    r = run("call", bare["contract_address"], "get", "6")
+    assert r.exit_code == 0 and r.output.splitlines()[1:] == ["1", "false", "7", "false"]
+    r = run("send", addr, "put", "7", '{"buyer": "@bob"}', "--from", "alice")
     assert r.exit_code == 2 and "missing: amount, paid, inner" in r.output
     pay = json.loads(run("deploy", "pay.deedc", "--from", "alice", "--json").output)
     addr = pay["contract_address"]
