@@ -179,8 +179,7 @@ class GasAnalysis:
             return GAS.call_internal + self.bound(n.function).bound
         if isinstance(n, ir.ExtCall):
             crossing = sum(raw_size(a.type) for a in n.args if a.type.kind == "B")
-            if n.type != T.NONE and n.type.kind == "B":
-                crossing += raw_size(n.type)
+            crossing += sum(raw_size(t) for t in T.leaf_types(n.type) if t.kind == "B")
             return (
                 costs.external_call(n.value is not None)
                 + costs.boundary(crossing)

@@ -157,7 +157,7 @@ def emit(p: ir.Program) -> Emitted:
                 m,
                 selector(m, tuple(t.vm_type() for t in ps)),
                 tuple(t.vm_type() for t in ps),
-                () if r == T.NONE else (r.vm_type(),),
+                tuple(t.vm_type() for t in T.leaf_types(r)),
             )
             for _, m, ps, r in imports
         ),
@@ -370,7 +370,7 @@ class _FunctionEmitter:
             for a in e.args:
                 self.expr(a)
             idx = self.import_index[f"{e.interface}.{e.method}"]
-            self.op("XCALL", idx, 0, pops=2 + len(e.args), pushes=0 if e.type == T.NONE else 1)
+            self.op("XCALL", idx, 0, pops=2 + len(e.args), pushes=len(T.leaf_types(e.type)))
         else:
             raise AssertionError(e)
 

@@ -155,13 +155,20 @@ def _signatures(s: Subject) -> Iterator[Diagnostic]:
                 node.returns.span if node.returns is not None else f.span,
                 "return fewer values: a smaller struct, or read the rest with another call",
             )
-    for (iface, method, params, _, _), span in zip(
+    for (iface, method, params, returns, _), span in zip(
         s.program.imports, s.program.import_spans, strict=True
     ):
         if len(params) > LIMITS.max_params:
             yield Diagnostic(
                 "E0410",
                 f"{iface}.{method} has {len(params)} parameters; the VM allows {LIMITS.max_params}",
+                span,
+            )
+        if len(T.leaf_types(returns)) > LIMITS.max_returns:
+            yield Diagnostic(
+                "E0410",
+                f"{iface}.{method} returns {len(T.leaf_types(returns))} values; "
+                f"the VM allows {LIMITS.max_returns}",
                 span,
             )
 

@@ -578,8 +578,12 @@ class _FunctionLowerer:
                 return [ir.Const(lt, zero_value(lt)) for lt in T.leaf_types(t)]
             if isinstance(ref, ListMethodRef):
                 return self.list_pop_values(e)
-            if isinstance(ref, InternalCallRef):
-                call = self.internal_call(e, ref)
+            if isinstance(ref, InternalCallRef | ExternalCallRef):
+                call = (
+                    self.internal_call(e, ref)
+                    if isinstance(ref, InternalCallRef)
+                    else self.external_call(e, ref)
+                )
                 temps = [self.temp(lt, "ret") for lt in T.leaf_types(t)]
                 self.emit(ir.Unpack([(x.index, x.name) for x in temps], call))
                 return list(temps)
@@ -904,14 +908,14 @@ class _FunctionLowerer:
             iface.name,
             method.name,
             [p for _, p in method.params],
-            method.returns,
+            vm_returns(method.returns),
             method.view,
         )
         if key not in self.imports:
             self.imports.append(key)
             self.import_spans.append(self.span)
         return ir.ExtCall(
-            e.type,
+            vm_returns(e.type),
             iface.name,
             method.name,
             self.expr(e.func.obj),

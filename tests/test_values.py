@@ -781,3 +781,60 @@ contract C:
     c = h.deployed(compile_source(src).module)
     assert h.send("alice", c, "swap", [5]).return_values == (6, 5)
     assert h.send("alice", c, "element").return_values == (2, 3)
+
+
+# --------------------------------------------------------------------------- across contracts
+
+TARGET = """
+contract Target:
+    total: uint
+
+    @view
+    pub pair(x: uint, y: bool) -> (bool, uint):
+        return y, x * 2
+
+    pub pay(to: list[address, 5], amounts: list[uint, 5]):
+        for a in amounts:
+            self.total += a
+
+    @view
+    pub sum() -> uint:
+        return self.total
+"""
+
+CALLER = """
+interface Pair:
+    @view
+    pub pair(x: uint, y: bool) -> (bool, uint)
+    pub pay(to: list[address, 5], amounts: list[uint, 5])
+
+contract Caller:
+    pub go(p: address) -> uint:
+        b: bool, n: uint = Pair(p).pair(7, True)
+        if b:
+            n += 100
+        return n
+
+    pub relay(p: address, to: list[address, 5], amounts: list[uint, 5]):
+        Pair(p).pay(to, amounts)
+"""
+
+
+def test_interfaces_return_tuples_and_take_list_values():
+    h = Harness()
+    t = h.deployed(compile_source(TARGET).module)
+    c = h.deployed(compile_source(CALLER).module)
+    assert h.send("alice", c, "go", [t]).return_values == (114,)
+    r = h.send("alice", c, "relay", [t, bytes(40), _u([5, 6], 32)])
+    assert r.success, r.revert_reason
+    assert h.call(t, "sum").return_values == (11,)
+
+
+def test_the_analyzer_bounds_calls_that_return_several_values():
+    from deed.analyzer.context import Context
+    from deed.analyzer.gas import GasAnalysis
+
+    bounds = GasAnalysis(Context(compile_source(CALLER))).all()
+    assert bounds["go"].bound > 0 and bounds["go"].external
+    shop = GasAnalysis(Context(compile_source(SHOP))).all()
+    assert shop["use"].bound > shop["pair"].bound

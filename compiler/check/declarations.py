@@ -47,8 +47,15 @@ def _interfaces(source: ast.SourceFile, reporter: Reporter) -> dict[str, Interfa
                     reporter.error(
                         "E0308", f"unknown decorator @{d.name}", d.span, "use @view or @payable"
                     )
-            params = [(p.name, resolver.resolve(p.type_expr, value_only=True)) for p in m.params]
-            returns = resolver.resolve(m.returns, value_only=True) if m.returns else T.NONE
+            params = [
+                (p.name, resolver.resolve(p.type_expr, value_only=True, values=True))
+                for p in m.params
+            ]
+            returns = (
+                resolver.resolve(m.returns, value_only=True, values=True, returns=True)
+                if m.returns
+                else T.NONE
+            )
             if m.name in info.methods:
                 reporter.error(
                     "E0102", f"method {m.name} is declared twice in {iface.name}", m.span
