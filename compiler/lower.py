@@ -366,6 +366,12 @@ class _FunctionLowerer:
         if isinstance(ref, BuiltinRef) and ref.builtin.lower_statement is not None:
             ref.builtin.lower_statement(self, e)
             return
+        if T.is_aggregate(e.type) and not isinstance(ref, InternalCallRef | ExternalCallRef):
+            # Order(...) or empty(Order) kept for its effects: each field's, dropped
+            for v in self.leaves(e):
+                if not isinstance(v, ir.Const | ir.Local):
+                    self.emit(ir.Eval(v))
+            return
         self.emit(ir.Eval(self.expr(e)))
 
     def require(self, e: ast.Call) -> None:

@@ -838,3 +838,31 @@ def test_the_analyzer_bounds_calls_that_return_several_values():
     assert bounds["go"].bound > 0 and bounds["go"].external
     shop = GasAnalysis(Context(compile_source(SHOP))).all()
     assert shop["use"].bound > shop["pair"].bound
+
+
+def test_struct_and_tuple_values_dropped_as_statements_keep_their_effects():
+    src = """
+contract C:
+    struct P:
+        x: uint
+        y: bool
+    n: uint
+    pub f() -> uint:
+        P(x=self.g(), y=True)
+        empty(P)
+        self.h()
+        self.k()
+        return self.n
+    g() -> uint:
+        self.n += 1
+        return self.n
+    h() -> P:
+        self.n += 10
+        return P(1, False)
+    k() -> (uint, P):
+        self.n += 100
+        return 1, P(2, True)
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    assert h.send("alice", c, "f").return_values == (111,)
