@@ -77,11 +77,18 @@ class GasAnalysis:
     def entry_cost(self, f: ir.Function) -> int:
         """What entering from a transaction adds: for ``init``, translating the
         module at deployment; for a public function, loading the module's code
-        and the return data kept in the receipt."""
+        and the return data kept in the receipt (its bytes values checked at
+        the boundary)."""
         if f.is_init:
             return costs.translation(verify(self.ctx.out.module))
-        returned = sum(encoded_size(t) for t in T.leaf_types(f.returns))  # a struct: its fields
-        return costs.code_load(len(self.ctx.out.bytecode)) + costs.return_data(returned)
+        leaves = T.leaf_types(f.returns)  # a struct or a tuple: each of its values
+        returned = sum(encoded_size(t) for t in leaves)
+        checked = sum(raw_size(t) for t in leaves if t.kind == "B")  # bytes returned are checked
+        return (
+            costs.code_load(len(self.ctx.out.bytecode))
+            + costs.return_data(returned)
+            + costs.boundary(checked)
+        )
 
     def bound(self, name: str) -> GasBound:
         if name not in self._bounds:  # the functions it calls first: no recursion

@@ -866,3 +866,60 @@ contract C:
     h = Harness()
     c = h.deployed(compile_source(src).module)
     assert h.send("alice", c, "f").return_values == (111,)
+
+
+def test_gas_bounds_cover_struct_and_tuple_functions(shop):
+    from deed.analyzer.context import Context
+    from deed.analyzer.gas import GasAnalysis
+    from deed.vm.chain import intrinsic_gas
+
+    h, c, out = shop
+    bounds = GasAnalysis(Context(out)).all()
+    bob = h.addr("bob")
+    calls = [
+        ("put", [40, bob, 10, True, 3, False]),
+        ("get", [40]),
+        ("make", [bob, 4]),
+        ("swap_fields", [40]),
+        ("add", [9, bob]),
+        ("sum_ids", []),
+        ("remove", []),
+        ("use", [40]),
+        ("zero", []),
+    ]
+    for name, args in calls:
+        tx = h.tx("alice", c, h.chain.encode_call(c, name, args), 0, 5_000_000)
+        r = h.block.apply(tx)
+        assert r.success, (name, r.revert_reason)
+        assert r.gas_used - intrinsic_gas(tx) <= bounds[name].bound, name
+
+
+def test_deploy_takes_a_struct_for_init(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from deed.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cfg.deed").write_text(
+        "contract Cfg:\n"
+        "    struct Config:\n"
+        "        fee: u16\n"
+        "        admin: address\n"
+        "    config: Config\n"
+        "    init(c: Config):\n"
+        "        self.config = c\n"
+        "    @view\n"
+        "    pub get() -> Config:\n"
+        "        return self.config\n"
+    )
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    assert run("keys", "new", "alice").exit_code == 0
+    assert run("chain", "init").exit_code == 0
+    r = run("deploy", "cfg.deed", '{"fee": 25, "admin": "@alice"}', "--from", "alice", "--json")
+    assert r.exit_code == 0, r.output
+    addr = __import__("json").loads(r.output)["contract_address"]
+    r = run("call", addr, "get")
+    assert r.exit_code == 0 and r.output.startswith("Config(fee=25, admin=0x"), r.output
