@@ -923,3 +923,36 @@ def test_deploy_takes_a_struct_for_init(tmp_path, monkeypatch):
     addr = __import__("json").loads(r.output)["contract_address"]
     r = run("call", addr, "get")
     assert r.exit_code == 0 and r.output.startswith("Config(fee=25, admin=0x"), r.output
+
+
+def test_struct_values_are_copies_and_hold_bytes_and_strings():
+    src = """
+contract C:
+    enum Kind:
+        A
+        B
+    struct Note:
+        title: string[16]
+        data: bytes[8]
+        tag: bytes32
+        kind: Kind
+    notes: map[uint, Note]
+    pub keep(id: uint, n: Note) -> Note:
+        self.notes[id] = n
+        copy: Note = n
+        self.touch(copy)
+        copy.kind = Kind.A
+        return self.notes[id]
+    touch(n: Note):
+        n.title = "changed"
+    @view
+    pub title(id: uint) -> string[16]:
+        return self.notes[id].title
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    tag = bytes(range(32))
+    r = h.send("alice", c, "keep", [1, "hello", b"\x01\x02", tag, 1])
+    assert r.success, r.revert_reason
+    assert r.return_values == ("hello", b"\x01\x02", tag, 1)
+    assert h.call(c, "title", [1]).return_values == ("hello",)
