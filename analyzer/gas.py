@@ -76,13 +76,14 @@ class GasAnalysis:
 
     def entry_cost(self, f: ir.Function) -> int:
         """What entering from a transaction adds: for ``init``, translating the
-        module at deployment; for a public function, loading the module's code,
-        checking a bytes return value and the return data kept in the receipt."""
+        module at deployment; for a public function, loading the module's code
+        and the return data kept in the receipt (its bytes values checked at
+        the boundary)."""
         if f.is_init:
             return costs.translation(verify(self.ctx.out.module))
-        returned = 0 if f.returns == T.NONE else encoded_size(f.returns)
-        # a bytes or string return value is checked and copied at the boundary
-        checked = raw_size(f.returns) if f.returns != T.NONE and f.returns.kind == "B" else 0
+        leaves = T.leaf_types(f.returns)  # a struct or a tuple: each of its values
+        returned = sum(encoded_size(t) for t in leaves)
+        checked = sum(raw_size(t) for t in leaves if t.kind == "B")  # bytes returned are checked
         return (
             costs.code_load(len(self.ctx.out.bytecode))
             + costs.return_data(returned)
@@ -185,8 +186,7 @@ class GasAnalysis:
             return GAS.call_internal + self.bound(n.function).bound
         if isinstance(n, ir.ExtCall):
             crossing = sum(raw_size(a.type) for a in n.args if a.type.kind == "B")
-            if n.type != T.NONE and n.type.kind == "B":
-                crossing += raw_size(n.type)
+            crossing += sum(raw_size(t) for t in T.leaf_types(n.type) if t.kind == "B")
             return (
                 costs.external_call(n.value is not None)
                 + costs.boundary(crossing)

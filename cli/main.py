@@ -400,16 +400,22 @@ def balance(address: str, home: Path, chain_path: Path | None, as_json: bool) ->
 
 
 def _values_text(values, types=None) -> list[str]:
+    from .grouped import Grouped
     from .values import loose_value, text_value
 
+    if isinstance(types, Grouped):  # structs, tuples and lists, through the ABI
+        return types.text(values)
     if types is None:
         return [loose_value(v) for v in values]
     return [text_value(t, v) for t, v in zip(types, values, strict=True)]
 
 
 def _values_json(values, types=None) -> list:
+    from .grouped import Grouped
     from .values import json_value, loose_json
 
+    if isinstance(types, Grouped):
+        return types.json(values)
     if types is None:
         return [loose_json(v) for v in values]
     return [json_value(t, v) for t, v in zip(types, values, strict=True)]
@@ -461,14 +467,18 @@ def _values_line(values, types) -> list[str]:
     """Values on one line: strings quoted, so a comma inside one is not a separator."""
     from deed.vm.types import TAG_STRING
 
+    from .grouped import Grouped
+
     texts = _values_text(values, types)
+    if isinstance(types, Grouped):
+        return texts
     return [
         json.dumps(text, ensure_ascii=False) if t.tag == TAG_STRING else text
         for t, text in zip(types, texts, strict=True)
     ]
 
 
-def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()) -> None:
+def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()):
     """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
     from deed.vm.chain import Transaction
 
@@ -484,6 +494,7 @@ def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, return
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
     _report(r, as_json, returns)
+    return r
 
 
 class Natural(click.ParamType):
@@ -557,21 +568,38 @@ def deploy(
     from deed.vm.chain import deploy_data
     from deed.vm.codec import encode_values
 
+    from .grouped import is_grouped, load_abi, parse_grouped
     from .local import KeyStore, writing
     from .values import parse_args
 
     path = _chain_path(home, chain_path)
     store = KeyStore(home)
     key = store.load(sender)
+    abi = None
     if source.suffix == ".deed":
-        module = _compile(source, contract, as_json).module
+        compiled = _compile(source, contract, as_json)
+        module, abi = compiled.module, compiled.abi
     else:
         module = _verified_module_file(source)
+        beside = source.with_suffix(".abi.json")
+        if beside.is_file():
+            abi = load_abi(beside)
     init = next((e for e in module.exports if e.is_init), None)
     params = list(init.params) if init else []
-    encoded = encode_values(params, parse_args("init", args, params, store.address))
+    entry = next((f for f in (abi or {}).get("functions", []) if f.get("kind") == "init"), None)
+    if entry is not None and is_grouped(entry.get("inputs", [])):
+        values = parse_grouped("init", args, entry["inputs"], store.address)
+        if len(values) != len(params):
+            raise UsageError("the ABI does not match the module's init")
+    else:
+        values = parse_args("init", args, params, store.address)
+    encoded = encode_values(params, values)
     with writing(path) as c:
-        _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+        r = _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+    if abi is not None and r.contract_address:  # call and send find it by address
+        from .grouped import remember_abi
+
+        remember_abi(path, r.contract_address, abi)
 
 
 def _export(c, to: bytes, function: str):
@@ -587,14 +615,37 @@ def _export(c, to: bytes, function: str):
     raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
-def _resolve_call(c, store, address: str, function: str, args):
+def _resolve_call(
+    c, store, address: str, function: str, args, abi_path: Path | None, chain_file: Path
+):
+    """The contract, the export, the flat argument values, and how to show the
+    results (the export's types, or the ABI's grouping of structs and lists:
+    from --abi, or the ABI deploy kept for the address)."""
     from deed.vm.types import ADDRESS
 
+    from .grouped import known_abi, resolve_grouped
     from .values import parse_arg, parse_args
 
     to = parse_arg(address, ADDRESS, store.address)
     export = _export(c, to, function)
-    return to, export, parse_args(function, args, export.params, store.address)
+    abi_path = abi_path or known_abi(chain_file, to)
+    grouped = resolve_grouped(abi_path, function, args, store.address, len(export.params))
+    if grouped is not None:
+        values, shown = grouped
+        if len(values) != len(export.params):
+            raise UsageError(f"the ABI does not match the contract's {function}")
+        return to, export, values, shown
+    return to, export, parse_args(function, args, export.params, store.address), export.returns
+
+
+ABI = click.option(
+    "--abi",
+    "abi_path",
+    type=PathArg(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The contract's .abi.json: then one argument per declared parameter "
+    "(a struct as a JSON object or (a, b, ...), a list as a JSON array), results grouped.",
+)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["call"])
@@ -602,6 +653,7 @@ def _resolve_call(c, store, address: str, function: str, args):
 @click.argument("function")
 @click.argument("args", nargs=-1)
 @click.option("--from", "sender", default=None, help="Key name to call as.")
+@ABI
 @HOME
 @CHAIN
 @JSON
@@ -610,6 +662,7 @@ def call(
     function: str,
     args,
     sender: str | None,
+    abi_path: Path | None,
     home: Path,
     chain_path: Path | None,
     as_json: bool,
@@ -619,20 +672,23 @@ def call(
 
     store = KeyStore(home)
     who = store.address(sender) if sender is not None else bytes(20)
-    with reading(_chain_path(home, chain_path)) as c:
-        to, export, values = _resolve_call(c, store, address, function, args)
+    chain_file = _chain_path(home, chain_path)
+    with reading(chain_file) as c:
+        to, export, values, shown_as = _resolve_call(
+            c, store, address, function, args, abi_path, chain_file
+        )
         res = c.call(to, function, values, sender=who)
     if as_json:
         out = {
             "status": res.status,
             "gas_used": res.gas_used,
-            "return_values": _values_json(res.return_values, export.returns),
+            "return_values": _values_json(res.return_values, shown_as),
             "revert_reason": res.revert_reason,
             "error": _error_json(res.error),
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
-        shown = _values_text(res.return_values, export.returns)
+        shown = _values_text(res.return_values, shown_as)
         click.echo("\n".join(shown) if shown else "(nothing)")
     else:
         click.echo(f"{res.status}: {res.revert_reason or ''}{_error_text(res.error)}")
@@ -647,6 +703,7 @@ def call(
 @click.option("--from", "sender", required=True, help="Key name that signs.")
 @VALUE
 @_gas_option(1_000_000)
+@ABI
 @HOME
 @CHAIN
 @JSON
@@ -657,6 +714,7 @@ def send(
     sender: str,
     value: int,
     gas: int,
+    abi_path: Path | None,
     home: Path,
     chain_path: Path | None,
     as_json: bool,
@@ -668,10 +726,13 @@ def send(
 
     store = KeyStore(home)
     key = store.load(sender)
-    with writing(_chain_path(home, chain_path)) as c:
-        to, export, values = _resolve_call(c, store, address, function, args)
+    chain_file = _chain_path(home, chain_path)
+    with writing(chain_file) as c:
+        to, export, values, shown_as = _resolve_call(
+            c, store, address, function, args, abi_path, chain_file
+        )
         data = export.selector + encode_values(list(export.params), values)
-        _submit(c, key, to, data, value, gas, as_json, export.returns)
+        _submit(c, key, to, data, value, gas, as_json, shown_as)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])

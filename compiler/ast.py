@@ -130,6 +130,13 @@ class Neg(Expr):
     operand: Expr
 
 
+@dataclass(eq=False)
+class TupleExpr(Expr):
+    """``return a, b``: several values, only as what a function returns."""
+
+    items: list[Expr]
+
+
 # --------------------------------------------------------------------------- statements
 
 
@@ -150,6 +157,15 @@ class VarDecl(Stmt):
 class Assign(Stmt):
     target: Expr
     value: Expr
+
+
+@dataclass(eq=False)
+class MultiAssign(Stmt):
+    """``x, self.y = self.f()`` and, with ``decls``, ``x: uint, y: bool = self.f()``."""
+
+    targets: list[Expr]
+    value: Expr
+    decls: list[VarDecl] | None = None  # the declaring form: one per target
 
 
 @dataclass(eq=False)

@@ -239,6 +239,8 @@ def _check_len(fc: FunctionChecker, e: ast.Call) -> T.Type:
 
 def _lower_len(lw: _FunctionLowerer, e: ast.Call) -> ir.Expr:
     container = e.args[0].type
+    if isinstance(container, T.ListType | T.ArrayType) and not lw.in_storage(e.args[0]):
+        return lw.list_value_length(container, lw.expr(e.args[0]))
     if isinstance(container, T.ListType | T.ArrayType):
         return lw.length(container, lw.storage_key(e.args[0]))
     return ir.Builtin(T.UINT, "len", [lw.expr(e.args[0])])
@@ -248,7 +250,7 @@ register(
     Builtin(
         "len",
         "len(x)",
-        "the length of bytes or a string (in bytes), a storage list or an array",
+        "the length of bytes or a string (in bytes), a list (in elements) or an array",
         (1,),
         _check_len,
         lower=_lower_len,
@@ -263,7 +265,7 @@ register(
 
 def _check_hash(fc: FunctionChecker, e: ast.Call) -> T.Type:
     t = fc.expr(e.args[0])
-    if t.storage_only or isinstance(t, T.BoolType | T.EnumType):
+    if t.storage_only or T.is_aggregate(t) or isinstance(t, T.BoolType | T.EnumType):
         fc.r.error(
             "E0202",
             f"{e.ref.builtin.name} takes bytes, a string, an address or an integer, found {t}",
@@ -338,7 +340,7 @@ def _check_empty(fc: FunctionChecker, e: ast.Call) -> T.Type:
     if not isinstance(a, ast.Name):
         fc.r.error("E0103", "empty(T) takes a type", a.span)
         return T.ERROR
-    t = fc.c.types.resolve(ast.TypeExpr(a.id, span=a.span), value_only=True)
+    t = fc.c.types.resolve(ast.TypeExpr(a.id, span=a.span), value_only=True, values=True)
     e.ref = EmptyRef(t)
     return t
 
@@ -955,4 +957,31 @@ register(
         opcodes=("MOD", "DIV", "ADD", "I2B", "CONCAT"),
         on_error=T.StringType(78),
     )
+)
+
+
+# ------------------------------------------------------------ list values (IR only)
+
+
+def _emit_element(em: _FunctionEmitter, e: ir.Builtin) -> None:
+    """``list_element(data, index, width)``: SLICE(data, index * width, width)."""
+    data, index, width = e.args
+    em.expr(data)
+    em.expr(index)
+    em.expr(width)
+    em.op("MUL", em.int_code(T.UINT), pops=2, pushes=1)
+    em.expr(width)
+    em.op("SLICE", pops=3, pushes=1)
+
+
+# the bytes of element ``index`` of a list value (spec/language.md, list values)
+IR_BUILTINS["list_element"] = Builtin(
+    "list_element",
+    "list_element(data, index, width) -> bytes",
+    "the `width` bytes of element `index` of a list value",
+    (3,),
+    _check_range,  # never called: lowering makes it
+    emit=_emit_element,
+    gas=lambda n: costs.memory(int(n.args[2].value) if isinstance(n.args[2], ir.Const) else 32),
+    opcodes=("MUL", "SLICE"),
 )

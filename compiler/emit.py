@@ -135,7 +135,7 @@ def emit(p: ir.Program) -> Emitted:
         if not (f.public or f.is_init):
             continue
         params = tuple(t.vm_type() for _, t in f.params)
-        returns = () if f.returns == T.NONE else (f.returns.vm_type(),)
+        returns = tuple(t.vm_type() for t in T.leaf_types(f.returns))
         flags = (
             (FLAG_VIEW if f.view else 0)
             | (FLAG_PAYABLE if f.payable else 0)
@@ -157,7 +157,7 @@ def emit(p: ir.Program) -> Emitted:
                 m,
                 selector(m, tuple(t.vm_type() for t in ps)),
                 tuple(t.vm_type() for t in ps),
-                () if r == T.NONE else (r.vm_type(),),
+                tuple(t.vm_type() for t in T.leaf_types(r)),
             )
             for _, m, ps, r in imports
         ),
@@ -223,7 +223,7 @@ class _FunctionEmitter:
             self.terminator(b.term, nxt)
         kinds = [t.kind for _, t in f.locals]
         n = len(f.params)
-        returns = () if f.returns == T.NONE else (f.returns.kind,)
+        returns = tuple(t.kind for t in T.leaf_types(f.returns))
         return Function(
             f.name,
             tuple(kinds[:n]),
@@ -254,6 +254,10 @@ class _FunctionEmitter:
         if isinstance(s, ir.SetLocal):
             self.expr(s.value)
             self.op("STORE", s.index, pops=1)
+        elif isinstance(s, ir.Unpack):
+            self.expr(s.value)
+            for index, _ in reversed(s.targets):
+                self.op("STORE", index, pops=1)
         elif isinstance(s, ir.Store):
             self.expr(s.key)
             self.expr(s.value)
@@ -272,7 +276,7 @@ class _FunctionEmitter:
             self.op("SEND", pops=2)
         elif isinstance(s, ir.Eval):
             self.expr(s.value)
-            if s.value.type != T.NONE:
+            for _ in T.leaf_types(s.value.type):
                 self.op("POP", pops=1)
         elif isinstance(s, ir.Require):
             self.expr(s.cond)
@@ -295,7 +299,7 @@ class _FunctionEmitter:
         elif isinstance(t, ir.Return):
             if t.value is not None:
                 self.expr(t.value)
-            self.op("RET", pops=1 if t.value is not None else 0)
+            self.op("RET", pops=len(T.leaf_types(t.value.type)) if t.value is not None else 0)
         elif isinstance(t, ir.RevertMsg):
             self.expr(t.message)
             self.op("REVERT", pops=1)
@@ -352,8 +356,11 @@ class _FunctionEmitter:
                 "CALL",
                 self.fn_index[e.function],
                 pops=len(e.args),
-                pushes=0 if e.type == T.NONE else 1,
+                pushes=len(T.leaf_types(e.type)),
             )
+        elif isinstance(e, ir.Multi):
+            for item in e.items:
+                self.expr(item)
         elif isinstance(e, ir.ExtCall):
             self.expr(e.target)
             if e.value is not None:
@@ -363,7 +370,7 @@ class _FunctionEmitter:
             for a in e.args:
                 self.expr(a)
             idx = self.import_index[f"{e.interface}.{e.method}"]
-            self.op("XCALL", idx, 0, pops=2 + len(e.args), pushes=0 if e.type == T.NONE else 1)
+            self.op("XCALL", idx, 0, pops=2 + len(e.args), pushes=len(T.leaf_types(e.type)))
         else:
             raise AssertionError(e)
 

@@ -103,6 +103,14 @@ class ExtCall(Expr):
     args: list[Expr]
 
 
+@dataclass(eq=False)
+class Multi(Expr):
+    """Several values side by side (``type`` is a TupleType of their types):
+    what a function returns when it returns a struct or a tuple."""
+
+    items: list[Expr]
+
+
 # --------------------------------------------------------------------------- statements
 
 
@@ -117,6 +125,14 @@ class Located:
 class SetLocal(Located):
     index: int
     name: str
+    value: Expr
+
+
+@dataclass(eq=False)
+class Unpack(Located):
+    """The values of a call that returns several (``value``), into locals in order."""
+
+    targets: list[tuple[int, str]]  # (index, name) of each local
     value: Expr
 
 
@@ -149,7 +165,7 @@ class Require(Located):
     message: str
 
 
-Stmt = SetLocal | Store | EmitEvent | Send | Eval | Require
+Stmt = SetLocal | Unpack | Store | EmitEvent | Send | Eval | Require
 
 
 # --------------------------------------------------------------------------- terminators
@@ -270,6 +286,8 @@ def format_expr(e: Expr) -> str:
         return f"{e.name}({', '.join(map(format_expr, e.args))})"
     if isinstance(e, Call):
         return f"call {e.function}({', '.join(map(format_expr, e.args))})"
+    if isinstance(e, Multi):
+        return f"({', '.join(map(format_expr, e.items))})"
     if isinstance(e, ExtCall):
         value = f", value={format_expr(e.value)}" if e.value is not None else ""
         args = ", ".join(map(format_expr, e.args))
@@ -280,6 +298,8 @@ def format_expr(e: Expr) -> str:
 def format_stmt(s) -> str:
     if isinstance(s, SetLocal):
         return f"%{s.name} = {format_expr(s.value)}"
+    if isinstance(s, Unpack):
+        return f"{', '.join('%' + n for _, n in s.targets)} = {format_expr(s.value)}"
     if isinstance(s, Store):
         return f"store {format_expr(s.key)} <- {format_expr(s.value)}"
     if isinstance(s, EmitEvent):
@@ -358,6 +378,8 @@ def children(e: Expr) -> list[Expr]:
         return [e.key]
     if isinstance(e, Builtin | Call):
         return list(e.args)
+    if isinstance(e, Multi):
+        return list(e.items)
     if isinstance(e, ExtCall):
         return [e.target] + ([e.value] if e.value is not None else []) + list(e.args)
     return []

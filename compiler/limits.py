@@ -129,28 +129,46 @@ def _exports(s: Subject) -> Iterator[Diagnostic]:
 @_program_check
 def _signatures(s: Subject) -> Iterator[Diagnostic]:
     for f in s.program.functions:
-        params = s.function_node(f.name).params
-        if len(params) > LIMITS.max_params:
+        node = s.function_node(f.name)
+        params = node.params
+        if len(f.params) > LIMITS.max_params:  # a struct parameter is one VM value per field
+            declared = s.info.functions[f.name].params
+            counts = [len(T.leaf_types(t)) for _, t in declared]
+            past = next(i for i in range(len(counts)) if sum(counts[: i + 1]) > LIMITS.max_params)
+            flat = (
+                "parameters"
+                if len(f.params) == len(params)
+                else "parameter values (a struct's fields count one each)"
+            )
             yield Diagnostic(
                 "E0410",
-                f"{f.name} has {len(params)} parameters; the VM allows {LIMITS.max_params}",
-                params[LIMITS.max_params].span,
+                f"{f.name} has {len(f.params)} {flat}; the VM allows {LIMITS.max_params}",
+                params[past].span,
                 "pass fewer values: keep some in state, or split the function",
             )
-        returns = 0 if f.returns == T.NONE else 1
+        returns = len(T.leaf_types(f.returns))
         if returns > LIMITS.max_returns:
             yield Diagnostic(
                 "E0410",
-                f"{f.name} returns {returns} values; the VM allows {LIMITS.max_returns}",
-                f.span,
+                f"{f.name} returns {returns} values (a struct's fields count one each); "
+                f"the VM allows {LIMITS.max_returns}",
+                node.returns.span if node.returns is not None else f.span,
+                "return fewer values: a smaller struct, or read the rest with another call",
             )
-    for (iface, method, params, _, _), span in zip(
+    for (iface, method, params, returns, _), span in zip(
         s.program.imports, s.program.import_spans, strict=True
     ):
         if len(params) > LIMITS.max_params:
             yield Diagnostic(
                 "E0410",
                 f"{iface}.{method} has {len(params)} parameters; the VM allows {LIMITS.max_params}",
+                span,
+            )
+        if len(T.leaf_types(returns)) > LIMITS.max_returns:
+            yield Diagnostic(
+                "E0410",
+                f"{iface}.{method} returns {len(T.leaf_types(returns))} values; "
+                f"the VM allows {LIMITS.max_returns}",
                 span,
             )
 
@@ -161,19 +179,26 @@ def _locals(s: Subject) -> Iterator[Diagnostic]:
         if len(f.locals) <= LIMITS.max_locals:
             continue
         declared = s.info.functions[f.name].locals  # parameters first
-        if len(declared) > LIMITS.max_locals:
+        counts = [len(T.leaf_types(loc.type)) for loc in declared]  # a struct: one per field
+        if sum(counts) > LIMITS.max_locals:
+            past = next(i for i in range(len(counts)) if sum(counts[: i + 1]) > LIMITS.max_locals)
+            flat = (
+                ""
+                if sum(counts) == len(declared)
+                else f" ({sum(counts)} VM locals: a struct's fields count one each)"
+            )
             yield Diagnostic(
                 "E0408",
-                f"{f.name} declares {len(declared)} parameters and local variables; "
+                f"{f.name} declares {len(declared)} parameters and local variables{flat}; "
                 f"the VM allows {LIMITS.max_locals}: this one is past the limit",
-                declared[LIMITS.max_locals].span,
+                declared[past].span,
                 "reuse variables, or split the function",
             )
         else:
             yield Diagnostic(
                 "E0408",
-                f"{f.name} needs {len(f.locals)} locals ({len(declared)} declared, "
-                f"{len(f.locals) - len(declared)} for intermediate values); "
+                f"{f.name} needs {len(f.locals)} locals ({sum(counts)} declared, "
+                f"{len(f.locals) - sum(counts)} for intermediate values); "
                 f"the VM allows {LIMITS.max_locals}",
                 f.span,
                 "split the function",

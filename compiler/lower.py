@@ -29,6 +29,7 @@ from .symbols import (
     LocalInfo,
     ReportFieldRef,
     StateVarInfo,
+    StructCtorRef,
     TypedReportRef,
 )
 
@@ -82,6 +83,21 @@ def zero_value(t: T.Type) -> int | bool | bytes:
     return 0
 
 
+def vm_returns(t: T.Type) -> T.Type:
+    """What a function returns at the VM's level: a struct or a tuple as the
+    tuple of its leaves (spec/language.md, struct values)."""
+    return T.TupleType(tuple(T.leaf_types(t))) if T.is_aggregate(t) else t
+
+
+def _leaf_paths(t: T.StructType, prefix: tuple[int, ...] = ()):
+    """Each leaf field of a struct: its path of field indexes, and its type."""
+    for i, (_, ft) in enumerate(t.fields):
+        if isinstance(ft, T.StructType):
+            yield from _leaf_paths(ft, (*prefix, i))
+        else:
+            yield (*prefix, i), ft
+
+
 def is_simple(e: ir.Expr) -> bool:
     """True when evaluating ``e`` can neither fail nor have effects."""
     return all(
@@ -97,13 +113,42 @@ class _FunctionLowerer:
         self.fn = fn
         self.imports = imports
         self.import_spans = import_spans  # where each import is first called
-        self.locals: list[tuple[str, T.Type]] = [(loc.name, loc.type) for loc in fn.locals]
+        # a struct value is one VM local per leaf field (spec/language.md, struct values)
+        self.locals: list[tuple[str, T.Type]] = []
+        self.slots: dict[int, list[int]] = {}  # a declared local's index: its VM locals
+        for loc in fn.locals:
+            first = len(self.locals)
+            if T.is_aggregate(loc.type):
+                self.locals += [(f"{loc.name}.{p}", t) for p, t in T.flatten(loc.type)]
+            else:
+                self.locals.append((loc.name, loc.type))
+            self.slots[loc.index] = list(range(first, len(self.locals)))
+        self.n_params = sum(len(self.slots[loc.index]) for loc in fn.locals[: len(fn.params)])
         self._names = {n for n, _ in self.locals}
         self.blocks: list[ir.Block] = []
         self.current = self.new_block()
         self.loops: list[tuple[int, int]] = []  # (continue target, break target)
         self.loop_info: list[ir.Loop] = []
         self.span = fn.node.span  # of the statement being lowered
+
+    # ------------------------------------------------------------ locals
+    def slot(self, local: LocalInfo) -> int:
+        """The VM local of a scalar local."""
+        return self.slots[local.index][0]
+
+    def local_values(self, local: LocalInfo) -> list[ir.Local]:
+        return [ir.Local(self.locals[i][1], i, self.locals[i][0]) for i in self.slots[local.index]]
+
+    def set_values(self, local: LocalInfo, values: list[ir.Expr]) -> None:
+        """Assign a struct value leaf by leaf; through temporaries when the new
+        value reads the old one (``p = Point(x=p.y, y=p.x)``)."""
+        indexes = self.slots[local.index]
+        if len(values) > 1 and any(
+            isinstance(n, ir.Local) and n.index in indexes for v in values for n in ir.walk(v)
+        ):
+            values = [self.held(v, v.type, "v") for v in values]
+        for i, v in zip(indexes, values, strict=True):
+            self.emit(ir.SetLocal(i, self.locals[i][0], v))
 
     # ------------------------------------------------------------ blocks
     def new_block(self) -> ir.Block:
@@ -135,12 +180,13 @@ class _FunctionLowerer:
         fn = self.fn
         if fn.public or fn.is_init:
             # arguments come from outside: an enum must name one of its members
-            for i, (name, t) in enumerate(fn.params):
+            for i, (name, t) in enumerate(self.locals[: self.n_params]):
                 if isinstance(t, T.EnumType):
                     inside = ir.Compare(
                         T.BOOL, "lt", ir.Local(t, i, name), ir.Const(t, len(t.members))
                     )
                     self.emit(ir.Require(inside, f"{name} is not a {t.name}"))
+            self.check_list_params()
         self.body(fn.node.body)
         if self.current.term is None:
             self.terminate(ir.Return(None))
@@ -153,9 +199,9 @@ class _FunctionLowerer:
                 )
         f = ir.Function(
             fn.name,
-            fn.params,
+            self.locals[: self.n_params],
             self.locals,
-            fn.returns,
+            vm_returns(fn.returns),
             fn.public,
             fn.view,
             fn.payable,
@@ -183,11 +229,23 @@ class _FunctionLowerer:
     def _stmt(self, s: ast.Stmt) -> None:
         if isinstance(s, ast.VarDecl):
             local: LocalInfo = s.ref
-            self.emit(ir.SetLocal(local.index, local.name, self.value(s.value, local.type)))
+            if T.is_aggregate(local.type):
+                self.set_values(local, self.leaves(s.value))
+            else:
+                self.emit(
+                    ir.SetLocal(self.slot(local), local.name, self.value(s.value, local.type))
+                )
+        elif isinstance(s, ast.MultiAssign):
+            self.multi_assign(s)
+        elif isinstance(s, ast.Assign) and T.is_aggregate(s.target.type):
+            self.assign_values(s.target, s.value)
         elif isinstance(s, ast.Assign):
             self.assign(s.target, lambda: self.value(s.value, s.target.type))
         elif isinstance(s, ast.AugAssign):
             self.aug_assign(s)
+        elif isinstance(s, ast.Return) and s.value is not None and T.is_aggregate(self.fn.returns):
+            values = self.leaves(s.value)
+            self.terminate(ir.Return(ir.Multi(vm_returns(self.fn.returns), values)))
         elif isinstance(s, ast.Return):
             self.terminate(
                 ir.Return(self.value(s.value, self.fn.returns) if s.value is not None else None)
@@ -215,19 +273,64 @@ class _FunctionLowerer:
     def assign(self, target: ast.Expr, value) -> None:
         if isinstance(target, ast.Name):
             local: LocalInfo = target.ref
-            self.emit(ir.SetLocal(local.index, local.name, value()))
+            self.emit(ir.SetLocal(self.slot(local), local.name, value()))
+        elif self.in_local(target):  # o.amount = v
+            (leaf,) = self.leaves(target)
+            self.emit(ir.SetLocal(leaf.index, leaf.name, value()))
         else:
             self.emit(ir.Store(self.storage_key(target), value()))
+
+    def assign_values(self, target: ast.Expr, value: ast.Expr | list[ir.Expr]) -> None:
+        """A whole struct (or a part of one) into a local or storage: leaf by leaf."""
+        if isinstance(target, ast.Name):
+            values = value if isinstance(value, list) else self.leaves(value)
+            self.set_values(target.ref, values)
+            return
+        if self.in_local(target):
+            dests = self.leaves(target)
+            values = value if isinstance(value, list) else self.leaves(value)
+            if len(values) > 1:
+                values = [self.held(v, v.type, "v") for v in values]
+            for d, v in zip(dests, values, strict=True):
+                self.emit(ir.SetLocal(d.index, d.name, v))
+            return
+        base = self.held(self.storage_key(target), T.BYTES32, "key")
+        values = value if isinstance(value, list) else self.leaves(value)
+        if len(values) > 1:  # read every field before writing any: P(x=self.p.y, y=self.p.x)
+            values = [
+                self.held(v, v.type, "v")
+                if any(isinstance(n, ir.Load | ir.Call | ir.ExtCall) for n in ir.walk(v))
+                else v
+                for v in values
+            ]
+        for key, v in zip(self.leaf_keys(target.type, base), values, strict=True):
+            self.emit(ir.Store(key, v))
+
+    def multi_assign(self, s: ast.MultiAssign) -> None:
+        """The call's values into temporaries, then each into its target, in order."""
+        values = self.leaves(s.value)
+        at = 0
+        for target in s.targets:
+            n = len(T.flatten(target.type))
+            part = values[at : at + n]
+            at += n
+            if T.is_aggregate(target.type):
+                self.assign_values(target, part)
+            else:
+                self.assign(target, lambda v=part[0]: v)
 
     def aug_assign(self, s: ast.AugAssign) -> None:
         t = s.target.type
         op = _BINOPS[s.op]
-        if isinstance(s.target, ast.Name):
-            local: LocalInfo = s.target.ref
-            current = ir.Local(t, local.index, local.name)
+        if isinstance(s.target, ast.Name) or self.in_local(s.target):
+            if isinstance(s.target, ast.Name):
+                local: LocalInfo = s.target.ref
+                current = ir.Local(t, self.slot(local), local.name)
+            else:
+                (current,) = self.leaves(s.target)
             self.emit(
                 ir.SetLocal(
-                    local.index, local.name, ir.Binary(t, op, current, self.value(s.value, t))
+                    current.index, current.name, ir.Binary(t, op, current, self.value(s.value, t))
                 )
             )
             return
@@ -256,11 +359,19 @@ class _FunctionLowerer:
         if isinstance(ref, ListMethodRef):
             if ref.method == "push":
                 self.list_push(e)
+            elif isinstance(ref.list.elem, T.StructType):
+                self.list_pop_values(e, keep=False)
             else:
                 self.list_pop(e)
             return
         if isinstance(ref, BuiltinRef) and ref.builtin.lower_statement is not None:
             ref.builtin.lower_statement(self, e)
+            return
+        if T.is_aggregate(e.type) and not isinstance(ref, InternalCallRef | ExternalCallRef):
+            # Order(...) or empty(Order) kept for its effects: each field's, dropped
+            for v in self.leaves(e):
+                if not isinstance(v, ir.Const | ir.Local):
+                    self.emit(ir.Eval(v))
             return
         self.emit(ir.Eval(self.expr(e)))
 
@@ -312,6 +423,9 @@ class _FunctionLowerer:
         self.switch(joins[0][0])
 
     def for_stmt(self, s: ast.For) -> None:
+        if isinstance(s.iter.type, T.ListType | T.ArrayType) and not self.in_storage(s.iter):
+            self.list_value_loop(s)
+            return
         if isinstance(s.iter.type, T.ListType | T.ArrayType):
             self.for_each(s)
             return
@@ -327,19 +441,20 @@ class _FunctionLowerer:
             end_local = self.temp(t, "end")
             self.emit(ir.SetLocal(end_local.index, end_local.name, end))
             end = end_local
-        self.emit(ir.SetLocal(var.index, var.name, start))
+        var_index = self.slot(var)
+        self.emit(ir.SetLocal(var_index, var.name, start))
         if bound is not None and not (isinstance(start, ir.Const) and isinstance(end, ir.Const)):
             # the declared bound is real: a longer range reverts before the first iteration
             check, after = self.new_block(), self.new_block()
             self.terminate(
                 ir.Branch(
-                    ir.Compare(T.BOOL, "gt", end, ir.Local(t, var.index, var.name)),
+                    ir.Compare(T.BOOL, "gt", end, ir.Local(t, var_index, var.name)),
                     check.index,
                     after.index,
                 )
             )
             self.switch(check)
-            span = ir.Binary(t, "sub", end, ir.Local(t, var.index, var.name))
+            span = ir.Binary(t, "sub", end, ir.Local(t, var_index, var.name))
             self.emit(
                 ir.Require(
                     ir.Compare(
@@ -355,7 +470,7 @@ class _FunctionLowerer:
             self.switch(after)
         if bound is None:  # a constant range: its length is the bound
             bound = max(0, int(end.value) - int(start.value))
-        self.counted_loop(ir.Local(t, var.index, var.name), end, s.body, bound)
+        self.counted_loop(ir.Local(t, var_index, var.name), end, s.body, bound)
 
     def counted_loop(
         self, counter: ir.Local, end: ir.Expr, stmts: list[ast.Stmt], bound: int, prelude=None
@@ -368,8 +483,8 @@ class _FunctionLowerer:
         self.switch(header)
         self.terminate(ir.Branch(ir.Compare(T.BOOL, "lt", counter, end), body.index, exit_.index))
         self.switch(body)
-        if prelude is not None:
-            self.emit(prelude)
+        for stmt in prelude or []:
+            self.emit(stmt)
         self.loops.append((step.index, exit_.index))
         self.body(stmts)
         self.loops.pop()
@@ -401,6 +516,164 @@ class _FunctionLowerer:
         if isinstance(e, ast.Attribute) and isinstance(e.ref, FieldRef):
             return ir.MapKey(T.BYTES32, self.storage_key(e.obj), ir.Const(T.U8, e.ref.index))
         raise AssertionError("not a storage location")
+
+    # ------------------------------------------------------------ struct and tuple values
+    def in_storage(self, e: ast.Expr) -> bool:
+        """Whether ``e`` is a storage location (else a value)."""
+        if isinstance(e, ast.Attribute):
+            if isinstance(e.ref, StateVarInfo):
+                return True
+            return isinstance(e.ref, FieldRef) and self.in_storage(e.obj)
+        if isinstance(e, ast.Index):
+            return self.in_storage(e.obj)
+        return False
+
+    def in_local(self, e: ast.Expr) -> bool:
+        """``o.a.b``: a field of a struct value held in a local."""
+        while isinstance(e, ast.Attribute) and isinstance(e.ref, FieldRef):
+            e = e.obj
+        return isinstance(e, ast.Name) and isinstance(e.ref, LocalInfo)
+
+    def leaf_keys(self, t: T.StructType, base: ir.Expr) -> list[ir.Expr]:
+        """The storage key of each leaf field of a struct stored at ``base``."""
+        keys = []
+        for path, _ in _leaf_paths(t):
+            key = base
+            for i in path:
+                key = ir.MapKey(T.BYTES32, key, ir.Const(T.U8, i))
+            keys.append(key)
+        return keys
+
+    def values_of(self, e: ast.Expr, t: T.Type) -> list[ir.Expr]:
+        """``e`` as the VM values of a ``t``: its leaves, or one value."""
+        return self.leaves(e) if T.is_aggregate(t) else [self.value(e, t)]
+
+    def leaves(self, e: ast.Expr) -> list[ir.Expr]:
+        """The leaf values of a struct or tuple value, in order. Each is a
+        constant, a local or a storage load, so reading it twice is safe."""
+        t = e.type
+        if isinstance(e, ast.Name):
+            return list(self.local_values(e.ref))
+        if isinstance(e, ast.TupleExpr):
+            return [
+                v
+                for item, et in zip(e.items, t.elems, strict=True)
+                for v in self.values_of(item, et)
+            ]
+        if (
+            isinstance(e, ast.Attribute)
+            and isinstance(e.ref, FieldRef)
+            and not self.in_storage(e.obj)
+        ):
+            start, end = T.leaf_range(e.obj.type, e.ref.index)
+            return self.leaves(e.obj)[start:end]
+        if isinstance(e, ast.Attribute | ast.Index):  # a struct in storage
+            base = self.held(self.storage_key(e), T.BYTES32, "key")
+            return [
+                ir.Load(lt, key)
+                for key, lt in zip(self.leaf_keys(t, base), T.leaf_types(t), strict=True)
+            ]
+        if isinstance(e, ast.Call):
+            ref = e.ref
+            if isinstance(ref, StructCtorRef):
+                return [
+                    v
+                    for a, (_, ft) in zip(e.args, ref.struct.fields, strict=True)
+                    for v in self.values_of(a, ft)
+                ]
+            if isinstance(ref, EmptyRef):
+                return [ir.Const(lt, zero_value(lt)) for lt in T.leaf_types(t)]
+            if isinstance(ref, ListMethodRef):
+                return self.list_pop_values(e)
+            if isinstance(ref, InternalCallRef | ExternalCallRef):
+                call = (
+                    self.internal_call(e, ref)
+                    if isinstance(ref, InternalCallRef)
+                    else self.external_call(e, ref)
+                )
+                temps = [self.temp(lt, "ret") for lt in T.leaf_types(t)]
+                self.emit(ir.Unpack([(x.index, x.name) for x in temps], call))
+                return list(temps)
+        raise AssertionError(f"cannot lower the value {type(e).__name__} of {t}")
+
+    def internal_call(self, e: ast.Call, ref: InternalCallRef) -> ir.Call:
+        target = ref.target
+        args = [
+            v
+            for a, (_, pt) in zip(e.args, target.params, strict=True)
+            for v in self.values_of(a, pt)
+        ]
+        return ir.Call(vm_returns(e.type), target.name, args)
+
+    # ------------------------------------------------------------ list values
+    def list_value_length(self, t: T.ListType | T.ArrayType, data: ir.Expr) -> ir.Expr:
+        """Elements of a list value: its bytes over the element width (an
+        array value's: its size, checked on entry)."""
+        if isinstance(t, T.ArrayType):
+            return ir.Const(T.UINT, t.size)
+        size = ir.Builtin(T.UINT, "len", [data])
+        width = T.element_width(t.elem)
+        return size if width == 1 else ir.Binary(T.UINT, "div", size, ir.Const(T.UINT, width))
+
+    def list_value_element(self, t: T.ListType, data: ir.Expr, index: ir.Expr) -> ir.Expr:
+        """Element ``index`` of a list value (the index checked by the caller)."""
+        elem = t.elem
+        width = T.element_width(elem)
+        raw = ir.Builtin(T.BytesType(width), "list_element", [data, index, ir.Const(T.UINT, width)])
+        if isinstance(elem, T.IntType):
+            return ir.Unary(elem, "from_bytes", raw)
+        if isinstance(elem, T.BoolType):  # any byte but zero is true
+            return ir.Compare(T.BOOL, "ne", ir.Unary(T.U8, "from_bytes", raw), ir.Const(T.U8, 0))
+        raw.type = elem  # an address or bytesN: the bytes themselves
+        return raw
+
+    def list_value_index(self, e: ast.Index) -> ir.Expr:
+        """``xs[i]`` on a list value; an index past the end reverts."""
+        t = e.obj.type
+        data = self.held(self.expr(e.obj), t, "list")
+        index = self.held(self.expr(e.index), T.UINT, "index")
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "lt", index, self.list_value_length(t, data)),
+                "index out of range",
+            )
+        )
+        return self.list_value_element(t, data, index)
+
+    def list_value_loop(self, s: ast.For) -> None:
+        """``for x in xs`` over a list value."""
+        t = s.iter.type
+        var: LocalInfo = s.ref
+        data = self.held(self.expr(s.iter), t, "list")
+        end = self.held(self.list_value_length(t, data), T.UINT, "end")
+        i = self.temp(T.UINT, "i")
+        self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
+        element = ir.SetLocal(self.slot(var), var.name, self.list_value_element(t, data, i))
+        bound = t.capacity if isinstance(t, T.ListType) else t.size
+        self.counted_loop(i, end, s.body, bound, prelude=[element])
+
+    def check_list_params(self) -> None:
+        """A list argument from outside: whole elements only (its byte length
+        is checked against the capacity by the VM, as a bytes value)."""
+        for loc in self.fn.locals[: len(self.fn.params)]:
+            t = loc.type
+            if isinstance(t, T.ArrayType):  # exactly its size
+                data = ir.Local(t, self.slot(loc), loc.name)
+                size = ir.Builtin(T.UINT, "len", [data])
+                exact = ir.Const(T.UINT, t.size * T.element_width(t.elem))
+                self.emit(
+                    ir.Require(ir.Compare(T.BOOL, "eq", size, exact), f"{loc.name} is not a {t}")
+                )
+            elif isinstance(t, T.ListType) and T.element_width(t.elem) > 1:
+                data = ir.Local(t, self.slot(loc), loc.name)
+                size = ir.Builtin(T.UINT, "len", [data])
+                whole = ir.Binary(T.UINT, "mod", size, ir.Const(T.UINT, T.element_width(t.elem)))
+                self.emit(
+                    ir.Require(
+                        ir.Compare(T.BOOL, "eq", whole, ir.Const(T.UINT, 0)),
+                        f"{loc.name} is not a {t}",
+                    )
+                )
 
     # ------------------------------------------------------------ oracle reports
     def typed_report(self, e: ast.Call) -> ir.Expr:
@@ -474,8 +747,31 @@ class _FunctionLowerer:
         self.emit(
             ir.Require(ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity)), "list is full")
         )
-        self.emit(ir.Store(ir.MapKey(T.BYTES32, base, n), self.expr(e.args[0])))
+        slot = ir.MapKey(T.BYTES32, base, n)
+        if isinstance(t.elem, T.StructType):  # one store per leaf field
+            slot = self.held(slot, T.BYTES32, "key")
+            for key, v in zip(self.leaf_keys(t.elem, slot), self.leaves(e.args[0]), strict=True):
+                self.emit(ir.Store(key, v))
+        else:
+            self.emit(ir.Store(slot, self.expr(e.args[0])))
         self.emit(ir.Store(base, ir.Binary(T.UINT, "add", n, ir.Const(T.UINT, 1))))
+
+    def list_pop_values(self, e: ast.Call, keep: bool = True) -> list[ir.Expr]:
+        """``xs.pop()`` on a list of structs: the last element's leaves (in
+        temporaries), each slot zeroed, the length one less."""
+        t = e.ref.list
+        base = self.base_key(e.func.obj)
+        n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
+        self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+        last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
+        slot = self.held(ir.MapKey(T.BYTES32, base, last), T.BYTES32, "key")
+        out: list[ir.Expr] = []
+        for key, lt in zip(self.leaf_keys(t.elem, slot), T.leaf_types(t.elem), strict=True):
+            if keep:
+                out.append(self.held(ir.Load(lt, key), lt, "popped"))
+            self.emit(ir.Store(key, ir.Const(lt, zero_value(lt))))
+        self.emit(ir.Store(base, last))
+        return out
 
     def list_pop(self, e: ast.Call) -> ir.Expr:
         t = e.ref.list
@@ -499,7 +795,16 @@ class _FunctionLowerer:
         end = self.held(self.length(container, base), T.UINT, "end")
         i = self.temp(T.UINT, "i")
         self.emit(ir.SetLocal(i.index, i.name, ir.Const(T.UINT, 0)))
-        element = ir.SetLocal(var.index, var.name, ir.Load(var.type, ir.MapKey(T.BYTES32, base, i)))
+        slot = ir.MapKey(T.BYTES32, base, i)
+        if isinstance(var.type, T.StructType):  # the element's fields, into the loop variable's
+            element = [
+                ir.SetLocal(x.index, x.name, ir.Load(x.type, key))
+                for x, key in zip(
+                    self.local_values(var), self.leaf_keys(var.type, slot), strict=True
+                )
+            ]
+        else:
+            element = [ir.SetLocal(self.slot(var), var.name, ir.Load(var.type, slot))]
         bound = container.capacity if isinstance(container, T.ListType) else container.size
         self.counted_loop(i, end, s.body, bound, prelude=element)
 
@@ -516,7 +821,7 @@ class _FunctionLowerer:
         if isinstance(e, ast.Name):
             ref = e.ref
             if isinstance(ref, LocalInfo):
-                return ir.Local(ref.type, ref.index, ref.name)
+                return ir.Local(ref.type, self.slot(ref), ref.name)
             if isinstance(ref, ConstInfo):
                 v = ref.value
                 return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
@@ -534,8 +839,13 @@ class _FunctionLowerer:
             if isinstance(ref, ConstInfo):  # a library's constant: math.BPS
                 v = ref.value
                 return ir.Const(ref.type, v.encode("utf-8") if isinstance(v, str) else v)
+            if isinstance(ref, FieldRef) and not self.in_storage(e.obj):  # o.amount
+                (leaf,) = self.leaves(e)
+                return leaf
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.Index):
+            if isinstance(e.obj.type, T.ListType | T.ArrayType) and not self.in_storage(e.obj):
+                return self.list_value_index(e)
             return ir.Load(t, self.storage_key(e))
         if isinstance(e, ast.BinOp):
             return ir.Binary(t, _BINOPS[e.op], self.expr(e.left), self.expr(e.right))
@@ -581,9 +891,8 @@ class _FunctionLowerer:
 
     def call(self, e: ast.Call) -> ir.Expr:
         ref = e.ref
-        t = e.type
         if isinstance(ref, InternalCallRef):
-            return ir.Call(t, ref.target.name, [self.expr(a) for a in e.args])
+            return self.internal_call(e, ref)
         if isinstance(ref, ExternalCallRef):
             return self.external_call(e, ref)
         if isinstance(ref, InterfaceCastRef):
@@ -608,14 +917,14 @@ class _FunctionLowerer:
             iface.name,
             method.name,
             [p for _, p in method.params],
-            method.returns,
+            vm_returns(method.returns),
             method.view,
         )
         if key not in self.imports:
             self.imports.append(key)
             self.import_spans.append(self.span)
         return ir.ExtCall(
-            e.type,
+            vm_returns(e.type),
             iface.name,
             method.name,
             self.expr(e.func.obj),

@@ -87,6 +87,8 @@ def fold_expr(e: ir.Expr) -> ir.Expr:
         e.key = fold_expr(e.key)
     elif isinstance(e, ir.Builtin | ir.Call):
         e.args = [fold_expr(a) for a in e.args]
+    elif isinstance(e, ir.Multi):
+        e.items = [fold_expr(a) for a in e.items]
     elif isinstance(e, ir.ExtCall):
         e.target = fold_expr(e.target)
         e.value = fold_expr(e.value) if e.value is not None else None

@@ -325,6 +325,9 @@ class _ToAst(Transformer_NonRecursive):
     def generic_type(self, meta, items):
         return ast.TypeExpr(str(items[0]), list(items[1:]), span=self._span(meta))
 
+    def tuple_type(self, meta, items):
+        return ast.TypeExpr("()", list(items), span=self._span(meta))
+
     def type_arg(self, meta, items):
         value = _small_int(str(items[0]))
         return _TOO_BIG if value is None else value
@@ -339,11 +342,30 @@ class _ToAst(Transformer_NonRecursive):
     def assign(self, meta, items):
         return ast.Assign(items[0], items[1], span=self._span(meta))
 
+    def multi_assign(self, meta, items):
+        return ast.MultiAssign(list(items[:-1]), items[-1], span=self._span(meta))
+
+    def multi_decl(self, meta, items):
+        span = self._span(meta)
+        pairs = items[:-1]
+        decls = [
+            ast.VarDecl(str(n), t, ast.Name("_", span=span), span=_join(self._tok_span(n), t.span))
+            for n, t in zip(pairs[0::2], pairs[1::2], strict=True)
+        ]
+        targets: list[ast.Expr] = [ast.Name(d.name, span=d.span) for d in decls]
+        return ast.MultiAssign(targets, items[-1], decls, span=span)
+
     def aug_assign(self, meta, items):
         return ast.AugAssign(items[0], str(items[1])[0], items[2], span=self._span(meta))
 
     def return_stmt(self, meta, items):
         return ast.Return(items[0], span=self._span(meta))
+
+    def return_many(self, meta, items):
+        span = self._span(meta)
+        items = list(items)
+        value = ast.TupleExpr(items, span=_join(items[0].span, items[-1].span))
+        return ast.Return(value, span=span)
 
     def pass_stmt(self, meta, items):
         return ast.Pass(span=self._span(meta))

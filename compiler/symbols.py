@@ -196,6 +196,13 @@ class ListMethodRef:
 
 
 @dataclass(frozen=True, eq=False)
+class StructCtorRef:
+    """``Order(buyer=a, amount=1, paid=False)``: a struct value, its fields in order."""
+
+    struct: T.StructType
+
+
+@dataclass(frozen=True, eq=False)
 class ErrorRef:
     """``revert Error(...)``."""
 

@@ -135,6 +135,11 @@ class ListType(Type):
     def __str__(self) -> str:
         return f"list[{self.elem}, {self.capacity}]"
 
+    def vm_type(self) -> vmt.ValueType:
+        """A list value (a parameter, a local): its elements packed in one
+        bytes value, ``element_width`` bytes each (spec/language.md)."""
+        return vmt.ValueType(vmt.TAG_BYTES, max(1, self.capacity * element_width(self.elem)))
+
 
 @dataclass(frozen=True)
 class ArrayType(Type):
@@ -146,6 +151,11 @@ class ArrayType(Type):
 
     def __str__(self) -> str:
         return f"{self.elem}[{self.size}]"
+
+    def vm_type(self) -> vmt.ValueType:
+        """An array value (a parameter, a local): exactly ``size`` elements,
+        packed like a list value's (spec/language.md)."""
+        return vmt.ValueType(vmt.TAG_BYTES, max(1, self.size * element_width(self.elem)))
 
 
 def _field_index(fields: tuple[tuple[str, Type], ...], name: str) -> int | None:
@@ -172,15 +182,46 @@ class ReportType(Type):
 
 @dataclass(frozen=True)
 class StructType(Type):
+    """A struct: in storage, or as a value (one VM value per leaf field, see
+    :func:`flatten`) when no field is a map, list or array."""
+
     name: str
     fields: tuple[tuple[str, Type], ...] = field(compare=False)
-    storage_only = True
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def storage_only(self) -> bool:  # type: ignore[override]
+        return self.storage_field() is not None
+
+    def storage_field(self, seen: frozenset = frozenset()) -> str | None:
+        """The (dotted) name of the first field that keeps the struct in
+        storage: a map, list or array, here or in a nested struct."""
+        for n, t in self.fields:
+            if isinstance(t, StructType):
+                if t.name in seen or t.name == self.name:
+                    return n  # a struct that contains itself is never a value
+                inner = t.storage_field(seen | {self.name})
+                if inner is not None:
+                    return f"{n}.{inner}"
+            elif t.storage_only:
+                return n
+        return None
+
     def field_index(self, name: str) -> int | None:
         return _field_index(self.fields, name)
+
+
+@dataclass(frozen=True)
+class TupleType(Type):
+    """Several values returned by one function: ``-> (uint, bool)``. Also the
+    IR's type of a flattened aggregate (its leaves, in order)."""
+
+    elems: tuple[Type, ...]
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(map(str, self.elems)) + ")"
 
 
 @dataclass(frozen=True)
@@ -229,6 +270,60 @@ def builtin_type(name: str) -> Type | None:
         size = int(name[5:])
         return FixedBytesType(size) if 1 <= size <= 32 else None
     return None
+
+
+def is_aggregate(t: Type) -> bool:
+    """A value of several VM values: a struct value or a tuple."""
+    return isinstance(t, StructType | TupleType)
+
+
+def flatten(t: Type, prefix: str = "") -> list[tuple[str, Type]]:
+    """The leaves of a value in order, with their dotted paths: a struct value
+    is one VM value per leaf field (nested structs flatten recursively), a
+    tuple one per element. A scalar is itself."""
+    if isinstance(t, StructType):
+        out: list[tuple[str, Type]] = []
+        for n, ft in t.fields:
+            out += flatten(ft, f"{prefix}.{n}" if prefix else n)
+        return out
+    if isinstance(t, TupleType):
+        out = []
+        for i, et in enumerate(t.elems):
+            out += flatten(et, f"{prefix}.{i}" if prefix else str(i))
+        return out
+    return [(prefix, t)]
+
+
+def leaf_types(t: Type) -> list[Type]:
+    """The VM-level types of a value of ``t``, in order (none for nothing)."""
+    if t == NONE:
+        return []
+    return [lt for _, lt in flatten(t)]
+
+
+def leaf_range(t: StructType | TupleType, index: int) -> tuple[int, int]:
+    """Where field (or element) ``index`` of ``t`` sits among its leaves."""
+    parts = t.fields if isinstance(t, StructType) else [("", e) for e in t.elems]
+    start = sum(len(flatten(ft)) for _, ft in parts[:index])
+    return start, start + len(flatten(parts[index][1]))
+
+
+def is_list_element(t: Type) -> bool:
+    """What a list value (a parameter, a local) can hold: fixed-width scalars."""
+    return isinstance(t, IntType | BoolType | AddressType | FixedBytesType)
+
+
+def element_width(t: Type) -> int:
+    """Bytes of one element of a list value (spec/language.md, list values)."""
+    if isinstance(t, IntType):
+        return t.bits // 8
+    if isinstance(t, BoolType):
+        return 1
+    if isinstance(t, AddressType):
+        return 20
+    if isinstance(t, FixedBytesType):
+        return t.size
+    return 32
 
 
 def is_int(t: Type) -> bool:

@@ -19,6 +19,12 @@ def caller_funded(f: ir.Function, amount: ir.Expr) -> bool:
                 ):
                     tainted.add(s.index)
                     changed = True
+            if isinstance(s, ir.Unpack) and not all(i in tainted for i, _ in s.targets):
+                if mentions(s.value, "msg.value") or any(
+                    isinstance(n, ir.Local) and n.index in tainted for n in ir.walk(s.value)
+                ):  # a call's values computed from msg.value
+                    tainted.update(i for i, _ in s.targets)
+                    changed = True
     return mentions(amount, "msg.value") or any(
         isinstance(n, ir.Local) and n.index in tainted for n in ir.walk(amount)
     )

@@ -15,6 +15,7 @@ from ..symbols import (
     InternalCallRef,
     ListMethodRef,
     MethodInfo,
+    StructCtorRef,
 )
 
 
@@ -49,6 +50,7 @@ class CallChecks:
             return
         for a, (_, t) in zip(call.args, fields, strict=True):
             self.expect(a, t)
+            self.no_storage_list(a, t)
 
     def call(self, e: ast.Call) -> T.Type:
         f = e.func
@@ -66,6 +68,8 @@ class CallChecks:
                 self.expect(e.args[0], T.ADDRESS)
                 e.ref = InterfaceCastRef(iface)
                 return iface.type
+            if f.id in self.info.structs:
+                return self.struct_value(e, self.info.structs[f.id])
             if f.id in self.info.errors:
                 self.r.error("E0205", f"{f.id} is an error: use revert {f.id}(...)", e.span)
                 return T.NONE
@@ -215,8 +219,32 @@ class CallChecks:
             )
         self.expect(kw.value, T.UINT)
 
+    def struct_value(self, e: ast.Call, t: T.StructType) -> T.Type:
+        """``Order(buyer=a, amount=1, paid=False)``, or by position."""
+        path = t.storage_field()
+        if path is not None:
+            self.r.error(
+                "E0208",
+                f"{t} cannot be a value: its field {path} lives only in storage",
+                e.span,
+                "write the fields of the stored struct one by one",
+            )
+            for a in [*e.args, *(k.value for k in e.kwargs)]:
+                self.expr(a)
+            return T.ERROR
+        e.ref = StructCtorRef(t)
+        self.args(e, list(t.fields), f"struct {t.name}")
+        return t
+
     def list_method(self, e: ast.Call, f: ast.Attribute, t: T.ListType) -> T.Type:
-        if isinstance(t.elem, T.StructType):
+        if not self.is_storage(f.obj):
+            self.r.error(
+                "E0202",
+                f"{f.attr} works on storage lists; a list value cannot grow or shrink",
+                e.span,
+            )
+            return T.ERROR
+        if t.elem.storage_only:
             self.r.error(
                 "E0202",
                 f"{f.attr} works on lists of values, not of {t.elem}",

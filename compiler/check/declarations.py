@@ -47,8 +47,15 @@ def _interfaces(source: ast.SourceFile, reporter: Reporter) -> dict[str, Interfa
                     reporter.error(
                         "E0308", f"unknown decorator @{d.name}", d.span, "use @view or @payable"
                     )
-            params = [(p.name, resolver.resolve(p.type_expr, value_only=True)) for p in m.params]
-            returns = resolver.resolve(m.returns, value_only=True) if m.returns else T.NONE
+            params = [
+                (p.name, resolver.resolve(p.type_expr, value_only=True, values=True))
+                for p in m.params
+            ]
+            returns = (
+                resolver.resolve(m.returns, value_only=True, values=True, returns=True)
+                if m.returns
+                else T.NONE
+            )
             if m.name in info.methods:
                 reporter.error(
                     "E0102", f"method {m.name} is declared twice in {iface.name}", m.span
@@ -273,8 +280,15 @@ class ContractChecker:
             if m.returns is not None:
                 self.r.error("E0307", "init returns nothing", m.returns.span)
         self._unique([p.name for p in m.params], [p.span for p in m.params], "parameter")
-        params = [(p.name, self.types.resolve(p.type_expr, value_only=True)) for p in m.params]
-        returns = self.types.resolve(m.returns, value_only=True) if m.returns else T.NONE
+        params = [
+            (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
+            for p in m.params
+        ]
+        returns = (
+            self.types.resolve(m.returns, value_only=True, values=True, returns=True)
+            if m.returns
+            else T.NONE
+        )
         self.info.functions[m.name] = FunctionInfo(
             m.name, m, params, returns, m.public, view, payable, is_init
         )
@@ -306,9 +320,14 @@ class ContractChecker:
                         m.span,
                     )
                 params = [
-                    (p.name, self.types.resolve(p.type_expr, value_only=True)) for p in m.params
+                    (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
+                    for p in m.params
                 ]
-                returns = self.types.resolve(m.returns, value_only=True) if m.returns else T.NONE
+                returns = (
+                    self.types.resolve(m.returns, value_only=True, values=True, returns=True)
+                    if m.returns
+                    else T.NONE
+                )
                 name = f"{lib.name}.{m.name}"
                 self.info.functions[name] = FunctionInfo(
                     name, m, params, returns, False, False, False, False, library=lib.name

@@ -333,7 +333,9 @@ class ExpressionChecks:
         if e.op not in ("==", "!="):
             self.r.error("E0202", f"{e.op} needs integers, found {lt} and {rt}", e.span)
             return T.BOOL
-        if lt.storage_only or rt.storage_only:
+        if T.is_aggregate(lt) or T.is_aggregate(rt):
+            self.r.error("E0202", f"cannot compare {lt}", e.span, "compare their fields one by one")
+        elif lt.storage_only or rt.storage_only:
             self.r.error("E0202", f"cannot compare {lt}", e.span)
         elif not (T.widens_to(lt, rt) or T.widens_to(rt, lt)) or lt.kind != rt.kind:
             self.r.error("E0202", f"cannot compare {lt} with {rt}", e.span)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from deed.vm.types import MAX_DYNAMIC_LEN
+
 from .. import ast
 from .. import types as T
 from ..diagnostics import Reporter
 from ..spelling import did_you_mean
 
 MAX_COLLECTION = 1 << 32
+TUPLE = "()"  # the name of a tuple's type expression: (uint, bool)
+T_MAX_BYTES = MAX_DYNAMIC_LEN
+
+
+is_list_element = T.is_list_element
+element_width = T.element_width
 
 
 class TypeResolver:
@@ -18,8 +26,39 @@ class TypeResolver:
         self.reporter = reporter
         self.reports = reports if reports is not None else {}
 
-    def resolve(self, te: ast.TypeExpr, value_only: bool = False, local: bool = False) -> T.Type:
+    def resolve(
+        self,
+        te: ast.TypeExpr,
+        value_only: bool = False,
+        local: bool = False,
+        values: bool = False,
+        returns: bool = False,
+    ) -> T.Type:
+        """``values``: where struct values and list values may be (locals,
+        parameters, return values); ``returns``: a tuple too."""
+        if te.name == TUPLE:
+            if not returns:
+                self.reporter.error(
+                    "E0208",
+                    "a tuple is only a return type",
+                    te.span,
+                    "return a struct, or destructure the call: x, y = self.f()",
+                )
+                return T.ERROR
+            return T.TupleType(
+                tuple(self.resolve(a, value_only, local, values) for a in te.args)  # type: ignore[arg-type]
+            )
         t = self._resolve(te)
+        if value_only and values and not isinstance(t, T.ReportType):
+            return self._value(t, te)
+        if value_only and isinstance(t, T.StructType):
+            self.reporter.error(
+                "E0208",
+                f"the struct {t} cannot be used here",
+                te.span,
+                "structs are values in locals, parameters and return values of contract functions",
+            )
+            return t
         if isinstance(t, T.ReportType) and not local:
             self.reporter.error(
                 "E0208",
@@ -41,6 +80,48 @@ class TypeResolver:
         """Every type name in scope, for suggestions."""
         builtin = ["uint", "bool", "address", "u8", "u64", "u128", "i64", "i128", "bytes32"]
         return [*builtin, *self.structs, *self.enums, *self.interfaces, *self.reports]
+
+    def _value(self, t: T.Type, te: ast.TypeExpr) -> T.Type:
+        """A type where values beyond scalars are allowed."""
+        if isinstance(t, T.StructType):
+            path = t.storage_field()
+            if path is not None:
+                self.reporter.error(
+                    "E0208",
+                    f"{t} cannot be a value: its field {path} lives only in storage",
+                    te.span,
+                    "a struct holding a map, list or array stays in storage: read its fields",
+                )
+            return t
+        if isinstance(t, T.ListType | T.ArrayType):
+            what = "list" if isinstance(t, T.ListType) else "array"
+            a = "a" if isinstance(t, T.ListType) else "an"
+            n = t.capacity if isinstance(t, T.ListType) else t.size
+            if not is_list_element(t.elem):
+                self.reporter.error(
+                    "E0208",
+                    f"{a} {what} value holds integers, bools, addresses or bytesN, not {t.elem}",
+                    te.span,
+                    f"keep {what}s of other elements in storage",
+                )
+                return t
+            if n * element_width(t.elem) > T_MAX_BYTES:
+                self.reporter.error(
+                    "E0208",
+                    f"{t} takes {n * element_width(t.elem):,} bytes; "
+                    f"{a} {what} value holds at most {T_MAX_BYTES:,}",
+                    te.span,
+                    "lower its size",
+                )
+            return t
+        if t.storage_only:
+            self.reporter.error(
+                "E0208",
+                f"{t} can only live in storage",
+                te.span,
+                "keep maps and arrays in state variables",
+            )
+        return t
 
     def _element(self, te: ast.TypeExpr) -> T.Type:
         t = self._resolve(te)
@@ -85,7 +166,7 @@ class TypeResolver:
                 )
                 return T.MapType(T.UINT, T.UINT)
             key = self._resolve(args[0])
-            if key.storage_only:
+            if key.storage_only or T.is_aggregate(key):
                 self.reporter.error("E0209", f"a map key cannot be {key}", args[0].span)
             return T.MapType(key, self._resolve(args[1]))
         if name == "list":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import ast
 from .. import types as T
-from ..symbols import ErrorRef, FieldRef, RangeRef, StateVarInfo
+from ..symbols import ErrorRef, FieldRef, LocalInfo, RangeRef, StateVarInfo
 from .constants import MAX_LOOP_BOUND, const_eval, number_text
 
 
@@ -37,13 +37,17 @@ class StatementChecks:
 
     def stmt(self, s: ast.Stmt) -> bool:
         if isinstance(s, ast.VarDecl):
-            t = self.c.types.resolve(s.type_expr, value_only=True, local=True)
+            t = self.c.types.resolve(s.type_expr, value_only=True, local=True, values=True)
             self.expect(s.value, t)
+            self.no_storage_list(s.value, t)
             s.ref = self.new_local(s.name, t, s.span)
+        elif isinstance(s, ast.MultiAssign):
+            self.multi_assign(s)
         elif isinstance(s, ast.Assign):
             t = self.target(s.target)
             if t is not None:
                 self.expect(s.value, t)
+                self.no_storage_list(s.value, t)
             else:
                 self.expr(s.value)
         elif isinstance(s, ast.AugAssign):
@@ -97,9 +101,81 @@ class StatementChecks:
                 s.value.span,
                 f"declare it: -> {self.expr(s.value)}",
             )
+        elif isinstance(fn.returns, T.TupleType) and isinstance(s.value, ast.TupleExpr):
+            want = fn.returns.elems
+            if len(s.value.items) != len(want):
+                self.r.error(
+                    "E0201",
+                    f"{fn.name} returns {len(want)} values, found {len(s.value.items)}",
+                    s.value.span,
+                )
+                for item in s.value.items:
+                    self.expr(item)
+            else:
+                for item, t in zip(s.value.items, want, strict=True):
+                    self.expect(item, t)
+            s.value.type = fn.returns
+        elif isinstance(s.value, ast.TupleExpr):
+            self.r.error(
+                "E0201",
+                f"{fn.name} returns one {fn.returns}, not {len(s.value.items)} values",
+                s.value.span,
+                "declare a tuple: -> (uint, bool)",
+            )
         else:
             self.expect(s.value, fn.returns)
+            self.no_storage_list(s.value, fn.returns)
         return True
+
+    def no_storage_list(self, e: ast.Expr, t: T.Type) -> None:
+        """A list value is a parameter's (or a local's) bytes: a storage list is not one."""
+        if isinstance(t, T.ListType | T.ArrayType) and self.is_storage(e):
+            what = "list" if isinstance(t, T.ListType) else "array"
+            self.r.error(
+                "E0207",
+                f"a storage {t} cannot be copied into a{'n' if what == 'array' else ''} {what} value",
+                e.span,
+                "read its elements one by one",
+            )
+
+    def multi_assign(self, s: ast.MultiAssign) -> None:
+        """``x, self.y = self.f()`` and ``x: uint, y: bool = self.f()``."""
+        got = self.expr(s.value)
+        if got == T.ERROR:
+            elems: list[T.Type] | None = None
+        elif isinstance(got, T.TupleType):
+            elems = list(got.elems)
+            if len(elems) != len(s.targets):
+                self.r.error(
+                    "E0201",
+                    f"{len(s.targets)} targets for {len(elems)} values",
+                    s.span,
+                    f"the call gives {got}",
+                )
+                elems = None
+        else:
+            self.r.error(
+                "E0201",
+                f"only a call that returns several values can be destructured, found {got}",
+                s.value.span,
+                "declare the function: -> (uint, bool)",
+            )
+            elems = None
+        if s.decls is not None:
+            for d, target in zip(s.decls, s.targets, strict=True):
+                t = self.c.types.resolve(d.type_expr, value_only=True, local=True, values=True)
+                d.ref = self.new_local(d.name, t, d.span)
+                target.ref, target.type = d.ref, t
+            wants: list[T.Type | None] = [d.ref.type for d in s.decls]
+        else:
+            wants = [self.target(t) for t in s.targets]
+        if elems is None:
+            return
+        for target, want, have in zip(s.targets, wants, elems, strict=True):
+            if want is not None and not T.widens_to(have, want):
+                self.r.error(
+                    "E0201", f"this target is a {want}; the call gives a {have} here", target.span
+                )
 
     def revert(self, s: ast.Revert) -> None:
         v = s.value
@@ -145,7 +221,7 @@ class StatementChecks:
             isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
         ):
             t = self.expr(it)
-            if not isinstance(t, T.ListType | T.ArrayType) or isinstance(t.elem, T.StructType):
+            if not isinstance(t, T.ListType | T.ArrayType) or t.elem.storage_only:
                 if t != T.ERROR:
                     self.r.error(
                         "E0202",
@@ -238,6 +314,14 @@ class StatementChecks:
             return local.type
         if isinstance(e, ast.Attribute | ast.Index):
             t = self.expr(e)
+            root = self.local_root(e)
+            if root is not None:  # a field of a struct value: o.amount = 1
+                if not root.mutable:
+                    self.r.error(
+                        "E0207", f"the loop variable {root.name} cannot be assigned", e.span
+                    )
+                    return None
+                return t
             if not self.is_storage(e):
                 self.r.error("E0207", "only locals and storage can be assigned", e.span)
                 return None
@@ -252,6 +336,14 @@ class StatementChecks:
             self.fn.writes.append(e)
             return t
         self.r.error("E0207", "this cannot be assigned", e.span)
+        return None
+
+    def local_root(self, e: ast.Expr) -> LocalInfo | None:
+        """The local whose struct value ``e`` (``o.a.b``) is a field of, if any."""
+        while isinstance(e, ast.Attribute) and isinstance(e.ref, FieldRef):
+            e = e.obj
+        if e is not None and isinstance(e, ast.Name) and isinstance(e.ref, LocalInfo):
+            return e.ref
         return None
 
     def is_storage(self, e: ast.Expr) -> bool:
