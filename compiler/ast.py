@@ -301,6 +301,7 @@ class ConstDef(Node):
 class StateVar(Node):
     name: str
     type_expr: TypeExpr
+    public: bool = False  # ``pub``: a view getter of the same name is generated
 
 
 @dataclass(eq=False)

@@ -289,7 +289,9 @@ class _ToAst(Transformer_NonRecursive):
         return ast.ConstDef(str(items[0]), items[1], items[2], span=self._span(meta))
 
     def state_var(self, meta, items):
-        return ast.StateVar(str(items[0]), items[1], span=self._span(meta))
+        public = isinstance(items[0], Token) and items[0].type == "PUB"
+        name, type_expr = items[1:] if public else items
+        return ast.StateVar(str(name), type_expr, public, span=self._span(meta))
 
     def function_def(self, meta, items):
         decorators = [i for i in items if isinstance(i, ast.Decorator)]

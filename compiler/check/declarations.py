@@ -75,6 +75,16 @@ class ContractChecker:
 
     def declare(self, name: str, span: ast.Span) -> bool:
         if name in self.names or name in self.info.interfaces:
+            getter = self.info.state.get(name)
+            if getter is not None and self._is_pub_state(name):
+                at = getter.span
+                self.r.error(
+                    "E0102",
+                    f"{name} is already defined: the pub state variable {name} has a getter of this name",
+                    span,
+                    f"the state variable is declared at line {at.line}, column {at.column}",
+                )
+                return False
             self.r.error("E0102", f"{name} is already defined", span)
             return False
         self.names[name] = span
@@ -144,6 +154,9 @@ class ContractChecker:
         for m in members:
             if isinstance(m, ast.FunctionDef):
                 self._declare_function(m)
+        for m in members:
+            if isinstance(m, ast.StateVar) and m.public and m.name in info.state:
+                self._declare_getter(m)
         for fn in info.functions.values():
             FunctionChecker(self, fn).run()
             if fn.library:
@@ -266,6 +279,67 @@ class ContractChecker:
             m.name, m, params, returns, m.public, view, payable, is_init
         )
 
+    def _is_pub_state(self, name: str) -> bool:
+        return any(
+            isinstance(m, ast.StateVar) and m.public and m.name == name for m in self.node.members
+        )
+
+    def _declare_getter(self, m: ast.StateVar) -> None:
+        """``pub name: T``: a view ``name`` taking one key per map level and one
+        index per list or array level, returning the value there. It is an
+        ordinary function (checked, lowered, listed in the ABI like a
+        hand-written view) whose every span is the state variable's."""
+        span = m.span
+        t = self.info.state[m.name].type
+        te: ast.TypeExpr | None = m.type_expr
+        target: ast.Expr = ast.Attribute(ast.Name("self", span=span), m.name, span=span)
+        params: list[ast.Param] = []
+        types: list[tuple[str, T.Type]] = []
+        levels = _levels(t)
+        keys = sum(isinstance(x, T.MapType) for x in levels)
+        indexes = len(levels) - keys
+        seen = {"key": 0, "index": 0}
+        for level in levels:
+            kind = "key" if isinstance(level, T.MapType) else "index"
+            seen[kind] += 1
+            base = kind if (keys if kind == "key" else indexes) == 1 else f"{kind}{seen[kind]}"
+            if isinstance(level, T.MapType):
+                key_te = te.args[0] if te is not None and len(te.args) == 2 else None
+                pt = level.key
+                te = te.args[1] if key_te is not None else None
+            else:
+                key_te = None
+                pt = T.UINT
+                te = _element_type_expr(te)
+            name = base
+            while name in self.info.consts or name in self.info.state:
+                name += "_"
+            params.append(ast.Param(name, key_te or ast.TypeExpr("uint", span=span), span=span))
+            types.append((name, pt))
+            target = ast.Index(target, ast.Name(name, span=span), span=span)
+            t = level.value if isinstance(level, T.MapType) else level.elem
+        if isinstance(t, T.StructType):
+            self.r.error(
+                "E0208",
+                "pub getters of structs arrive with struct values",
+                span,
+                "write a view that returns the fields you need",
+            )
+            return
+        if t.storage_only or t == T.ERROR:
+            return  # reported where the type is resolved
+        node = ast.FunctionDef(
+            m.name,
+            params,
+            te,
+            [ast.Decorator("view", span=span)],
+            True,
+            [ast.Return(target, span=span)],
+            span=span,
+            name_span=span,
+        )
+        self.info.functions[m.name] = FunctionInfo(m.name, node, types, t, True, True, False, False)
+
     def _declare_library(self, lib: ast.Library) -> None:
         """A library's constants and functions, under qualified names (``math.mul_div``)."""
         if lib.name in self.names:
@@ -342,6 +416,26 @@ class ContractChecker:
             if f.is_init and not f.payable:
                 for node in f.value_uses:
                     self.r.error("E0302", "init reads msg.value but is not @payable", node.span)
+
+
+def _levels(t: T.Type) -> list[T.Type]:
+    """The maps, lists and arrays a getter goes through to reach a value."""
+    out = []
+    while isinstance(t, T.MapType | T.ListType | T.ArrayType):
+        out.append(t)
+        t = t.value if isinstance(t, T.MapType) else t.elem
+    return out
+
+
+def _element_type_expr(te: ast.TypeExpr | None) -> ast.TypeExpr | None:
+    """The element's type expression of ``list[T, N]`` or ``T[N]``."""
+    if te is None:
+        return None
+    if te.name == "list" and te.args and isinstance(te.args[0], ast.TypeExpr):
+        return te.args[0]
+    if len(te.args) == 1 and isinstance(te.args[0], int):
+        return ast.TypeExpr(te.name, [], span=te.span)
+    return None
 
 
 def _with_effects(fns: dict[str, FunctionInfo]) -> set[str]:

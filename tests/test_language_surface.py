@@ -1,0 +1,112 @@
+"""Issue 10's surface features: pub state getters, the payable receive
+function, indexed event fields and enum members in the ABI, deployed and
+called on a chain."""
+
+import pytest
+from support import Harness
+
+from deed.compiler.diagnostics import CompileError
+from deed.compiler.driver import compile_source
+
+GETTERS = """
+contract G:
+    enum Stage:
+        Open
+        Closed
+
+    pub total: uint
+    pub stage: Stage
+    pub balances: map[address, uint]
+    pub allowed: map[address, map[address, u64]]
+    pub xs: list[u32, 4]
+    pub arr: u8[3]
+    pub grid: map[u8, list[bool, 2]]
+    hidden: uint
+
+    init():
+        self.total = 7
+        self.balances[msg.sender] = 5
+        self.allowed[msg.sender][msg.sender] = 9
+        self.xs.push(11)
+        self.arr[2] = 3
+        self.grid[4].push(False)
+        self.grid[4].push(True)
+        self.stage = Stage.Closed
+        self.hidden = 1
+
+    pub bump():
+        self.total += self.balances(msg.sender)
+"""
+
+
+def _errors(source: str) -> list:
+    with pytest.raises(CompileError) as info:
+        _ = compile_source(source, "t.deed").module
+    return info.value.diagnostics
+
+
+@pytest.fixture(scope="module")
+def getters():
+    h = Harness()
+    out = compile_source(GETTERS, "g.deed")
+    return h, h.deployed(out.module), out.abi
+
+
+def test_pub_scalars_and_maps_have_getters(getters):
+    h, g, _ = getters
+    alice, bob = h.addr("alice"), h.addr("bob")
+    assert h.call(g, "total").return_values == (7,)
+    assert h.call(g, "stage").return_values == (1,)
+    assert h.call(g, "balances", [alice]).return_values == (5,)
+    assert h.call(g, "balances", [bob]).return_values == (0,)
+    assert h.call(g, "allowed", [alice, alice]).return_values == (9,)
+    assert h.call(g, "allowed", [alice, bob]).return_values == (0,)
+
+
+def test_pub_lists_and_arrays_take_an_index_and_revert_out_of_range(getters):
+    h, g, _ = getters
+    assert h.call(g, "xs", [0]).return_values == (11,)
+    assert h.call(g, "arr", [2]).return_values == (3,)
+    assert h.call(g, "grid", [4, 1]).return_values == (True,)
+    for name, args in (("xs", [1]), ("arr", [3]), ("grid", [4, 2]), ("grid", [5, 0])):
+        result = h.call(g, name, args)
+        assert not result.success, (name, args)
+        assert result.status == "reverted"
+
+
+def test_getters_are_views_in_the_abi_and_private_state_has_none(getters):
+    h, g, abi = getters
+    by_name = {f["name"]: f for f in abi["functions"]}
+    assert "hidden" not in by_name
+    assert by_name["total"]["mutability"] == "view"
+    assert [i["name"] for i in by_name["allowed"]["inputs"]] == ["key1", "key2"]
+    assert [i["name"] for i in by_name["grid"]["inputs"]] == ["key", "index"]
+    assert by_name["grid"]["inputs"][1]["type"] == "u256"
+    with pytest.raises(ValueError):
+        h.chain.export(g, "hidden")
+
+
+def test_a_getter_is_callable_inside_the_contract(getters):
+    h, g, _ = getters
+    r = h.send("alice", g, "bump")
+    assert r.success, r.revert_reason
+    assert h.call(g, "total").return_values == (12,)
+
+
+def test_a_function_named_like_a_pub_variable_is_e0102_pointing_at_both():
+    source = "contract C:\n    pub total: uint\n\n    pub total() -> uint:\n        return 1\n"
+    [d] = _errors(source)
+    assert d.code == "E0102"
+    assert (d.span.line, d.span.column) == (4, 5)
+    assert "getter" in d.message
+    assert "line 2, column 5" in d.hint
+
+
+def test_a_pub_struct_is_a_clear_error():
+    source = (
+        "contract C:\n    struct S:\n        a: uint\n\n    pub s: S\n    pub m: map[address, S]\n"
+    )
+    ds = _errors(source)
+    assert [d.code for d in ds] == ["E0208", "E0208"]
+    assert all(d.message == "pub getters of structs arrive with struct values" for d in ds)
+    assert [d.span.line for d in ds] == [5, 6]
