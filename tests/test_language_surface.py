@@ -110,3 +110,79 @@ def test_a_pub_struct_is_a_clear_error():
     assert [d.code for d in ds] == ["E0208", "E0208"]
     assert all(d.message == "pub getters of structs arrive with struct values" for d in ds)
     assert [d.span.line for d in ds] == [5, 6]
+
+
+# --------------------------------------------------------------------------- receive()
+
+TIPS = """
+contract Tips:
+    event Tipped(sender: address, amount: uint)
+
+    pub received: uint
+    pub limit: uint
+
+    init():
+        self.limit = 1_000
+
+    @payable
+    pub receive():
+        require(msg.value <= self.limit, "tip too large")
+        self.received += msg.value
+        emit Tipped(msg.sender, msg.value)
+"""
+
+NO_RECEIVE = (
+    "contract Plain:\n    pub n: uint\n\n    @payable\n    pub pay():\n        self.n += 1\n"
+)
+
+
+def test_a_plain_transfer_runs_receive():
+    h = Harness()
+    tips = h.deployed(compile_source(TIPS, "tips.deed").module)
+    r = h.block.apply(h.tx("bob", tips, b"", value=250))
+    assert r.success, r.revert_reason
+    assert h.chain.balance(tips) == 250
+    assert h.call(tips, "received").return_values == (250,)
+    assert [(log.event, log.values) for log in r.logs] == [("Tipped", (h.addr("bob"), 250))]
+    # it is an ordinary export too
+    assert h.send("bob", tips, "receive", value=5).success
+    assert h.call(tips, "received").return_values == (255,)
+
+
+def test_a_failing_receive_reverts_the_transfer():
+    h = Harness()
+    tips = h.deployed(compile_source(TIPS, "tips.deed").module)
+    before = h.chain.balance(h.addr("bob"))
+    r = h.block.apply(h.tx("bob", tips, b"", value=5_000, price=0))
+    assert r.status == "reverted" and r.revert_reason == "tip too large"
+    assert h.chain.balance(tips) == 0
+    assert h.chain.balance(h.addr("bob")) == before
+    r = h.block.apply(h.tx("bob", tips, b"", value=10, gas=21_000))
+    assert r.status == "out_of_gas"
+    assert h.chain.balance(tips) == 0
+
+
+def test_without_receive_a_plain_transfer_to_a_contract_reverts():
+    h = Harness()
+    plain = h.deployed(compile_source(NO_RECEIVE, "plain.deed").module)
+    r = h.block.apply(h.tx("bob", plain, b"", value=10))
+    assert r.status == "reverted"
+    assert "receive()" in r.revert_reason
+    assert h.chain.balance(plain) == 0
+    # an account without code still takes plain transfers
+    assert h.block.apply(h.tx("bob", h.addr("carol"), b"", value=10)).success
+
+
+@pytest.mark.parametrize(
+    "decl, message",
+    [
+        ("    pub receive():\n        pass\n", "receive takes plain value transfers"),
+        ("    @payable\n    receive():\n        pass\n", "@view and @payable apply"),
+        ("    @payable\n    pub receive(x: uint):\n        pass\n", "receive takes no parameters"),
+        ("    @payable\n    pub receive() -> uint:\n        return 1\n", "receive returns nothing"),
+    ],
+)
+def test_receive_has_a_fixed_shape(decl, message):
+    ds = _errors("contract C:\n" + decl)
+    assert any(message in d.message for d in ds), ds
+    assert any(d.code == "E0312" for d in ds) or "@view and @payable" in message

@@ -48,7 +48,7 @@ from .execution import (
     load_contract,
     run_export,
 )
-from .module import Export, decode_module
+from .module import Export, decode_module, receive_export
 from .opcodes import LIMITS, SCHEDULE_VERSION
 from .state import ACCOUNT, Account, Backend, StateDB, account_key, merkle_root
 from .types import ADDRESS_SIZE
@@ -655,7 +655,12 @@ class BlockBuilder:
                 raise Revert(gas, "insufficient balance for the value sent")
             return gas
         gas, loaded = load_contract(ctx, gas, tx.to)
-        export = loaded.exports.get(tx.data[:4])
+        if not tx.data:  # a plain transfer: the contract's receive(), if it has one
+            export = receive_export(loaded.exports)
+            if export is None:
+                raise Revert(gas, "the contract takes no plain transfers: it has no receive()")
+        else:
+            export = loaded.exports.get(tx.data[:4])
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
         args = self._decode_args(gas, export, tx.data[4:])

@@ -126,6 +126,20 @@ def selector(name: str, params: tuple[ValueType, ...] | list[ValueType]) -> byte
     return hashlib.sha256(signature.encode()).digest()[:4]
 
 
+#: A transaction to a contract with no call data runs the export of this name
+#: and selector, if it is payable and returns nothing; otherwise it reverts.
+RECEIVE_NAME = "receive"
+RECEIVE_SELECTOR = selector(RECEIVE_NAME, ())
+
+
+def receive_export(exports: dict[bytes, Export]) -> Export | None:
+    """The export a plain value transfer runs, from exports keyed by selector."""
+    e = exports.get(RECEIVE_SELECTOR)
+    if e is None or e.name != RECEIVE_NAME or e.returns or not e.payable or e.is_init:
+        return None
+    return e
+
+
 # --------------------------------------------------------------------------- encode
 
 

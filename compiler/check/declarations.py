@@ -4,6 +4,8 @@ views that change nothing, msg.value only where payable)."""
 
 from __future__ import annotations
 
+from deed.vm.module import RECEIVE_NAME
+
 from .. import ast
 from .. import types as T
 from ..diagnostics import Reporter
@@ -22,6 +24,9 @@ from .function import FunctionChecker
 from .resolve import TypeResolver
 
 DECORATORS = {"view", "payable"}
+
+#: The function a transaction with no call data runs (spec/language.md §4).
+RECEIVE = RECEIVE_NAME
 
 
 def check(source: ast.SourceFile, reporter: Reporter) -> list[ContractInfo]:
@@ -272,12 +277,30 @@ class ContractChecker:
                 self.r.error("E0307", "init is the constructor: neither pub nor @view", m.span)
             if m.returns is not None:
                 self.r.error("E0307", "init returns nothing", m.returns.span)
+        if m.name == RECEIVE:
+            self._check_receive(m, payable)
         self._unique([p.name for p in m.params], [p.span for p in m.params], "parameter")
         params = [(p.name, self.types.resolve(p.type_expr, value_only=True)) for p in m.params]
         returns = self.types.resolve(m.returns, value_only=True) if m.returns else T.NONE
         self.info.functions[m.name] = FunctionInfo(
             m.name, m, params, returns, m.public, view, payable, is_init
         )
+
+    def _check_receive(self, m: ast.FunctionDef, payable: bool) -> None:
+        """``receive`` runs for a transaction with value and no call data: the
+        VM finds it by its name and selector, so its shape is fixed."""
+        shape = "@payable pub receive(), with no parameters and no result"
+        if not (m.public and payable):
+            self.r.error(
+                "E0312",
+                "receive takes plain value transfers: it is pub and @payable",
+                m.name_span,
+                f"declare {shape}",
+            )
+        if m.params:
+            self.r.error("E0312", "receive takes no parameters", m.params[0].span, shape)
+        if m.returns is not None:
+            self.r.error("E0312", "receive returns nothing", m.returns.span, shape)
 
     def _is_pub_state(self, name: str) -> bool:
         return any(
