@@ -423,13 +423,21 @@ def _error_text(error) -> str:
     return f" {error[0]}({', '.join(_values_text(error[1]))})" if error else ""
 
 
-def _receipt_json(r, returns) -> dict:
+def _receipt_json(r, returns, names=None, members=()) -> dict:
+    from .abis import named_json
+
+    def event_values(e) -> list:
+        shown = _values_json(e.values)
+        return named_json(shown, e.values, names.event(e.address, e.event)) if names else shown
+
     return {
         "status": r.status,
         "gas_used": r.gas_used,
-        "return_values": _values_json(r.return_values, returns),
+        "return_values": named_json(
+            _values_json(r.return_values, returns), r.return_values, list(members)
+        ),
         "events": [
-            {"address": "0x" + e.address.hex(), "event": e.event, "values": _values_json(e.values)}
+            {"address": "0x" + e.address.hex(), "event": e.event, "values": event_values(e)}
             for e in r.logs
         ],
         "revert_reason": r.revert_reason,
@@ -439,18 +447,27 @@ def _receipt_json(r, returns) -> dict:
     }
 
 
-def _report(r, as_json: bool, returns=()) -> None:
-    """Print a receipt; a transaction that failed on the chain is exit 1."""
+def _report(r, as_json: bool, returns=(), names=None, members=()) -> None:
+    """Print a receipt; a transaction that failed on the chain is exit 1. With
+    ``names`` (:class:`.abis.Names`), enum results (``members``) and event
+    fields print as member names."""
+    from .abis import named_texts
+
     if as_json:
-        click.echo(json.dumps(_receipt_json(r, returns), indent=2))
+        click.echo(json.dumps(_receipt_json(r, returns, names, members), indent=2))
     else:
         click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()[:16]}..")
         if r.contract_address:
             click.echo(f"contract 0x{r.contract_address.hex()}")
         if r.return_values:
-            click.echo("returned " + ", ".join(_values_line(r.return_values, returns)))
+            texts = _values_line(r.return_values, returns)
+            texts = named_texts(texts, r.return_values, list(members))
+            click.echo("returned " + ", ".join(texts))
         for e in r.logs:
-            click.echo(f"event {e.event}({', '.join(_values_text(e.values))})")
+            texts = _values_text(e.values)
+            if names:
+                texts = named_texts(texts, e.values, names.event(e.address, e.event))
+            click.echo(f"event {e.event}({', '.join(texts)})")
         if r.revert_reason or r.error:
             click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error)}")
     if not r.success:
@@ -468,7 +485,9 @@ def _values_line(values, types) -> list[str]:
     ]
 
 
-def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()) -> None:
+def _submit(
+    c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=(), names=None, members=()
+):
     """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
     from deed.vm.chain import Transaction
 
@@ -483,7 +502,8 @@ def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, return
         if exc.code in USAGE_REJECTIONS:
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
-    _report(r, as_json, returns)
+    _report(r, as_json, returns, names, members)
+    return r
 
 
 class Natural(click.ParamType):
@@ -554,7 +574,7 @@ def deploy(
     as_json: bool,
 ) -> None:
     """Compile (or read) a module and deploy it; ARGS go to init."""
-    from deed.vm.chain import deploy_data
+    from deed.vm.chain import contract_address, deploy_data
     from deed.vm.codec import encode_values
 
     from .local import KeyStore, writing
@@ -563,15 +583,27 @@ def deploy(
     path = _chain_path(home, chain_path)
     store = KeyStore(home)
     key = store.load(sender)
+    from .abis import Names, beside, enum_args, matches, save
+
     if source.suffix == ".deed":
-        module = _compile(source, contract, as_json).module
+        compiled = _compile(source, contract, as_json)
+        module, abi = compiled.module, compiled.abi
     else:
         module = _verified_module_file(source)
+        abi = beside(source)
+        abi = abi if abi is not None and matches(abi, module) else None
+    names = Names(home)
     init = next((e for e in module.exports if e.is_init), None)
     params = list(init.params) if init else []
+    args = enum_args(args, names.init_params(abi), "init")
     encoded = encode_values(params, parse_args("init", args, params, store.address))
     with writing(path) as c:
-        _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
+        address = contract_address(key.address, c.nonce(key.address))
+        names.seed(address, abi)  # init's events print with names too
+        data = deploy_data(module.encode(), encoded)
+        r = _submit(c, key, None, data, value, gas, as_json, names=names)
+    if abi is not None and r.contract_address:
+        save(home, r.contract_address, abi)
 
 
 def _export(c, to: bytes, function: str):
@@ -587,13 +619,16 @@ def _export(c, to: bytes, function: str):
     raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
-def _resolve_call(c, store, address: str, function: str, args):
+def _resolve_call(c, store, address: str, function: str, args, names=None):
     from deed.vm.types import ADDRESS
 
+    from .abis import enum_args
     from .values import parse_arg, parse_args
 
     to = parse_arg(address, ADDRESS, store.address)
     export = _export(c, to, function)
+    if names is not None:
+        args = enum_args(args, names.params(to, function), function)
     return to, export, parse_args(function, args, export.params, store.address)
 
 
@@ -615,24 +650,30 @@ def call(
     as_json: bool,
 ) -> None:
     """Run FUNCTION read-only: nothing is kept."""
+    from .abis import Names, named_json, named_texts
     from .local import KeyStore, reading
 
     store = KeyStore(home)
+    names = Names(home)
     who = store.address(sender) if sender is not None else bytes(20)
     with reading(_chain_path(home, chain_path)) as c:
-        to, export, values = _resolve_call(c, store, address, function, args)
+        to, export, values = _resolve_call(c, store, address, function, args, names)
         res = c.call(to, function, values, sender=who)
+    members = names.returns(to, function)
     if as_json:
         out = {
             "status": res.status,
             "gas_used": res.gas_used,
-            "return_values": _values_json(res.return_values, export.returns),
+            "return_values": named_json(
+                _values_json(res.return_values, export.returns), res.return_values, members
+            ),
             "revert_reason": res.revert_reason,
             "error": _error_json(res.error),
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
         shown = _values_text(res.return_values, export.returns)
+        shown = named_texts(shown, res.return_values, members)
         click.echo("\n".join(shown) if shown else "(nothing)")
     else:
         click.echo(f"{res.status}: {res.revert_reason or ''}{_error_text(res.error)}")
@@ -664,14 +705,17 @@ def send(
     """Sign and mine a transaction calling FUNCTION."""
     from deed.vm.codec import encode_values
 
+    from .abis import Names
     from .local import KeyStore, writing
 
     store = KeyStore(home)
     key = store.load(sender)
+    names = Names(home)
     with writing(_chain_path(home, chain_path)) as c:
-        to, export, values = _resolve_call(c, store, address, function, args)
+        to, export, values = _resolve_call(c, store, address, function, args, names)
         data = export.selector + encode_values(list(export.params), values)
-        _submit(c, key, to, data, value, gas, as_json, export.returns)
+        members = names.returns(to, function)
+        _submit(c, key, to, data, value, gas, as_json, export.returns, names, members)
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])

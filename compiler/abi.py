@@ -9,8 +9,10 @@ from .check import ContractInfo
 
 
 def _param(name: str, t: T.Type) -> dict:
-    return {"name": name, "type": str(t.vm_type())} | (
-        {"deed_type": str(t)} if str(t) != str(t.vm_type()) else {}
+    return (
+        {"name": name, "type": str(t.vm_type())}
+        | ({"deed_type": str(t)} if str(t) != str(t.vm_type()) else {})
+        | ({"members": list(t.members)} if isinstance(t, T.EnumType) else {})
     )
 
 
@@ -41,4 +43,5 @@ def abi_of(info: ContractInfo) -> dict:
             {"name": e.name, "fields": [_param(n, t) for n, t in e.fields]}
             for e in sorted(info.errors.values(), key=lambda e: e.index)
         ],
+        "enums": [{"name": e.name, "members": list(e.members)} for e in info.enums.values()],
     }

@@ -2,6 +2,8 @@
 function, indexed event fields and enum members in the ABI, deployed and
 called on a chain."""
 
+import re
+
 import pytest
 from support import Harness
 
@@ -186,3 +188,82 @@ def test_receive_has_a_fixed_shape(decl, message):
     ds = _errors("contract C:\n" + decl)
     assert any(message in d.message for d in ds), ds
     assert any(d.code == "E0312" for d in ds) or "@view and @payable" in message
+
+
+# --------------------------------------------------------------------------- enums in the ABI and the CLI
+
+GATE = """
+contract Gate:
+    enum Stage:
+        Open
+        Paused
+        Closed
+
+    event Moved(by: address, to: Stage)
+
+    pub stage: Stage
+
+    init(first: Stage):
+        self.stage = first
+        emit Moved(msg.sender, first)
+
+    pub move(to: Stage) -> Stage:
+        before: Stage = self.stage
+        self.stage = to
+        emit Moved(msg.sender, to)
+        return before
+"""
+
+
+def test_the_abi_lists_enums_and_marks_enum_fields():
+    abi = compile_source(GATE, "gate.deed").abi
+    assert abi["enums"] == [{"name": "Stage", "members": ["Open", "Paused", "Closed"]}]
+    members = ["Open", "Paused", "Closed"]
+    enum = {"type": "u8", "deed_type": "Stage", "members": members}
+    move = next(f for f in abi["functions"] if f["name"] == "move")
+    assert move["inputs"] == [{"name": "to"} | enum]
+    assert move["outputs"] == [{"name": ""} | enum]
+    [moved] = abi["events"]
+    assert moved["fields"][1] == {"name": "to"} | enum
+
+
+def test_the_cli_takes_and_prints_enum_member_names(tmp_path):
+    import json
+
+    from cli_support import new_chain, write_source
+
+    local = new_chain(tmp_path / "home")
+    source = write_source(tmp_path, "gate.deed", GATE)
+    r = local.run("deploy", source, "Paused", "--from", "alice")
+    assert r.exit_code == 0, r.output
+    assert "event Moved(0x" in r.output and ", Paused)" in r.output
+    gate = re.search(r"contract (0x[0-9a-f]{40})", r.output).group(1)
+    r = local.run("call", gate, "stage")
+    assert (r.exit_code, r.output) == (0, "Paused\n")
+    r = local.run("send", gate, "move", "Closed", "--from", "bob")
+    assert r.exit_code == 0, r.output
+    assert "returned Paused" in r.output and ", Closed)" in r.output
+    r = local.run("send", gate, "move", "0", "--from", "bob", "--json")
+    out = json.loads(r.output)
+    assert out["return_values"] == ["Closed"] and out["events"][0]["values"][1] == "Open"
+    r = local.run("call", gate, "stage", "--json")
+    assert json.loads(r.output)["return_values"] == ["Open"]
+    # a name that is not a member, or a number past the last, is a usage error
+    for bad in ("Shut", "3"):
+        r = local.run("send", gate, "move", bad, "--from", "bob")
+        assert r.exit_code == 2 and "Open, Paused, Closed" in r.output, r.output
+
+
+def test_a_module_file_deploys_with_the_abi_beside_it(tmp_path):
+    from cli_support import new_chain, write_source
+
+    local = new_chain(tmp_path / "home")
+    source = write_source(tmp_path, "gate.deed", GATE)
+    assert local.run("compile", source).exit_code == 0
+    assert (tmp_path / "gate.abi.json").is_file()
+    gate = local.deploy(tmp_path / "gate.deedc", "Closed")
+    assert local.run("call", gate, "stage").output == "Closed\n"
+    # without an ABI, enums are numbers, as before
+    (tmp_path / "gate.abi.json").unlink()
+    gate = local.deploy(tmp_path / "gate.deedc", "2")
+    assert local.run("call", gate, "stage").output == "2\n"
