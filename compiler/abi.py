@@ -36,7 +36,13 @@ def abi_of(info: ContractInfo) -> dict:
         "contract": info.name,
         "functions": functions,
         "events": [
-            {"name": e.name, "fields": [_param(n, t) for n, t in e.fields]}
+            {
+                "name": e.name,
+                "fields": [
+                    _param(n, t) | ({"indexed": True} if n in e.indexed else {})
+                    for n, t in e.fields
+                ],
+            }
             for e in sorted(info.events.values(), key=lambda e: e.index)
         ],
         "errors": [

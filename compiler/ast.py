@@ -274,6 +274,7 @@ class EnumDef(Node):
 class EventDef(Node):
     name: str
     params: list[Param]
+    indexed: list[str] = field(default_factory=list)  # the fields declared ``indexed``
 
 
 @dataclass(eq=False)

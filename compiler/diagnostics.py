@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "E0310": "state or effects in a library",
     "E0311": "no contract",
     "E0312": "bad receive function",
+    "E0313": "bad indexed event field",
     # limits: the compiler's nesting limit, and the VM's limits (deed.vm.opcodes.LIMITS)
     "E0401": "nested too deeply",
     "E0402": "function code too large",
@@ -238,6 +239,7 @@ EXAMPLES: dict[str, str] = {
     "E0310": "library util:\n    f() -> address:\n        return self.address\n\ncontract C:\n    x: u8\n",
     "E0311": "interface I:\n    pub f()\n",
     "E0312": "contract C:\n    pub receive():\n        pass\n",
+    "E0313": "contract C:\n    event Note(indexed text: string[32])\n",
     **{code: example.source for code, example in _LIMIT_EXAMPLES.items()},
 }
 

@@ -154,6 +154,14 @@ CASES = [
         "the pub state variable total has a getter of this name",
     ),
     ("E0208", c("struct S:\n    a: u8\npub s: S"), 4, 5, "pub getters of structs arrive"),
+    ("E0313", c("event E(indexed s: string[8])"), 2, 13, "an indexed field has a fixed-size type"),
+    (
+        "E0313",
+        c("event E(indexed a: u8, indexed b: u8, indexed c: u8, indexed d: u8, indexed e: u8)"),
+        2,
+        73,
+        "event E has 5 indexed fields: at most 4",
+    ),
     (
         "E0310",
         "interface I:\n    @payable\n    pub pay()\nlibrary util:\n    f(a: address):\n"

@@ -267,3 +267,119 @@ def test_a_module_file_deploys_with_the_abi_beside_it(tmp_path):
     (tmp_path / "gate.abi.json").unlink()
     gate = local.deploy(tmp_path / "gate.deedc", "2")
     assert local.run("call", gate, "stage").output == "2\n"
+
+
+# --------------------------------------------------------------------------- indexed events and the log index
+
+PAYMENTS = """
+contract Payments:
+    enum Kind:
+        Rent
+        Tip
+
+    event Paid(indexed payer: address, indexed kind: Kind, amount: uint, memo: string[16])
+    event Noted(text: string[16])
+
+    @payable
+    pub pay(kind: Kind, memo: string[16]):
+        emit Paid(msg.sender, kind, msg.value, memo)
+
+    pub note(text: string[16]):
+        emit Noted(text)
+"""
+
+
+def _payments(backend=None):
+    h = Harness(backend=backend)
+    out = compile_source(PAYMENTS, "payments.deed")
+    c = h.deployed(out.module)
+    h.next_block()
+    assert h.send("alice", c, "pay", [0, "may"], value=100).success
+    assert h.send("bob", c, "pay", [1, "thanks"], value=5).success
+    h.next_block()
+    assert h.send("alice", c, "pay", [1, "coffee"], value=3).success
+    assert h.send("bob", c, "note", ["hi"]).success
+    failed = h.send("bob", c, "pay", [7, "bad kind"], value=1)
+    assert not failed.success
+    h.next_block()
+    return h, c, out
+
+
+def test_indexed_fields_are_marked_in_the_module_and_the_abi():
+    out = compile_source(PAYMENTS, "payments.deed")
+    paid = out.module.events[0]
+    assert [(f.name, f.indexed) for f in paid.fields] == [
+        ("payer", True),
+        ("kind", True),
+        ("amount", False),
+        ("memo", False),
+    ]
+    fields = out.abi["events"][0]["fields"]
+    assert [f.get("indexed", False) for f in fields] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_the_node_queries_logs_by_contract_event_and_indexed_fields(tmp_path, backend):
+    from deed.vm.state import SqliteBackend
+
+    h, c, _ = _payments(SqliteBackend(tmp_path / "chain.db") if backend == "sqlite" else None)
+    alice, bob = h.addr("alice"), h.addr("bob")
+    everything = h.chain.logs(address=c)
+    assert [(g.height, g.event) for g in everything] == [
+        (2, "Paid"),
+        (2, "Paid"),
+        (3, "Paid"),
+        (3, "Noted"),
+    ]
+    assert everything[0].values == (alice, 0, 100, "may")
+    assert everything[1].tx_index == 1 and everything[3].log_index == 0
+    by_alice = h.chain.logs(address=c, event="Paid", where={"payer": alice})
+    assert [g.values[3] for g in by_alice] == ["may", "coffee"]
+    tips = h.chain.logs(address=c, event="Paid", where={"kind": 1})
+    assert [g.values[0] for g in tips] == [bob, alice]
+    both = h.chain.logs(address=c, event="Paid", where={"kind": 1, "payer": alice})
+    assert [g.values[3] for g in both] == ["coffee"]
+    assert [g.height for g in h.chain.logs(address=c, from_height=3)] == [3, 3]
+    assert [g.height for g in h.chain.logs(address=c, to_height=2)] == [2, 2]
+    assert len(h.chain.logs(event="Noted")) == 1
+    assert h.chain.logs(address=c, limit=1) == everything[:1]
+    with pytest.raises(ValueError, match="no indexed field 'amount'"):
+        h.chain.logs(address=c, event="Paid", where={"amount": 5})
+    with pytest.raises(ValueError, match="needs the contract and the event"):
+        h.chain.logs(where={"payer": alice})
+
+
+def test_the_log_index_persists_beside_the_state(tmp_path):
+    from deed.vm.chain import Chain
+    from deed.vm.state import SqliteBackend
+
+    h, c, _ = _payments(SqliteBackend(tmp_path / "chain.db"))
+    expected = h.chain.logs(address=c)
+    h.block.abandon()
+    h.chain.backend.close()
+    again = Chain(SqliteBackend(tmp_path / "chain.db"))
+    assert again.logs(address=c) == expected
+    db = again.backend.db
+    assert db.execute("SELECT count(*) FROM log_topics").fetchone() == (6,)
+    # the index is no part of the state: the same blocks on memory give the same roots
+    memory, _, _ = _payments()
+    assert again.head.state_root == memory.chain.block_header(again.head.height).state_root
+
+
+def test_indexed_fields_round_trip_through_bytes_and_assembly():
+    from deed.vm.asm import assemble, disassemble
+    from deed.vm.errors import VerificationError
+    from deed.vm.module import decode_module
+    from deed.vm.verifier import verify
+
+    text = ".event T(indexed who: address, amount: u256)\n.func f()\n    RET\n.export f() = f\n"
+    m = assemble(text)
+    data = m.encode()
+    assert decode_module(data).events == m.events and decode_module(data).encode() == data
+    assert ".event T(indexed who: address, amount: u256)" in disassemble(decode_module(data))
+    plain = assemble(text.replace("indexed ", "")).encode()
+    assert len(plain) == len(data) and plain != data  # one bit of one tag differs
+    verify(decode_module(data))
+    bad = assemble(text.replace("amount: u256", "indexed note: string[8]"))
+    with pytest.raises(VerificationError, match="needs a fixed-size type"):
+        verify(decode_module(bad.encode()))

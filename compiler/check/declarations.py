@@ -25,6 +25,9 @@ from .resolve import TypeResolver
 
 DECORATORS = {"view", "payable"}
 
+#: Indexed fields of one event at most (spec/language.md §3).
+MAX_INDEXED = 4
+
 #: The function a transaction with no call data runs (spec/language.md §4).
 RECEIVE = RECEIVE_NAME
 
@@ -145,7 +148,8 @@ class ContractChecker:
                 ]
                 self._unique([p.name for p in m.params], [p.span for p in m.params], "field")
                 if isinstance(m, ast.EventDef):
-                    info.events[m.name] = EventInfo(m.name, fields, len(info.events))
+                    indexed = self._indexed_fields(m, fields)
+                    info.events[m.name] = EventInfo(m.name, fields, len(info.events), indexed)
                 else:
                     info.errors[m.name] = ErrorInfo(m.name, fields, len(info.errors))
             elif isinstance(m, ast.ConstDef) and self.declare(m.name, m.span):
@@ -301,6 +305,27 @@ class ContractChecker:
             self.r.error("E0312", "receive takes no parameters", m.params[0].span, shape)
         if m.returns is not None:
             self.r.error("E0312", "receive returns nothing", m.returns.span, shape)
+
+    def _indexed_fields(self, m: ast.EventDef, fields: list) -> tuple[str, ...]:
+        """The fields declared ``indexed``: of a fixed-size type, at most MAX_INDEXED."""
+        types = dict(fields)
+        spans = {p.name: p.span for p in m.params}
+        for name in m.indexed:
+            t = types.get(name)
+            if isinstance(t, T.BytesType | T.StringType):
+                self.r.error(
+                    "E0313",
+                    f"an indexed field has a fixed-size type, not {t}",
+                    spans[name],
+                    "index a bytes32 digest of it, e.g. keccak256(...)",
+                )
+        if len(m.indexed) > MAX_INDEXED:
+            self.r.error(
+                "E0313",
+                f"event {m.name} has {len(m.indexed)} indexed fields: at most {MAX_INDEXED}",
+                spans[m.indexed[MAX_INDEXED]],
+            )
+        return tuple(m.indexed)
 
     def _is_pub_state(self, name: str) -> bool:
         return any(
