@@ -33,6 +33,7 @@ EPILOG_EXAMPLES = {
     "disasm": "Example: deed disasm token.deedc (with --jit: the LLVM IR of each function)",
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
+    "logs": "Example: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10",
 }
 
 INTERNAL_ERROR = 70  # a bug in deed, never a bad input (EX_SOFTWARE)
@@ -716,6 +717,99 @@ def send(
         data = export.selector + encode_values(list(export.params), values)
         members = names.returns(to, function)
         _submit(c, key, to, data, value, gas, as_json, export.returns, names, members)
+
+
+@main.command(epilog=EPILOG_EXAMPLES["logs"])
+@click.argument("address")
+@click.argument("event", required=False)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only logs whose indexed FIELD has VALUE (repeatable; needs EVENT).",
+)
+@click.option("--from-height", default=0, type=Natural("2**63-1", 2**63 - 1), help="First block.")
+@click.option("--to-height", default=None, type=Natural("2**63-1", 2**63 - 1), help="Last block.")
+@click.option(
+    "--limit", default=100, show_default=True, type=Natural("10000", 10_000), help="Most logs."
+)
+@HOME
+@CHAIN
+@JSON
+def logs(
+    address: str,
+    event: str | None,
+    where,
+    from_height: int,
+    to_height: int | None,
+    limit: int,
+    home: Path,
+    chain_path: Path | None,
+    as_json: bool,
+) -> None:
+    """The logs of the contract at ADDRESS, from the node's log index: all its
+    events, or EVENT's, by the values of indexed fields."""
+    from deed.vm.types import ADDRESS
+
+    from .abis import Names, enum_args, named_json, named_texts
+    from .local import KeyStore, reading
+    from .values import parse_arg
+
+    store = KeyStore(home)
+    names = Names(home)
+    to = parse_arg(address, ADDRESS, store.address)
+    with reading(_chain_path(home, chain_path)) as c:
+        module = c.module_at(to)
+        if module is None:
+            raise UsageError(f"no contract at 0x{to.hex()}")
+        events = {e.name: e for e in module.events}
+        if event is not None and event not in events:
+            known = ", ".join(events) or "none"
+            raise UsageError(f"the contract has no event {event!r}; its events: {known}")
+        if where and event is None:
+            raise UsageError("--where needs the EVENT")
+        values = {}
+        members = names.event(to, event) if event else []
+        for clause in where:
+            field, sep, text = clause.partition("=")
+            fields = [f.name for f in events[event].fields]
+            indexed = [f for f in events[event].fields if f.indexed]
+            spec = next((f for f in indexed if f.name == field), None)
+            if not sep or spec is None:
+                raise UsageError(
+                    f"--where {clause!r}: expected FIELD=VALUE with an indexed field of {event}: "
+                    f"{', '.join(f.name for f in indexed) or 'it has none'}"
+                )
+            position = fields.index(field)
+            m = [members[position] if position < len(members) else None]
+            [text] = enum_args([text], m, f"{event}.{field}")
+            values[field] = parse_arg(text, spec.type, store.address)
+        found = c.logs(to, event, values, from_height, to_height, limit)
+    rows = []
+    for g in found:
+        types = [f.type for f in events[g.event].fields]
+        m = names.event(to, g.event)
+        if as_json:
+            rows.append(
+                {
+                    "height": g.height,
+                    "tx_index": g.tx_index,
+                    "log_index": g.log_index,
+                    "tx_hash": "0x" + g.tx_hash.hex(),
+                    "event": g.event,
+                    "values": named_json(_values_json(g.values, types), g.values, m),
+                }
+            )
+        else:
+            texts = named_texts(_values_line(g.values, types), g.values, m)
+            rows.append(
+                f"block {g.height} tx {g.tx_index} log {g.log_index}: {g.event}({', '.join(texts)})"
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(rows) if rows else "(no logs)")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])

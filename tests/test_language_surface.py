@@ -383,3 +383,31 @@ def test_indexed_fields_round_trip_through_bytes_and_assembly():
     bad = assemble(text.replace("amount: u256", "indexed note: string[8]"))
     with pytest.raises(VerificationError, match="needs a fixed-size type"):
         verify(decode_module(bad.encode()))
+
+
+def test_deed_logs_queries_the_index_with_names(tmp_path):
+    import json
+
+    from cli_support import new_chain, write_source
+
+    local = new_chain(tmp_path / "home")
+    c = local.deploy(write_source(tmp_path, "payments.deed", PAYMENTS))
+    for sender, kind, memo, value in (("alice", "Rent", "may", 100), ("bob", "Tip", "x", 5)):
+        r = local.run("send", c, "pay", kind, memo, "--from", sender, "--value", value)
+        assert r.exit_code == 0, r.output
+    assert local.run("send", c, "note", "hi", "--from", "bob").exit_code == 0
+    r = local.run("logs", c)
+    lines = r.output.splitlines()
+    assert r.exit_code == 0 and len(lines) == 3, r.output
+    assert re.fullmatch(r'block \d+ tx 0 log 0: Paid\(0x[0-9a-f]{40}, Rent, 100, "may"\)', lines[0])
+    assert lines[2].endswith(': Noted("hi")')
+    r = local.run("logs", c, "Paid", "--where", "payer=@bob")
+    assert r.exit_code == 0 and r.output.count("Paid(") == 1 and "Tip" in r.output, r.output
+    r = local.run("logs", c, "Paid", "--where", "kind=Rent", "--json")
+    [row] = json.loads(r.output)
+    assert row["values"][1:] == ["Rent", 100, "may"] and row["event"] == "Paid"
+    r = local.run("logs", c, "Paid", "--where", "kind=Rent", "--where", "payer=@bob")
+    assert (r.exit_code, r.output) == (0, "(no logs)\n")
+    for bad in (["Paid", "--where", "amount=5"], ["Nope"], ["--where", "kind=Rent"]):
+        r = local.run("logs", c, *bad)
+        assert r.exit_code == 2, (bad, r.output)
