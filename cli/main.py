@@ -33,6 +33,7 @@ EPILOG_EXAMPLES = {
     "disasm": "Example: deed disasm token.deedc (with --jit: the LLVM IR of each function)",
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
+    "transfer": "Example: deed transfer @bob 1000 --from alice",
     "logs": "Example: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10",
 }
 
@@ -717,6 +718,38 @@ def send(
         data = export.selector + encode_values(list(export.params), values)
         members = names.returns(to, function)
         _submit(c, key, to, data, value, gas, as_json, export.returns, names, members)
+
+
+@main.command(epilog=EPILOG_EXAMPLES["transfer"])
+@click.argument("address")
+@click.argument("amount", type=Natural("2**256-1", 2**256 - 1))
+@click.option("--from", "sender", required=True, help="Key name that signs.")
+@_gas_option(1_000_000)
+@HOME
+@CHAIN
+@JSON
+def transfer(
+    address: str,
+    amount: int,
+    sender: str,
+    gas: int,
+    home: Path,
+    chain_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Send AMOUNT of native value to ADDRESS with no call data: an account
+    takes it as is, a contract runs its receive() (or refuses it)."""
+    from deed.vm.types import ADDRESS
+
+    from .abis import Names
+    from .local import KeyStore, writing
+    from .values import parse_arg
+
+    store = KeyStore(home)
+    key = store.load(sender)
+    to = parse_arg(address, ADDRESS, store.address)
+    with writing(_chain_path(home, chain_path)) as c:
+        _submit(c, key, to, b"", amount, gas, as_json, names=Names(home))
 
 
 @main.command(epilog=EPILOG_EXAMPLES["logs"])

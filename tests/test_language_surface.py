@@ -411,3 +411,19 @@ def test_deed_logs_queries_the_index_with_names(tmp_path):
     for bad in (["Paid", "--where", "amount=5"], ["Nope"], ["--where", "kind=Rent"]):
         r = local.run("logs", c, *bad)
         assert r.exit_code == 2, (bad, r.output)
+
+
+def test_deed_transfer_runs_receive_or_is_refused(tmp_path):
+    from cli_support import new_chain, write_source
+
+    local = new_chain(tmp_path / "home")
+    tips = local.deploy(write_source(tmp_path, "tips.deed", TIPS))
+    plain = local.deploy(write_source(tmp_path, "plain.deed", NO_RECEIVE))
+    r = local.run("transfer", tips, "300", "--from", "bob")
+    assert r.exit_code == 0 and "event Tipped(0x" in r.output, r.output
+    assert local.run("call", tips, "received").output == "300\n"
+    assert local.run("balance", tips).output.startswith("balance 300,")
+    r = local.run("transfer", plain, "1", "--from", "bob")
+    assert r.exit_code == 1 and "it has no receive()" in r.output, r.output
+    r = local.run("transfer", "@alice", "7", "--from", "bob")
+    assert r.exit_code == 0, r.output
