@@ -86,6 +86,9 @@ class Names:
     def event(self, address: bytes, event: str) -> list[Members]:
         return _members((self._entry(address, "events", event) or {}).get("fields"))
 
+    def error(self, address: bytes, error: str) -> list[Members]:
+        return _members((self._entry(address, "errors", error) or {}).get("fields"))
+
 
 def _members(fields) -> list[Members]:
     if not isinstance(fields, list):

@@ -417,15 +417,33 @@ def _values_json(values, types=None) -> list:
     return [json_value(t, v) for t, v in zip(types, values, strict=True)]
 
 
-def _error_json(error) -> list | None:
-    return [error[0], _values_json(error[1])] if error else None
+def _error_json(error, members=None) -> list | None:
+    from .abis import named_json
+
+    if not error:
+        return None
+    shown = _values_json(error[1])
+    return [error[0], named_json(shown, error[1], members) if members else shown]
 
 
-def _error_text(error) -> str:
-    return f" {error[0]}({', '.join(_values_text(error[1]))})" if error else ""
+def _error_text(error, members=None) -> str:
+    from .abis import named_texts
+
+    if not error:
+        return ""
+    texts = _values_text(error[1])
+    if members:
+        texts = named_texts(texts, error[1], members)
+    return f" {error[0]}({', '.join(texts)})"
 
 
-def _receipt_json(r, returns, names=None, members=()) -> dict:
+def _error_members(names, to, error) -> list:
+    """Enum members of a typed error's fields, from the ABI of the contract called
+    (an error raised deeper, by another contract, prints by number)."""
+    return names.error(to, error[0]) if names is not None and to is not None and error else []
+
+
+def _receipt_json(r, returns, names=None, members=(), to=None) -> dict:
     from .abis import named_json
 
     def event_values(e) -> list:
@@ -443,20 +461,20 @@ def _receipt_json(r, returns, names=None, members=()) -> dict:
             for e in r.logs
         ],
         "revert_reason": r.revert_reason,
-        "error": _error_json(r.error),
+        "error": _error_json(r.error, _error_members(names, to, r.error)),
         "contract_address": ("0x" + r.contract_address.hex()) if r.contract_address else None,
         "tx_hash": "0x" + r.tx_hash.hex(),
     }
 
 
-def _report(r, as_json: bool, returns=(), names=None, members=()) -> None:
+def _report(r, as_json: bool, returns=(), names=None, members=(), to=None) -> None:
     """Print a receipt; a transaction that failed on the chain is exit 1. With
     ``names`` (:class:`.abis.Names`), enum results (``members``) and event
     fields print as member names."""
     from .abis import named_texts
 
     if as_json:
-        click.echo(json.dumps(_receipt_json(r, returns, names, members), indent=2))
+        click.echo(json.dumps(_receipt_json(r, returns, names, members, to), indent=2))
     else:
         click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()[:16]}..")
         if r.contract_address:
@@ -471,7 +489,8 @@ def _report(r, as_json: bool, returns=(), names=None, members=()) -> None:
                 texts = named_texts(texts, e.values, names.event(e.address, e.event))
             click.echo(f"event {e.event}({', '.join(texts)})")
         if r.revert_reason or r.error:
-            click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error)}")
+            error = _error_text(r.error, _error_members(names, to, r.error))
+            click.echo(f"reverted: {r.revert_reason or ''}{error}")
     if not r.success:
         sys.exit(1)
 
@@ -504,7 +523,7 @@ def _submit(
         if exc.code in USAGE_REJECTIONS:
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
-    _report(r, as_json, returns, names, members)
+    _report(r, as_json, returns, names, members, to)
     return r
 
 
@@ -670,7 +689,7 @@ def call(
                 _values_json(res.return_values, export.returns), res.return_values, members
             ),
             "revert_reason": res.revert_reason,
-            "error": _error_json(res.error),
+            "error": _error_json(res.error, _error_members(names, to, res.error)),
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
@@ -678,7 +697,8 @@ def call(
         shown = named_texts(shown, res.return_values, members)
         click.echo("\n".join(shown) if shown else "(nothing)")
     else:
-        click.echo(f"{res.status}: {res.revert_reason or ''}{_error_text(res.error)}")
+        error = _error_text(res.error, _error_members(names, to, res.error))
+        click.echo(f"{res.status}: {res.revert_reason or ''}{error}")
     if not res.success:
         sys.exit(1)
 

@@ -200,6 +200,7 @@ contract Gate:
         Closed
 
     event Moved(by: address, to: Stage)
+    error Stuck(at: Stage)
 
     pub stage: Stage
 
@@ -212,6 +213,9 @@ contract Gate:
         self.stage = to
         emit Moved(msg.sender, to)
         return before
+
+    pub stuck():
+        revert Stuck(self.stage)
 """
 
 
@@ -248,6 +252,11 @@ def test_the_cli_takes_and_prints_enum_member_names(tmp_path):
     assert out["return_values"] == ["Closed"] and out["events"][0]["values"][1] == "Open"
     r = local.run("call", gate, "stage", "--json")
     assert json.loads(r.output)["return_values"] == ["Open"]
+    # typed errors' enum fields too
+    r = local.run("send", gate, "stuck", "--from", "bob")
+    assert r.exit_code == 1 and "Stuck(Open)" in r.output, r.output
+    r = local.run("call", gate, "stuck", "--json")
+    assert json.loads(r.output)["error"] == ["Stuck", ["Open"]]
     # a name that is not a member, or a number past the last, is a usage error
     for bad in ("Shut", "3"):
         r = local.run("send", gate, "move", bad, "--from", "bob")
