@@ -109,6 +109,10 @@ class LogQuery:
     to_height: int | None = None
     limit: int = 1000
 
+    def __post_init__(self) -> None:
+        if self.where and (self.address is None or self.event is None):
+            raise ValueError("querying by field values needs the contract and the event")
+
     def matches(self, log: IndexedLog) -> bool:
         return (
             (self.address is None or log.address == self.address)
@@ -275,29 +279,44 @@ class SqliteBackend:
         )
 
     def query_logs(self, q: LogQuery) -> list[IndexedLog]:
-        """Logs matching ``q``, in chain order (height, transaction, log)."""
-        sql = ["SELECT height, tx_index, log_index, tx_hash, address, event, data FROM logs l"]
-        cond, args = ["height >= ?"], [q.from_height]
+        """Logs matching ``q``, in chain order (height, transaction, log). With
+        field values, the search starts from the first one's topic rows (their
+        key begins with contract, event, field and value)."""
+        columns = "l.height, l.tx_index, l.log_index, l.tx_hash, l.address, l.event, l.data"
+        cond: list[str] = ["l.height >= ?"]
+        args: list[object] = [q.from_height]
+        if q.where:
+            name, value = q.where[0]
+            source = (
+                "log_topics t JOIN logs l ON l.height = t.height AND l.tx_index = t.tx_index"
+                " AND l.log_index = t.log_index"
+            )
+            cond += ["t.address = ?", "t.event = ?", "t.field = ?", "t.value = ?"]
+            args += [q.address, q.event, name, value]
+        else:
+            source = "logs l"
         if q.to_height is not None:
-            cond.append("height <= ?")
+            cond.append("l.height <= ?")
             args.append(q.to_height)
         if q.address is not None:
-            cond.append("address = ?")
+            cond.append("l.address = ?")
             args.append(q.address)
         if q.event is not None:
-            cond.append("event = ?")
+            cond.append("l.event = ?")
             args.append(q.event)
-        for name, value in q.where:
+        for name, value in q.where[1:]:
             cond.append(
-                "EXISTS (SELECT 1 FROM log_topics t WHERE t.address = l.address"
-                " AND t.event = l.event AND t.field = ? AND t.value = ? AND t.height = l.height"
-                " AND t.tx_index = l.tx_index AND t.log_index = l.log_index)"
+                "EXISTS (SELECT 1 FROM log_topics u WHERE u.address = l.address"
+                " AND u.event = l.event AND u.field = ? AND u.value = ? AND u.height = l.height"
+                " AND u.tx_index = l.tx_index AND u.log_index = l.log_index)"
             )
             args += [name, value]
-        sql.append("WHERE " + " AND ".join(cond))
-        sql.append("ORDER BY height, tx_index, log_index LIMIT ?")
+        sql = (
+            f"SELECT {columns} FROM {source} WHERE {' AND '.join(cond)}"
+            " ORDER BY l.height, l.tx_index, l.log_index LIMIT ?"
+        )
         args.append(q.limit)
-        return [IndexedLog(*row) for row in self.db.execute(" ".join(sql), args).fetchall()]
+        return [IndexedLog(*row) for row in self.db.execute(sql, args).fetchall()]
 
     def get_artifact(self, key: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM artifacts WHERE key = ?", (key,)).fetchone()
