@@ -262,12 +262,41 @@ def _window(text: str, start: int, length: int) -> tuple[str, int, int]:
     return head + text[lo:hi] + tail, start - lo + len(head), min(length, hi - start + 1)
 
 
+def _excerpt(span: Span, lines: list[str], mark: str, blue: str, reset: str) -> list[str]:
+    """The span's line with a caret under the span (nothing if the line is unknown)."""
+    if not 1 <= span.line <= len(lines):
+        return []
+    text = lines[span.line - 1].expandtabs(4)
+    gutter = str(span.line)
+    width = len(gutter)
+    start = max(span.column, 1)
+    if span.end_line == span.line and span.end_column > start:
+        length = span.end_column - start
+    else:
+        length = max(1, len(text.rstrip()) - start + 1)
+    text, start, length = _window(text, start, length)
+    return [
+        f"{blue}{' ' * width} |{reset}",
+        f"{blue}{gutter} |{reset} {text}",
+        f"{blue}{' ' * width} |{reset} {' ' * (start - 1)}{mark}{'^' * max(1, length)}{reset}",
+    ]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A second place a diagnostic is about: where a name was first defined."""
+
+    message: str
+    span: Span
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
     message: str
     span: Span
     hint: str | None = None
+    notes: tuple[Note, ...] = ()
 
     def headline(self) -> str:
         return f"{self.span.file}:{self.span.line}:{self.span.column}: error[{self.code}]: {self.message}"
@@ -281,23 +310,18 @@ class Diagnostic:
             f"{bold}{self.span.file}:{self.span.line}:{self.span.column}: {red}error[{self.code}]{reset}{bold}: {self.message}{reset}"
         ]
         lines = source.splitlines() if source is not None else []
-        if 1 <= self.span.line <= len(lines):
-            text = lines[self.span.line - 1].expandtabs(4)
-            gutter = str(self.span.line)
-            width = len(gutter)
-            start = max(self.span.column, 1)
-            if self.span.end_line == self.span.line and self.span.end_column > start:
-                length = self.span.end_column - start
-            else:
-                length = max(1, len(text.rstrip()) - start + 1)
-            text, start, length = _window(text, start, length)
-            out.append(f"{blue}{' ' * width} |{reset}")
-            out.append(f"{blue}{gutter} |{reset} {text}")
-            out.append(
-                f"{blue}{' ' * width} |{reset} {' ' * (start - 1)}{red}{'^' * max(1, length)}{reset}"
-            )
+        out += _excerpt(self.span, lines, red if color else "", blue if color else "", reset)
         if self.hint:
             out.append(f"{blue}{' ' * (len(str(self.span.line)))} = {reset}hint: {self.hint}")
+        for note in self.notes:
+            where = f"{note.span.file}:{note.span.line}:{note.span.column}"
+            out.append(
+                f"{blue}{' ' * (len(str(self.span.line)))} = {reset}note: {note.message} ({where})"
+            )
+            if note.span.file == self.span.file:
+                out += _excerpt(
+                    note.span, lines, blue if color else "", blue if color else "", reset
+                )
         return "\n".join(out)
 
     def to_json(self) -> dict:
@@ -306,6 +330,7 @@ class Diagnostic:
             "message": self.message,
             **self.span.to_json(),
             "hint": self.hint,
+            "notes": [{"message": n.message, **n.span.to_json()} for n in self.notes],
         }
 
 
@@ -338,9 +363,16 @@ class Reporter:
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[Diagnostic] = set()
 
-    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        hint: str | None = None,
+        notes: tuple[Note, ...] = (),
+    ) -> None:
         assert code in CODES, code
-        diagnostic = Diagnostic(code, message, span, hint)
+        diagnostic = Diagnostic(code, message, span, hint, notes)
         if diagnostic not in self._seen:
             self._seen.add(diagnostic)
             self.diagnostics.append(diagnostic)

@@ -242,3 +242,75 @@ def test_one_mistake_is_reported_once():
     with pytest.raises(CompileError) as info:
         _ = compile_source(c("pub f() -> u8:\n    return missing + 1"), "t.deed").module
     assert [d.code for d in info.value.diagnostics] == ["E0101"]
+
+
+def _diagnostics(source: str) -> list:
+    with pytest.raises(CompileError) as info:
+        _ = compile_source(source, "t.deed").module
+    return info.value.diagnostics
+
+
+@pytest.mark.parametrize(
+    "body, code, hint",
+    [
+        ("total: uint\npub f() -> uint:\n    return totl", "E0101", "did you mean self.total?"),
+        ("total: uint\npub f() -> uint:\n    return self.totl", "E0105", "self.total?"),
+        ("pub f() -> address:\n    return msg.sendr", "E0105", "did you mean msg.sender?"),
+        ("pub f() -> uint:\n    amount: uint = 1\n    return amont", "E0101", "amount?"),
+        ("pub f() -> uint:\n    return lenn(0x01)", "E0101", "did you mean len?"),
+        ("pub f() -> uint:\n    return Uint(1)", "E0101", "did you mean uint?"),
+        (
+            "fee() -> uint:\n    return 1\npub f() -> uint:\n    return self.fees()",
+            "E0105",
+            "self.fee?",
+        ),
+        ("enum S:\n    Open\npub f() -> S:\n    return S.Opne", "E0105", "did you mean S.Open?"),
+        ("x: Unit\n", "E0103", "did you mean uint?"),
+    ],
+)
+def test_misspelt_names_get_a_suggestion(body, code, hint):
+    """A typo of a name, member, builtin or type is reported once, with the name meant."""
+    diags = _diagnostics(c(body))
+    assert [d.code for d in diags] == [code]
+    assert diags[0].hint is not None and hint in diags[0].hint, diags[0].hint
+
+
+def test_an_undefined_function_is_an_undefined_name():
+    diags = _diagnostics(c("pub f():\n    foo(1)"))
+    assert [(d.code, d.message) for d in diags] == [("E0101", "undefined name foo")]
+
+
+def test_errors_in_arguments_of_an_undefined_function_are_still_reported():
+    diags = _diagnostics(c("pub f():\n    foo(nope)"))
+    assert [d.message for d in diags] == ["undefined name foo", "undefined name nope"]
+
+
+def test_a_bad_member_causes_no_follow_on_error():
+    diags = _diagnostics(c("pub f() -> address:\n    a: address = msg.sendr\n    return a"))
+    assert [d.code for d in diags] == ["E0105"]
+
+
+def test_a_bad_reason_is_reported_once():
+    diags = _diagnostics(c('pub f(a: uint):\n    require(a > 0, "bad: " + 1)'))
+    assert len(diags) == 1
+
+
+@pytest.mark.parametrize(
+    "body, first_line",
+    [
+        ("x: u8\nx: u16", 2),
+        ("pub f():\n    pass\npub f():\n    pass", 2),
+        ("pub f(a: u8, a: u8):\n    pass", 2),
+        ("pub f():\n    a: u8 = 1\n    if True:\n        a: u8 = 2", 3),
+        ("struct S:\n    a: u8\n    a: u8", 3),
+    ],
+)
+def test_a_duplicate_definition_points_at_both_places(body, first_line):
+    source = c(body)
+    (d,) = _diagnostics(source)
+    assert d.code == "E0102"
+    assert len(d.notes) == 1 and d.notes[0].span.line == first_line
+    assert d.notes[0].span.line != d.span.line or d.notes[0].span.column != d.span.column
+    rendered = d.render(source)
+    assert f"t.deed:{first_line}:" in rendered and rendered.count("^") >= 2
+    assert d.to_json()["notes"][0]["line"] == first_line

@@ -101,7 +101,12 @@ def test_a_function_named_like_a_pub_variable_is_e0102_pointing_at_both():
     assert d.code == "E0102"
     assert (d.span.line, d.span.column) == (4, 5)
     assert "getter" in d.message
-    assert "line 2, column 5" in d.hint
+    [note] = d.notes
+    assert (note.span.line, note.span.column) == (2, 5)
+    assert note.message == "the pub state variable total is declared here"
+    # a clash with anything else is the ordinary duplicate
+    [d] = _errors("contract C:\n    event total()\n    pub total: uint\n")
+    assert d.message == "total is already defined" and d.notes[0].span.line == 2
 
 
 def test_a_pub_struct_is_a_clear_error():

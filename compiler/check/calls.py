@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .. import ast
 from .. import types as T
-from ..builtins import BUILTINS
+from ..builtins import BUILTINS, ENV_MEMBERS
+from ..spelling import did_you_mean
 from ..symbols import (
     BuiltinRef,
     ConversionRef,
@@ -78,7 +79,10 @@ class CallChecks:
                     f.span,
                     f"call the contract's own functions as self.{f.id}(...)",
                 )
-                return T.UINT
+                return self.unchecked_call(e)
+            if f.id not in self.visible_names():
+                self.r.error("E0101", f"undefined name {f.id}", f.span, self.callable_hint(f.id))
+                return self.unchecked_call(e)
         if (
             isinstance(f, ast.Attribute)
             and isinstance(f.obj, ast.Name)
@@ -87,8 +91,16 @@ class CallChecks:
         ):
             target = self.info.functions.get(f"{f.obj.id}.{f.attr}")
             if target is None:
-                self.r.error("E0105", f"library {f.obj.id} has no function {f.attr}", f.span)
-                return T.ERROR
+                names = [
+                    q.partition(".")[2] for q in self.info.functions if q.startswith(f"{f.obj.id}.")
+                ]
+                self.r.error(
+                    "E0105",
+                    f"library {f.obj.id} has no function {f.attr}",
+                    f.span,
+                    did_you_mean(f.attr, names, f"{f.obj.id}.{{}}"),
+                )
+                return self.unchecked_call(e)
             e.ref = InternalCallRef(target)
             self.fn.calls.add(target.name)
             self.fn.call_sites.append((target.name, e))
@@ -124,6 +136,17 @@ class CallChecks:
                 self.fn.call_sites.append((target.name, e))
                 self.args(e, target.params, f"{target.name}")
                 return target.returns
+            if f.attr in self.info.state or (f.obj.id, f.attr) in ENV_MEMBERS:
+                self.r.error("E0205", f"this is not a function: self.{f.attr} is a value", f.span)
+                return self.unchecked_call(e)
+            own = [n for n, fn in self.info.functions.items() if fn.library is None]
+            self.r.error(
+                "E0105",
+                f"{self.info.name} has no function {f.attr}",
+                f.span,
+                did_you_mean(f.attr, own, "self.{}"),
+            )
+            return self.unchecked_call(e)
         if isinstance(f, ast.Attribute):
             obj_t = self.expr(f.obj)
             if isinstance(obj_t, T.ListType) and f.attr in ("push", "pop"):
@@ -136,9 +159,10 @@ class CallChecks:
                         "E0105",
                         f"{iface.name} has no function {f.attr}",
                         f.span,
-                        f"functions: {', '.join(iface.methods)}",
+                        did_you_mean(f.attr, iface.methods)
+                        or f"functions: {', '.join(iface.methods)}",
                     )
-                    return T.UINT
+                    return self.unchecked_call(e)
                 value_kw = next((k for k in e.kwargs if k.name == "value"), None)
                 if value_kw is not None:
                     self.value_kwarg(value_kw, iface, method)
@@ -151,10 +175,28 @@ class CallChecks:
                 ):  # kept: a library's call is checked again for each contract
                     e.kwargs.append(value_kw)
                 return method.returns
+        if isinstance(f, ast.Attribute) and f.obj.type == T.ERROR:  # reported already
+            return self.unchecked_call(e)
         self.r.error("E0205", "this is not a function", f.span)
+        return self.unchecked_call(e)
+
+    def unchecked_call(self, e: ast.Call) -> T.Type:
+        """After an error about the callee: check the arguments on their own,
+        and give the call the error type so nothing else is reported about it."""
         for a in e.args:
             self.expr(a)
+        for k in e.kwargs:
+            self.expr(k.value)
         return T.ERROR
+
+    def callable_hint(self, name: str) -> str | None:
+        """The builtin, conversion or function a misspelt callee probably is."""
+        own = [n for n, fn in self.info.functions.items() if fn.library is None]
+        return (
+            did_you_mean(name, [*BUILTINS, *self.info.interfaces, "uint", "address", "bool"])
+            or did_you_mean(name, own, "self.{}")
+            or self.name_hint(name)
+        )
 
     def value_kwarg(self, kw: ast.Keyword, iface: InterfaceInfo, method: MethodInfo) -> None:
         """``value=`` on an interface call: only to a payable method, never from a library."""

@@ -8,7 +8,7 @@ from deed.vm.module import RECEIVE_NAME
 
 from .. import ast
 from .. import types as T
-from ..diagnostics import Reporter
+from ..diagnostics import Note, Reporter
 from ..symbols import (
     ConstInfo,
     ContractInfo,
@@ -82,18 +82,27 @@ class ContractChecker:
         self.libraries = libraries or {}
 
     def declare(self, name: str, span: ast.Span) -> bool:
-        if name in self.names or name in self.info.interfaces:
-            getter = self.info.state.get(name)
-            if getter is not None and self._is_pub_state(name):
-                at = getter.span
+        if name in self.names:
+            if self._is_pub_state(name):
                 self.r.error(
                     "E0102",
                     f"{name} is already defined: the pub state variable {name} has a getter of this name",
                     span,
-                    f"the state variable is declared at line {at.line}, column {at.column}",
+                    "rename the function, or drop pub from the state variable",
+                    notes=(
+                        Note(f"the pub state variable {name} is declared here", self.names[name]),
+                    ),
                 )
                 return False
-            self.r.error("E0102", f"{name} is already defined", span)
+            self.r.error(
+                "E0102",
+                f"{name} is already defined",
+                span,
+                notes=(Note(f"{name} is first defined here", self.names[name]),),
+            )
+            return False
+        if name in self.info.interfaces:
+            self.r.error("E0102", f"{name} is already defined, as an interface", span)
             return False
         self.names[name] = span
         return True
@@ -215,11 +224,16 @@ class ContractChecker:
         ).resolve(te)
 
     def _unique(self, names: list[str], spans: list[ast.Span], what: str) -> None:
-        seen = set()
-        for n, s in zip(names, spans, strict=True):
-            if n in seen:
-                self.r.error("E0102", f"{what} {n} is declared twice", s)
-            seen.add(n)
+        first: dict[str, ast.Span] = {}
+        for n, span in zip(names, spans, strict=True):
+            if n in first:
+                self.r.error(
+                    "E0102",
+                    f"{what} {n} is declared twice",
+                    span,
+                    notes=(Note(f"{what} {n} is first declared here", first[n]),),
+                )
+            first.setdefault(n, span)
 
     def _const_value(self, expr: ast.Expr, t: T.Type) -> object:
         value = const_eval(expr, self.info.consts)
@@ -328,8 +342,11 @@ class ContractChecker:
         return tuple(m.indexed)
 
     def _is_pub_state(self, name: str) -> bool:
+        """True when ``name`` was first declared by a pub state variable (its getter's name)."""
+        first = self.names.get(name)
         return any(
-            isinstance(m, ast.StateVar) and m.public and m.name == name for m in self.node.members
+            isinstance(m, ast.StateVar) and m.public and m.name == name and m.span == first
+            for m in self.node.members
         )
 
     def _declare_getter(self, m: ast.StateVar) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import ast
 from .. import types as T
 from ..builtins import ENV_MEMBERS
+from ..spelling import did_you_mean
 from ..symbols import ContractInfo, EnumMemberRef, EnvRef, FieldRef, ReportFieldRef
 
 
@@ -131,20 +132,43 @@ class ExpressionChecks:
             c = self.info.consts[qualified]
             e.ref = c
             return c.type
-        hint = None
-        if e.id in self.info.state:
-            hint = f"state variables are read as self.{e.id}"
-        elif e.id in ("true", "false"):
-            hint = "booleans are True and False"
-        self.r.error("E0101", f"undefined name {e.id}", e.span, hint)
+        self.r.error("E0101", f"undefined name {e.id}", e.span, self.name_hint(e.id))
         return T.ERROR
+
+    def visible_names(self) -> list[str]:
+        """Locals in scope and the contract's (or library's) constants."""
+        names = [n for scope in self.scopes for n in scope]
+        lib = self.fn.library
+        for qualified in self.info.consts:
+            base, _, short = qualified.rpartition(".")
+            if base == (lib or ""):
+                names.append(short)
+        return names
+
+    def name_hint(self, name: str) -> str | None:
+        """Why ``name`` is not defined, or the name the author probably meant."""
+        if name in self.info.state:
+            return f"state variables are read as self.{name}"
+        if name in ("true", "false"):
+            return "booleans are True and False"
+        return did_you_mean(name, self.visible_names()) or (
+            None if self.fn.library else did_you_mean(name, self.info.state, "self.{}")
+        )
 
     def attribute(self, e: ast.Attribute) -> T.Type:
         obj = e.obj
         if isinstance(obj, ast.Name) and obj.id in self.c.libraries and self.lookup(obj.id) is None:
             c = self.info.consts.get(f"{obj.id}.{e.attr}")
             if c is None:
-                self.r.error("E0105", f"library {obj.id} has no constant {e.attr}", e.span)
+                names = [
+                    q.partition(".")[2] for q in self.info.consts if q.startswith(f"{obj.id}.")
+                ]
+                self.r.error(
+                    "E0105",
+                    f"library {obj.id} has no constant {e.attr}",
+                    e.span,
+                    did_you_mean(e.attr, names, f"{obj.id}.{{}}"),
+                )
                 return T.ERROR
             e.ref = c
             return c.type
@@ -182,9 +206,12 @@ class ExpressionChecks:
                     self.r.error("E0205", f"self.{e.attr} is a function: call it", e.span)
                     return T.ERROR
             self.r.error(
-                "E0105", f"{obj.id} has no member {e.attr}", e.span, _member_hint(obj.id, self.info)
+                "E0105",
+                f"{obj.id} has no member {e.attr}",
+                e.span,
+                _member_hint(obj.id, e.attr, self.info),
             )
-            return T.UINT
+            return T.ERROR
         if isinstance(obj, ast.Name) and obj.id in self.info.enums and self.lookup(obj.id) is None:
             enum = self.info.enums[obj.id]
             if e.attr not in enum.members:
@@ -192,7 +219,8 @@ class ExpressionChecks:
                     "E0105",
                     f"{enum.name} has no member {e.attr}",
                     e.span,
-                    f"members: {', '.join(enum.members)}",
+                    did_you_mean(e.attr, enum.members, f"{enum.name}.{{}}")
+                    or f"members: {', '.join(enum.members)}",
                 )
                 return enum
             e.ref = EnumMemberRef(enum, enum.members.index(e.attr))
@@ -205,9 +233,12 @@ class ExpressionChecks:
         ):  # named fields: a report's or a stored struct's
             idx = t.field_index(e.attr)
             if idx is None:
-                fields = ", ".join(n for n, _ in t.fields)
+                names = [n for n, _ in t.fields]
                 self.r.error(
-                    "E0105", f"{t.name} has no field {e.attr}", e.span, f"fields: {fields}"
+                    "E0105",
+                    f"{t.name} has no field {e.attr}",
+                    e.span,
+                    did_you_mean(e.attr, names) or f"fields: {', '.join(names)}",
                 )
                 return T.ERROR
             e.ref = ReportFieldRef(t, idx) if isinstance(t, T.ReportType) else FieldRef(t, idx)
@@ -300,8 +331,10 @@ class ExpressionChecks:
         return T.BOOL
 
 
-def _member_hint(base: str, info: ContractInfo) -> str | None:
-    options = sorted(attr for (b, attr) in ENV_MEMBERS if b == base)
+def _member_hint(base: str, attr: str, info: ContractInfo) -> str | None:
+    options = sorted(a for (b, a) in ENV_MEMBERS if b == base)
     if base == "self":
         options += sorted(info.state)
-    return f"known: {', '.join(options)}" if options else None
+    return did_you_mean(attr, options, f"{base}.{{}}") or (
+        f"known: {', '.join(options)}" if options else None
+    )

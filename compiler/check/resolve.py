@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import ast
 from .. import types as T
 from ..diagnostics import Reporter
+from ..spelling import did_you_mean
 
 MAX_COLLECTION = 1 << 32
 
@@ -36,6 +37,11 @@ class TypeResolver:
             )
         return t
 
+    def known_names(self) -> list[str]:
+        """Every type name in scope, for suggestions."""
+        builtin = ["uint", "bool", "address", "u8", "u64", "u128", "i64", "i128", "bytes32"]
+        return [*builtin, *self.structs, *self.enums, *self.interfaces, *self.reports]
+
     def _element(self, te: ast.TypeExpr) -> T.Type:
         t = self._resolve(te)
         if isinstance(t, T.MapType | T.ListType | T.ArrayType):
@@ -62,7 +68,7 @@ class TypeResolver:
                 hint = (
                     "bytes and strings need a bound: bytes[N], string[N]"
                     if name in ("bytes", "string")
-                    else None
+                    else did_you_mean(name, self.known_names())
                 )
                 self.reporter.error("E0103", f"unknown type {name}", te.span, hint)
                 return T.UINT

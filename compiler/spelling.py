@@ -1,0 +1,26 @@
+"""“Did you mean” suggestions for misspelt names, members and types."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate nearest to ``name`` when one is close enough to be a typo."""
+    options = [c for c in dict.fromkeys(candidates) if c != name]
+    folded = {c.lower(): c for c in options}
+    if name.lower() in folded:  # only the case differs: Uint, msg.Sender
+        return folded[name.lower()]
+    letters = sorted(name.lower())
+    swapped = [c for c in options if sorted(c.lower()) == letters]  # Unit for uint
+    if swapped:
+        return swapped[0]
+    match = difflib.get_close_matches(name, options, n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str], shown: str = "{}") -> str | None:
+    """A hint ``did you mean X?`` (X formatted by ``shown``), or None."""
+    found = closest(name, candidates)
+    return f"did you mean {shown.format(found)}?" if found is not None else None
