@@ -33,6 +33,8 @@ EPILOG_EXAMPLES = {
     "disasm": "Example: deed disasm token.deedc (with --jit: the LLVM IR of each function)",
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
+    "transfer": "Example: deed transfer @bob 1000 --from alice",
+    "logs": "Example: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10",
 }
 
 INTERNAL_ERROR = 70  # a bug in deed, never a bad input (EX_SOFTWARE)
@@ -400,10 +402,10 @@ def balance(address: str, home: Path, chain_path: Path | None, as_json: bool) ->
 
 
 def _values_text(values, types=None) -> list[str]:
-    from .grouped import Grouped
+    from .abis import Shown
     from .values import loose_value, text_value
 
-    if isinstance(types, Grouped):  # structs, tuples and lists, through the ABI
+    if isinstance(types, Shown):  # structs, tuples, lists and enums, through the ABI
         return types.text(values)
     if types is None:
         return [loose_value(v) for v in values]
@@ -411,44 +413,73 @@ def _values_text(values, types=None) -> list[str]:
 
 
 def _values_json(values, types=None) -> list:
-    from .grouped import Grouped
+    from .abis import Shown
     from .values import json_value, loose_json
 
-    if isinstance(types, Grouped):
+    if isinstance(types, Shown):
         return types.json(values)
     if types is None:
         return [loose_json(v) for v in values]
     return [json_value(t, v) for t, v in zip(types, values, strict=True)]
 
 
-def _error_json(error) -> list | None:
-    return [error[0], _values_json(error[1])] if error else None
+def _error_json(error, members=None) -> list | None:
+    from .abis import named_json
+
+    if not error:
+        return None
+    shown = _values_json(error[1])
+    return [error[0], named_json(shown, error[1], members) if members else shown]
 
 
-def _error_text(error) -> str:
-    return f" {error[0]}({', '.join(_values_text(error[1]))})" if error else ""
+def _error_text(error, members=None) -> str:
+    from .abis import named_texts
+
+    if not error:
+        return ""
+    texts = _values_text(error[1])
+    if members:
+        texts = named_texts(texts, error[1], members)
+    return f" {error[0]}({', '.join(texts)})"
 
 
-def _receipt_json(r, returns) -> dict:
+def _error_members(abis, to, error) -> list:
+    """Enum members of a typed error's fields, from the ABI of the contract called
+    (an error raised deeper, by another contract, prints by number)."""
+    return abis.error(to, error[0]) if abis is not None and to is not None and error else []
+
+
+def _receipt_json(r, returns, abis=None, to=None) -> dict:
+    from .abis import named_json
+
+    def event_values(e) -> list:
+        shown = _values_json(e.values)
+        return named_json(shown, e.values, abis.event(e.address, e.event)) if abis else shown
+
     return {
         "status": r.status,
         "gas_used": r.gas_used,
         "return_values": _values_json(r.return_values, returns),
         "events": [
-            {"address": "0x" + e.address.hex(), "event": e.event, "values": _values_json(e.values)}
+            {"address": "0x" + e.address.hex(), "event": e.event, "values": event_values(e)}
             for e in r.logs
         ],
         "revert_reason": r.revert_reason,
-        "error": _error_json(r.error),
+        "error": _error_json(r.error, _error_members(abis, to, r.error)),
         "contract_address": ("0x" + r.contract_address.hex()) if r.contract_address else None,
         "tx_hash": "0x" + r.tx_hash.hex(),
     }
 
 
-def _report(r, as_json: bool, returns=()) -> None:
-    """Print a receipt; a transaction that failed on the chain is exit 1."""
+def _report(r, as_json: bool, returns=(), abis=None, to=None) -> None:
+    """Print a receipt; a transaction that failed on the chain is exit 1. Results
+    show as ``returns`` says (VM types, or an :class:`.abis.Shown`); with
+    ``abis`` (:class:`.abis.Abis`), enum fields of events and of the called
+    contract's typed errors print as member names."""
+    from .abis import named_texts
+
     if as_json:
-        click.echo(json.dumps(_receipt_json(r, returns), indent=2))
+        click.echo(json.dumps(_receipt_json(r, returns, abis, to), indent=2))
     else:
         click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()[:16]}..")
         if r.contract_address:
@@ -456,9 +487,13 @@ def _report(r, as_json: bool, returns=()) -> None:
         if r.return_values:
             click.echo("returned " + ", ".join(_values_line(r.return_values, returns)))
         for e in r.logs:
-            click.echo(f"event {e.event}({', '.join(_values_text(e.values))})")
+            texts = _values_text(e.values)
+            if abis:
+                texts = named_texts(texts, e.values, abis.event(e.address, e.event))
+            click.echo(f"event {e.event}({', '.join(texts)})")
         if r.revert_reason or r.error:
-            click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error)}")
+            error = _error_text(r.error, _error_members(abis, to, r.error))
+            click.echo(f"reverted: {r.revert_reason or ''}{error}")
     if not r.success:
         sys.exit(1)
 
@@ -467,18 +502,18 @@ def _values_line(values, types) -> list[str]:
     """Values on one line: strings quoted, so a comma inside one is not a separator."""
     from deed.vm.types import TAG_STRING
 
-    from .grouped import Grouped
+    from .abis import Shown
 
+    if isinstance(types, Shown):
+        return types.line(values)
     texts = _values_text(values, types)
-    if isinstance(types, Grouped):
-        return texts
     return [
         json.dumps(text, ensure_ascii=False) if t.tag == TAG_STRING else text
         for t, text in zip(types, texts, strict=True)
     ]
 
 
-def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=()):
+def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=(), abis=None):
     """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
     from deed.vm.chain import Transaction
 
@@ -493,7 +528,7 @@ def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, return
         if exc.code in USAGE_REJECTIONS:
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
-    _report(r, as_json, returns)
+    _report(r, as_json, returns, abis, to)
     return r
 
 
@@ -565,41 +600,34 @@ def deploy(
     as_json: bool,
 ) -> None:
     """Compile (or read) a module and deploy it; ARGS go to init."""
-    from deed.vm.chain import deploy_data
+    from deed.vm.chain import contract_address, deploy_data
     from deed.vm.codec import encode_values
 
-    from .grouped import is_grouped, load_abi, parse_grouped
+    from .abis import Abis, beside, call_args, init_entry, matches, save
     from .local import KeyStore, writing
-    from .values import parse_args
 
     path = _chain_path(home, chain_path)
     store = KeyStore(home)
     key = store.load(sender)
-    abi = None
     if source.suffix == ".deed":
         compiled = _compile(source, contract, as_json)
         module, abi = compiled.module, compiled.abi
     else:
         module = _verified_module_file(source)
-        beside = source.with_suffix(".abi.json")
-        if beside.is_file():
-            abi = load_abi(beside)
+        abi = beside(source)
+        abi = abi if abi is not None and matches(abi, module) else None
+    abis = Abis(path)
     init = next((e for e in module.exports if e.is_init), None)
     params = list(init.params) if init else []
-    entry = next((f for f in (abi or {}).get("functions", []) if f.get("kind") == "init"), None)
-    if entry is not None and is_grouped(entry.get("inputs", [])):
-        values = parse_grouped("init", args, entry["inputs"], store.address)
-        if len(values) != len(params):
-            raise UsageError("the ABI does not match the module's init")
-    else:
-        values = parse_args("init", args, params, store.address)
+    values = call_args("init", args, init_entry(abi), params, store.address)
     encoded = encode_values(params, values)
     with writing(path) as c:
-        r = _submit(c, key, None, deploy_data(module.encode(), encoded), value, gas, as_json)
-    if abi is not None and r.contract_address:  # call and send find it by address
-        from .grouped import remember_abi
-
-        remember_abi(path, r.contract_address, abi)
+        address = contract_address(key.address, c.nonce(key.address))
+        abis.seed(address, abi)  # init's events print through it too
+        data = deploy_data(module.encode(), encoded)
+        r = _submit(c, key, None, data, value, gas, as_json, abis=abis)
+    if abi is not None and r.contract_address:  # call, send and logs find it by address
+        save(path, r.contract_address, abi)
 
 
 def _export(c, to: bytes, function: str):
@@ -615,27 +643,25 @@ def _export(c, to: bytes, function: str):
     raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
-def _resolve_call(
-    c, store, address: str, function: str, args, abi_path: Path | None, chain_file: Path
-):
+def _resolve_call(c, store, abis, address: str, function: str, args, abi_path: Path | None):
     """The contract, the export, the flat argument values, and how to show the
-    results (the export's types, or the ABI's grouping of structs and lists:
-    from --abi, or the ABI deploy kept for the address)."""
+    results: the export's types, or through the contract's ABI (from --abi, or
+    the one deploy kept for the address), structs and lists grouped and enums
+    by name."""
     from deed.vm.types import ADDRESS
 
-    from .grouped import known_abi, resolve_grouped
-    from .values import parse_arg, parse_args
+    from .abis import call_args, load, shown
+    from .values import parse_arg
 
     to = parse_arg(address, ADDRESS, store.address)
     export = _export(c, to, function)
-    abi_path = abi_path or known_abi(chain_file, to)
-    grouped = resolve_grouped(abi_path, function, args, store.address, len(export.params))
-    if grouped is not None:
-        values, shown = grouped
-        if len(values) != len(export.params):
-            raise UsageError(f"the ABI does not match the contract's {function}")
-        return to, export, values, shown
-    return to, export, parse_args(function, args, export.params, store.address), export.returns
+    if abi_path is not None:
+        abis.seed(to, load(abi_path))
+    entry = abis.function(to, function)
+    if abi_path is not None and entry is None:
+        raise UsageError(f"{abi_path} has no function {function!r}")
+    values = call_args(function, args, entry, export.params, store.address)
+    return to, export, values, shown(entry, export.returns)
 
 
 ABI = click.option(
@@ -643,8 +669,9 @@ ABI = click.option(
     "abi_path",
     type=PathArg(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The contract's .abi.json: then one argument per declared parameter "
-    "(a struct as a JSON object or (a, b, ...), a list as a JSON array), results grouped.",
+    help="The contract's .abi.json [default: the one deploy kept]: then one argument per "
+    "declared parameter (a struct as a JSON object or (a, b, ...), a list as a JSON array, "
+    "an enum by member name), results grouped and enums by name.",
 )
 
 
@@ -668,14 +695,16 @@ def call(
     as_json: bool,
 ) -> None:
     """Run FUNCTION read-only: nothing is kept."""
+    from .abis import Abis
     from .local import KeyStore, reading
 
     store = KeyStore(home)
     who = store.address(sender) if sender is not None else bytes(20)
     chain_file = _chain_path(home, chain_path)
+    abis = Abis(chain_file)
     with reading(chain_file) as c:
         to, export, values, shown_as = _resolve_call(
-            c, store, address, function, args, abi_path, chain_file
+            c, store, abis, address, function, args, abi_path
         )
         res = c.call(to, function, values, sender=who)
     if as_json:
@@ -684,14 +713,15 @@ def call(
             "gas_used": res.gas_used,
             "return_values": _values_json(res.return_values, shown_as),
             "revert_reason": res.revert_reason,
-            "error": _error_json(res.error),
+            "error": _error_json(res.error, _error_members(abis, to, res.error)),
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
         shown = _values_text(res.return_values, shown_as)
         click.echo("\n".join(shown) if shown else "(nothing)")
     else:
-        click.echo(f"{res.status}: {res.revert_reason or ''}{_error_text(res.error)}")
+        error = _error_text(res.error, _error_members(abis, to, res.error))
+        click.echo(f"{res.status}: {res.revert_reason or ''}{error}")
     if not res.success:
         sys.exit(1)
 
@@ -722,17 +752,150 @@ def send(
     """Sign and mine a transaction calling FUNCTION."""
     from deed.vm.codec import encode_values
 
+    from .abis import Abis
     from .local import KeyStore, writing
 
     store = KeyStore(home)
     key = store.load(sender)
     chain_file = _chain_path(home, chain_path)
+    abis = Abis(chain_file)
     with writing(chain_file) as c:
         to, export, values, shown_as = _resolve_call(
-            c, store, address, function, args, abi_path, chain_file
+            c, store, abis, address, function, args, abi_path
         )
         data = export.selector + encode_values(list(export.params), values)
-        _submit(c, key, to, data, value, gas, as_json, shown_as)
+        _submit(c, key, to, data, value, gas, as_json, shown_as, abis)
+
+
+@main.command(epilog=EPILOG_EXAMPLES["transfer"])
+@click.argument("address")
+@click.argument("amount", type=Natural("2**256-1", 2**256 - 1))
+@click.option("--from", "sender", required=True, help="Key name that signs.")
+@_gas_option(1_000_000)
+@HOME
+@CHAIN
+@JSON
+def transfer(
+    address: str,
+    amount: int,
+    sender: str,
+    gas: int,
+    home: Path,
+    chain_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Send AMOUNT of native value to ADDRESS with no call data: an account
+    takes it as is, a contract runs its receive() (or refuses it)."""
+    from deed.vm.types import ADDRESS
+
+    from .abis import Abis
+    from .local import KeyStore, writing
+    from .values import parse_arg
+
+    store = KeyStore(home)
+    key = store.load(sender)
+    to = parse_arg(address, ADDRESS, store.address)
+    path = _chain_path(home, chain_path)
+    with writing(path) as c:
+        _submit(c, key, to, b"", amount, gas, as_json, abis=Abis(path))
+
+
+@main.command(epilog=EPILOG_EXAMPLES["logs"])
+@click.argument("address")
+@click.argument("event", required=False)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only logs whose indexed FIELD has VALUE (repeatable; needs EVENT).",
+)
+@click.option("--from-height", default=0, type=Natural("2**63-1", 2**63 - 1), help="First block.")
+@click.option("--to-height", default=None, type=Natural("2**63-1", 2**63 - 1), help="Last block.")
+@click.option(
+    "--limit", default=100, show_default=True, type=Natural("10000", 10_000), help="Most logs."
+)
+@ABI
+@HOME
+@CHAIN
+@JSON
+def logs(
+    address: str,
+    event: str | None,
+    where,
+    from_height: int,
+    to_height: int | None,
+    limit: int,
+    abi_path: Path | None,
+    home: Path,
+    chain_path: Path | None,
+    as_json: bool,
+) -> None:
+    """The logs of the contract at ADDRESS, from the node's log index: all its
+    events, or EVENT's, by the values of indexed fields."""
+    from deed.vm.types import ADDRESS
+
+    from .abis import Abis, enum_arg, load, named_json, named_texts
+    from .local import KeyStore, reading
+    from .values import parse_arg
+
+    store = KeyStore(home)
+    chain_file = _chain_path(home, chain_path)
+    abis = Abis(chain_file)
+    to = parse_arg(address, ADDRESS, store.address)
+    if abi_path is not None:
+        abis.seed(to, load(abi_path))
+    with reading(chain_file) as c:
+        module = c.module_at(to)
+        if module is None:
+            raise UsageError(f"no contract at 0x{to.hex()}")
+        events = {e.name: e for e in module.events}
+        if event is not None and event not in events:
+            known = ", ".join(events) or "none"
+            raise UsageError(f"the contract has no event {event!r}; its events: {known}")
+        if where and event is None:
+            raise UsageError("--where needs the EVENT")
+        values = {}
+        members = abis.event(to, event) if event else []
+        for clause in where:
+            field, sep, text = clause.partition("=")
+            fields = [f.name for f in events[event].fields]
+            indexed = [f for f in events[event].fields if f.indexed]
+            spec = next((f for f in indexed if f.name == field), None)
+            if not sep or spec is None:
+                raise UsageError(
+                    f"--where {clause!r}: expected FIELD=VALUE with an indexed field of {event}: "
+                    f"{', '.join(f.name for f in indexed) or 'it has none'}"
+                )
+            position = fields.index(field)
+            m = members[position] if position < len(members) else None
+            text = enum_arg(text, m, f"{event}.{field}")
+            values[field] = parse_arg(text, spec.type, store.address)
+        found = c.logs(to, event, values, from_height, to_height, limit)
+    rows = []
+    for g in found:
+        types = [f.type for f in events[g.event].fields]
+        m = abis.event(to, g.event)
+        if as_json:
+            rows.append(
+                {
+                    "height": g.height,
+                    "tx_index": g.tx_index,
+                    "log_index": g.log_index,
+                    "tx_hash": "0x" + g.tx_hash.hex(),
+                    "event": g.event,
+                    "values": named_json(_values_json(g.values, types), g.values, m),
+                }
+            )
+        else:
+            texts = named_texts(_values_line(g.values, types), g.values, m)
+            rows.append(
+                f"block {g.height} tx {g.tx_index} log {g.log_index}: {g.event}({', '.join(texts)})"
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(rows) if rows else "(no logs)")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])

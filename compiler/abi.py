@@ -35,8 +35,10 @@ def _param(name: str, t: T.Type) -> dict:
             "element": _param("", t.elem),
             "size": t.size,
         }
-    return {"name": name, "type": str(t.vm_type())} | (
-        {"deed_type": str(t)} if str(t) != str(t.vm_type()) else {}
+    return (
+        {"name": name, "type": str(t.vm_type())}
+        | ({"deed_type": str(t)} if str(t) != str(t.vm_type()) else {})
+        | ({"members": list(t.members)} if isinstance(t, T.EnumType) else {})
     )
 
 
@@ -79,11 +81,18 @@ def abi_of(info: ContractInfo) -> dict:
         "contract": info.name,
         "functions": functions,
         "events": [
-            {"name": e.name, "fields": [_param(n, t) for n, t in e.fields]}
+            {
+                "name": e.name,
+                "fields": [
+                    _param(n, t) | ({"indexed": True} if n in e.indexed else {})
+                    for n, t in e.fields
+                ],
+            }
             for e in sorted(info.events.values(), key=lambda e: e.index)
         ],
         "errors": [
             {"name": e.name, "fields": [_param(n, t) for n, t in e.fields]}
             for e in sorted(info.errors.values(), key=lambda e: e.index)
         ],
+        "enums": [{"name": e.name, "members": list(e.members)} for e in info.enums.values()],
     }

@@ -290,6 +290,7 @@ class EnumDef(Node):
 class EventDef(Node):
     name: str
     params: list[Param]
+    indexed: list[str] = field(default_factory=list)  # the fields declared ``indexed``
 
 
 @dataclass(eq=False)
@@ -317,6 +318,7 @@ class ConstDef(Node):
 class StateVar(Node):
     name: str
     type_expr: TypeExpr
+    public: bool = False  # ``pub``: a view getter of the same name is generated
 
 
 @dataclass(eq=False)

@@ -54,6 +54,8 @@ CODES: dict[str, str] = {
     "E0309": "unreachable code",
     "E0310": "state or effects in a library",
     "E0311": "no contract",
+    "E0312": "bad receive function",
+    "E0313": "bad indexed event field",
     # limits: the compiler's nesting limit, and the VM's limits (deed.vm.opcodes.LIMITS)
     "E0401": "nested too deeply",
     "E0402": "function code too large",
@@ -236,6 +238,8 @@ EXAMPLES: dict[str, str] = {
     "E0309": "contract C:\n    pub f() -> u8:\n        return 1\n        return 2\n",
     "E0310": "library util:\n    f() -> address:\n        return self.address\n\ncontract C:\n    x: u8\n",
     "E0311": "interface I:\n    pub f()\n",
+    "E0312": "contract C:\n    pub receive():\n        pass\n",
+    "E0313": "contract C:\n    event Note(indexed text: string[32])\n",
     **{code: example.source for code, example in _LIMIT_EXAMPLES.items()},
 }
 

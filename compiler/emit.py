@@ -147,7 +147,11 @@ def emit(p: ir.Program) -> Emitted:
         functions=tuple(functions),
         exports=tuple(exports),
         events=tuple(
-            EventDef(n, tuple(Field(fn, ft.vm_type()) for fn, ft in fs)) for n, fs in p.events
+            EventDef(
+                n,
+                tuple(Field(fn, ft.vm_type(), fn in p.indexed.get(n, ())) for fn, ft in fs),
+            )
+            for n, fs in p.events
         ),
         errors=tuple(
             ErrorDef(n, tuple(Field(fn, ft.vm_type()) for fn, ft in fs)) for n, fs in p.errors

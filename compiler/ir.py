@@ -253,6 +253,7 @@ class Program:
         tuple[str, str, list[T.Type], T.Type, bool]
     ]  # interface, method, params, returns, view
     import_spans: list[object] = field(default_factory=list)  # where each import is first called
+    indexed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # event -> indexed fields
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)

@@ -56,6 +56,7 @@ def lower_contract(info: ContractInfo) -> ir.Program:
         errors=[(e.name, e.fields) for e in sorted(info.errors.values(), key=lambda e: e.index)],
         imports=imports,
         import_spans=import_spans,
+        indexed={e.name: e.indexed for e in info.events.values() if e.indexed},
     )
 
 

@@ -277,7 +277,18 @@ class _ToAst(Transformer_NonRecursive):
         return ast.EnumDef(str(items[0]), [str(t) for t in items[1:]], span=self._span(meta))
 
     def event_def(self, meta, items):
-        return ast.EventDef(str(items[0]), items[1] or [], span=self._span(meta))
+        fields = items[1] or []
+        params = [p for p, _ in fields]
+        indexed = [p.name for p, flag in fields if flag]
+        return ast.EventDef(str(items[0]), params, indexed, span=self._span(meta))
+
+    def event_params(self, meta, items):
+        return list(items)
+
+    def event_param(self, meta, items):
+        indexed = isinstance(items[0], Token) and items[0].type == "INDEXED"
+        name, type_expr = items[1:] if indexed else items
+        return ast.Param(str(name), type_expr, span=self._span(meta)), indexed
 
     def report_def(self, meta, items):
         return ast.ReportDef(str(items[0]), items[1] or [], span=self._span(meta))
@@ -289,7 +300,9 @@ class _ToAst(Transformer_NonRecursive):
         return ast.ConstDef(str(items[0]), items[1], items[2], span=self._span(meta))
 
     def state_var(self, meta, items):
-        return ast.StateVar(str(items[0]), items[1], span=self._span(meta))
+        public = isinstance(items[0], Token) and items[0].type == "PUB"
+        name, type_expr = items[1:] if public else items
+        return ast.StateVar(str(name), type_expr, public, span=self._span(meta))
 
     def function_def(self, meta, items):
         decorators = [i for i in items if isinstance(i, ast.Decorator)]

@@ -48,6 +48,7 @@ class EventInfo:
     name: str
     fields: list[tuple[str, T.Type]]
     index: int
+    indexed: tuple[str, ...] = ()  # fields the node indexes logs by
 
 
 @dataclass

@@ -144,6 +144,24 @@ CASES = [
         "library math has no function nope",
     ),
     ("E0311", "interface I:\n    pub f()\n", 1, 1, "no contract in this file"),
+    ("E0312", c("pub receive():\n    pass"), 2, 9, "receive takes plain value transfers"),
+    ("E0312", c("@payable\npub receive(a: u8):\n    pass"), 3, 17, "receive takes no parameters"),
+    (
+        "E0102",
+        c("pub total: uint\npub total() -> uint:\n    return 1"),
+        3,
+        5,
+        "the pub state variable total has a getter of this name",
+    ),
+    ("E0208", c("struct S:\n    a: u8\npub s: S"), 4, 5, "pub getters of structs arrive"),
+    ("E0313", c("event E(indexed s: string[8])"), 2, 13, "an indexed field has a fixed-size type"),
+    (
+        "E0313",
+        c("event E(indexed a: u8, indexed b: u8, indexed c: u8, indexed d: u8, indexed e: u8)"),
+        2,
+        73,
+        "event E has 5 indexed fields: at most 4",
+    ),
     (
         "E0310",
         "interface I:\n    @payable\n    pub pay()\nlibrary util:\n    f(a: address):\n"

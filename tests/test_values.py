@@ -679,7 +679,7 @@ def test_spec_payroll_example():
 
 def test_spec_list_encoding_example():
     """``list[u64, 3]`` holding 1, 2 is 0x0000000000000001 0000000000000002."""
-    from deed.cli.grouped import encode_element
+    from deed.cli.abis import encode_element
     from deed.vm.types import U64
 
     assert encode_element(U64, 1) + encode_element(U64, 2) == bytes.fromhex(

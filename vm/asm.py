@@ -139,17 +139,23 @@ def _types(text: str, line: int):
         raise AssemblyError(line, str(exc)) from None
 
 
-def _fields(text: str, line: int) -> tuple[Field, ...]:
+def _fields(text: str, line: int, event: bool = False) -> tuple[Field, ...]:
     out = []
     for part in [p for p in text.split(",") if p.strip()]:
         if ":" not in part:
             raise AssemblyError(line, f"a field is 'name: type', got {part.strip()!r}")
         name, t = part.split(":", 1)
+        words = name.split()
+        indexed = event and len(words) == 2 and words[0] == "indexed"  # `indexed name: type`
         try:
-            out.append(Field(name.strip(), parse_type(t)))
+            out.append(Field(words[-1] if indexed else name.strip(), parse_type(t), indexed))
         except ValueError as exc:
             raise AssemblyError(line, str(exc)) from None
     return tuple(out)
+
+
+def _field_text(fd: Field) -> str:
+    return f"{'indexed ' if fd.indexed else ''}{fd.name}: {type_name(fd.type)}"
 
 
 def assemble(text: str) -> Module:
@@ -177,7 +183,7 @@ def assemble(text: str) -> Module:
                     raise AssemblyError(lineno, f"expected {directive} Name(field: type, ...)")
                 cls = EventDef if directive == ".event" else ErrorDef
                 (events if directive == ".event" else errors).append(
-                    cls(m.group(1), _fields(m.group(2), lineno))
+                    cls(m.group(1), _fields(m.group(2), lineno, directive == ".event"))
                 )
             elif directive == ".import":
                 m = _SIG.match(rest)
@@ -403,9 +409,7 @@ def disassemble(module: Module) -> str:
         out.append(f".const {_lit(c)}")
     for kw, defs in ((".event", module.events), (".error", module.errors)):
         for d in defs:
-            out.append(
-                f"{kw} {d.name}({', '.join(f'{fd.name}: {type_name(fd.type)}' for fd in d.fields)})"
-            )
+            out.append(f"{kw} {d.name}({', '.join(_field_text(fd) for fd in d.fields)})")
     for imp in module.imports:
         out.append(
             f".import {imp.name}({','.join(map(type_name, imp.params))}){_rets(imp.returns)}"

@@ -48,9 +48,18 @@ from .execution import (
     load_contract,
     run_export,
 )
-from .module import Export, decode_module
+from .module import Export, decode_module, receive_export
 from .opcodes import LIMITS, SCHEDULE_VERSION
-from .state import ACCOUNT, Account, Backend, StateDB, account_key, merkle_root
+from .state import (
+    ACCOUNT,
+    Account,
+    Backend,
+    IndexedLog,
+    LogQuery,
+    StateDB,
+    account_key,
+    merkle_root,
+)
 from .types import ADDRESS_SIZE
 from .verifier import verify
 
@@ -261,6 +270,19 @@ class BlockHeader:
 
 
 @dataclass(frozen=True)
+class LogEntry:
+    """A committed log, from the node's log index (``Chain.logs``)."""
+
+    height: int
+    tx_index: int
+    log_index: int
+    tx_hash: bytes
+    address: bytes
+    event: str
+    values: tuple
+
+
+@dataclass(frozen=True)
 class CallResult:
     """Outcome of a read-only call: nothing it did is kept."""
 
@@ -371,13 +393,90 @@ class Chain:
         self._building = BlockBuilder(self, self.head.height + 1, timestamp, proposer)
         return self._building
 
-    def _commit(self, header: BlockHeader, writes: dict[bytes, bytes | None] | None = None) -> None:
+    def _commit(
+        self,
+        header: BlockHeader,
+        writes: dict[bytes, bytes | None] | None = None,
+        logs: list[IndexedLog] | None = None,
+    ) -> None:
         encoded = header.encode()
         meta = {"head": encoded, f"block:{header.height}": encoded}
         if header.height == 0:
             meta["gas_schedule"] = str(SCHEDULE_VERSION).encode()
-        self.state.commit(meta, writes)
+        self.state.commit(meta, writes, logs)
         self.head = header
+
+    # -- the log index
+    def logs(
+        self,
+        address: bytes | None = None,
+        event: str | None = None,
+        where: dict[str, object] | None = None,
+        from_height: int = 0,
+        to_height: int | None = None,
+        limit: int = 1000,
+    ) -> list[LogEntry]:
+        """Committed logs, in chain order, by contract, event and the values of
+        indexed fields (``where``: field name to host value; it needs the
+        contract and the event, and every field named must be indexed)."""
+        pairs: list[tuple[str, bytes]] = []
+        if where:
+            if address is None or event is None:
+                raise ValueError("querying by field values needs the contract and the event")
+            fields = {f.name: f for f in self._event_def(address, event).fields}
+            for name, value in where.items():
+                f = fields.get(name)
+                if f is None or not f.indexed:
+                    indexed = ", ".join(n for n, g in fields.items() if g.indexed) or "none"
+                    raise ValueError(
+                        f"{event} has no indexed field {name!r} (its indexed fields: {indexed})"
+                    )
+                pairs.append((name, encode_values((f.type,), [value])))
+        q = LogQuery(address, event, tuple(pairs), from_height, to_height, limit)
+        query = getattr(self.backend, "query_logs", None)
+        if query is None:
+            raise StateError("this state backend keeps no log index")
+        return [self._log_entry(g) for g in query(q)]
+
+    def _event_def(self, address: bytes, event: str):
+        module = self.module_at(address)
+        if module is None:
+            raise ValueError("no contract at this address")
+        for e in module.events:
+            if e.name == event:
+                return e
+        raise ValueError(f"the contract has no event {event!r}")
+
+    def _log_entry(self, g: IndexedLog) -> LogEntry:
+        types = tuple(f.type for f in self._event_def(g.address, g.event).fields)
+        values = to_python_values(types, decode_values(types, g.data))
+        return LogEntry(g.height, g.tx_index, g.log_index, g.tx_hash, g.address, g.event, values)
+
+    def _indexed_logs(self, height: int, receipts: list[Receipt]) -> list[IndexedLog]:
+        """A block's logs for the index, with the values of their indexed fields
+        (which fields: the event table of the emitting module)."""
+        out = []
+        for tx_index, r in enumerate(receipts):
+            for log_index, log in enumerate(r.logs):
+                ev = self._event_def(log.address, log.event)
+                topics = tuple(
+                    (f.name, encode_values((f.type,), [v]))
+                    for f, v in zip(ev.fields, log.values, strict=True)
+                    if f.indexed
+                )
+                out.append(
+                    IndexedLog(
+                        height,
+                        tx_index,
+                        log_index,
+                        r.tx_hash,
+                        log.address,
+                        log.event,
+                        log.data,
+                        topics,
+                    )
+                )
+        return out
 
     def block_header(self, height: int) -> BlockHeader | None:
         data = self.backend.get_meta(f"block:{height}")
@@ -658,7 +757,12 @@ class BlockBuilder:
                 raise Revert(gas, "insufficient balance for the value sent")
             return gas
         gas, loaded = load_contract(ctx, gas, tx.to)
-        export = loaded.exports.get(tx.data[:4])
+        if not tx.data:  # a plain transfer: the contract's receive(), if it has one
+            export = receive_export(loaded.exports)
+            if export is None:
+                raise Revert(gas, "the contract takes no plain transfers: it has no receive()")
+        else:
+            export = loaded.exports.get(tx.data[:4])
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
         args = self._decode_args(gas, export, tx.data[4:])
@@ -690,7 +794,7 @@ class BlockBuilder:
             receipts_root=merkle_root([hashlib.sha256(r.encode()).digest() for r in self.receipts]),
             gas_used=self.gas_used,
         )
-        chain._commit(header, writes)
+        chain._commit(header, writes, chain._indexed_logs(self.height, self.receipts))
         self.closed = True
         self._checked_caller = None
         chain._building = None

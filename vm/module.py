@@ -9,7 +9,8 @@ Layout (all counts and lengths are minimal LEB128 varints)::
                                   max stack, code blob
     exports:    count, then each: name, selector (4 bytes), function index,
                                   flags, param types, return types
-    events:     count, then each: name, fields (name, type)
+    events:     count, then each: name, fields (name, type; bit 7 of the type's
+                                  tag marks a field the node indexes)
     errors:     count, then each: name, fields (name, type)
     imports:    count, then each: name, selector, param types, return types
 
@@ -79,6 +80,11 @@ class Export:
 class Field:
     name: str
     type: ValueType
+    indexed: bool = False  # events only: the node indexes its logs by this field's value
+
+
+#: Bit 7 of an event field's type tag marks an indexed field (no type tag uses it).
+INDEXED_FLAG = 0x80
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,20 @@ def selector(name: str, params: tuple[ValueType, ...] | list[ValueType]) -> byte
     return hashlib.sha256(signature.encode()).digest()[:4]
 
 
+#: A transaction to a contract with no call data runs the export of this name
+#: and selector, if it is payable and returns nothing; otherwise it reverts.
+RECEIVE_NAME = "receive"
+RECEIVE_SELECTOR = selector(RECEIVE_NAME, ())
+
+
+def receive_export(exports: dict[bytes, Export]) -> Export | None:
+    """The export a plain value transfer runs, from exports keyed by selector."""
+    e = exports.get(RECEIVE_SELECTOR)
+    if e is None or e.name != RECEIVE_NAME or e.returns or not e.payable or e.is_init:
+        return None
+    return e
+
+
 # --------------------------------------------------------------------------- encode
 
 
@@ -161,14 +181,20 @@ def encode_module(m: Module) -> bytes:
         w.uvarint(e.flags)
         _types(w, e.params)
         _types(w, e.returns)
-    for defs in (m.events, m.errors):
+    for defs, event in ((m.events, True), (m.errors, False)):
         w.uvarint(len(defs))
         for d in defs:
             w.text(d.name)
             w.uvarint(len(d.fields))
             for fd in d.fields:
                 w.text(fd.name)
-                _type(w, fd.type)
+                if fd.indexed:
+                    if not event:
+                        raise ValueError("only event fields are indexed")
+                    w.raw(bytes([fd.type.tag | INDEXED_FLAG]))
+                    w.uvarint(fd.type.param)
+                else:
+                    _type(w, fd.type)
     w.uvarint(len(m.imports))
     for imp in m.imports:
         w.text(imp.name)
@@ -223,7 +249,7 @@ def decode_module(data: bytes) -> Module:
     constants = tuple(_constant(r) for _ in range(r.uvarint(LIMITS.max_constants)))
     functions = tuple(_function(r) for _ in range(r.uvarint(LIMITS.max_functions)))
     exports = tuple(_export(r) for _ in range(r.uvarint(LIMITS.max_exports)))
-    events = tuple(EventDef(*_def(r)) for _ in range(r.uvarint(LIMITS.max_events)))
+    events = tuple(EventDef(*_def(r, True)) for _ in range(r.uvarint(LIMITS.max_events)))
     errors = tuple(ErrorDef(*_def(r)) for _ in range(r.uvarint(LIMITS.max_errors)))
     imports = tuple(_import(r) for _ in range(r.uvarint(LIMITS.max_imports)))
     r.expect_end()
@@ -289,10 +315,19 @@ def _export(r: Reader) -> Export:
     return Export(name, sel, function, flags, params, returns)
 
 
-def _def(r: Reader) -> tuple[str, tuple[Field, ...]]:
+def _def(r: Reader, event: bool = False) -> tuple[str, tuple[Field, ...]]:
     name = _name(r)
-    fields = tuple(Field(_name(r), _type_of(r)) for _ in range(r.uvarint(LIMITS.max_fields)))
+    fields = tuple(_field(r, event) for _ in range(r.uvarint(LIMITS.max_fields)))
     return name, fields
+
+
+def _field(r: Reader, event: bool) -> Field:
+    name = _name(r)
+    tag = r.u8()
+    indexed = event and bool(tag & INDEXED_FLAG)
+    if indexed:
+        tag &= ~INDEXED_FLAG
+    return Field(name, ValueType(tag, r.uvarint(1 << 20)), indexed)
 
 
 def _import(r: Reader) -> ImportDef:

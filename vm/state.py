@@ -84,6 +84,45 @@ class Account:
 EMPTY_ACCOUNT = Account()
 
 
+@dataclass(frozen=True)
+class IndexedLog:
+    """A log as the node's log index keeps it: derived from the receipts when
+    a block is committed, in the same atomic write, and no part of the state
+    or its root. ``topics`` are its indexed fields: (name, encoded value)."""
+
+    height: int
+    tx_index: int
+    log_index: int
+    tx_hash: bytes
+    address: bytes
+    event: str
+    data: bytes
+    topics: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    address: bytes | None = None
+    event: str | None = None
+    where: tuple[tuple[str, bytes], ...] = ()  # indexed field name, encoded value: all must match
+    from_height: int = 0
+    to_height: int | None = None
+    limit: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.where and (self.address is None or self.event is None):
+            raise ValueError("querying by field values needs the contract and the event")
+
+    def matches(self, log: IndexedLog) -> bool:
+        return (
+            (self.address is None or log.address == self.address)
+            and (self.event is None or log.event == self.event)
+            and log.height >= self.from_height
+            and (self.to_height is None or log.height <= self.to_height)
+            and all(pair in log.topics for pair in self.where)
+        )
+
+
 class Backend(Protocol):
     """What a state backend provides. Both implementations keep keys sorted
     only where asked (``items``); the root does the sorting itself."""
@@ -110,6 +149,7 @@ class MemoryBackend:
         self.data: dict[bytes, bytes] = {}
         self.meta: dict[str, bytes] = {}
         self.artifacts: dict[bytes, bytes] = {}  # node-local prepared code, not state
+        self.logs: list[IndexedLog] = []  # the log index, in chain order; not state
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -120,13 +160,23 @@ class MemoryBackend:
     def get_meta(self, name: str) -> bytes | None:
         return self.meta.get(name)
 
-    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None:
+    def commit(
+        self,
+        writes: dict[bytes, bytes | None],
+        meta: dict[str, bytes],
+        logs: list[IndexedLog] | None = None,
+    ) -> None:
         for key, value in writes.items():
             if value is None:
                 self.data.pop(key, None)
             else:
                 self.data[key] = value
         self.meta.update(meta)
+        self.logs.extend(logs or ())
+
+    def query_logs(self, q: LogQuery) -> list[IndexedLog]:
+        """Logs matching ``q``, in chain order (height, transaction, log)."""
+        return [log for log in self.logs if q.matches(log)][: q.limit]
 
     def get_artifact(self, key: bytes) -> bytes | None:
         return self.artifacts.get(key)
@@ -157,6 +207,23 @@ class SqliteBackend:
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS artifacts (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
             )
+            # the log index: node-local, written with each block, not state
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS logs (height INTEGER NOT NULL, tx_index INTEGER NOT NULL,"
+                " log_index INTEGER NOT NULL, tx_hash BLOB NOT NULL, address BLOB NOT NULL,"
+                " event TEXT NOT NULL, data BLOB NOT NULL,"
+                " PRIMARY KEY (height, tx_index, log_index)) WITHOUT ROWID"
+            )
+            self.db.execute(
+                "CREATE INDEX IF NOT EXISTS logs_by_event ON logs (address, event, height)"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS log_topics (address BLOB NOT NULL, event TEXT NOT NULL,"
+                " field TEXT NOT NULL, value BLOB NOT NULL, height INTEGER NOT NULL,"
+                " tx_index INTEGER NOT NULL, log_index INTEGER NOT NULL,"
+                " PRIMARY KEY (address, event, field, value, height, tx_index, log_index))"
+                " WITHOUT ROWID"
+            )
         except sqlite3.Error as exc:
             raise StateError(f"cannot open the state database {self.path}: {exc}") from exc
 
@@ -171,7 +238,12 @@ class SqliteBackend:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
 
-    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None:
+    def commit(
+        self,
+        writes: dict[bytes, bytes | None],
+        meta: dict[str, bytes],
+        logs: list[IndexedLog] | None = None,
+    ) -> None:
         upserts = [(k, v) for k, v in writes.items() if v is not None]
         deletes = [(k,) for k, v in writes.items() if v is None]
         try:
@@ -181,11 +253,70 @@ class SqliteBackend:
             self.db.executemany(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(meta.items())
             )
+            if logs:
+                self._index_logs(logs)
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+    def _index_logs(self, logs: list[IndexedLog]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (g.height, g.tx_index, g.log_index, g.tx_hash, g.address, g.event, g.data)
+                for g in logs
+            ],
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO log_topics VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (g.address, g.event, name, value, g.height, g.tx_index, g.log_index)
+                for g in logs
+                for name, value in g.topics
+            ],
+        )
+
+    def query_logs(self, q: LogQuery) -> list[IndexedLog]:
+        """Logs matching ``q``, in chain order (height, transaction, log). With
+        field values, the search starts from the first one's topic rows (their
+        key begins with contract, event, field and value)."""
+        columns = "l.height, l.tx_index, l.log_index, l.tx_hash, l.address, l.event, l.data"
+        cond: list[str] = ["l.height >= ?"]
+        args: list[object] = [q.from_height]
+        if q.where:
+            name, value = q.where[0]
+            source = (
+                "log_topics t JOIN logs l ON l.height = t.height AND l.tx_index = t.tx_index"
+                " AND l.log_index = t.log_index"
+            )
+            cond += ["t.address = ?", "t.event = ?", "t.field = ?", "t.value = ?"]
+            args += [q.address, q.event, name, value]
+        else:
+            source = "logs l"
+        if q.to_height is not None:
+            cond.append("l.height <= ?")
+            args.append(q.to_height)
+        if q.address is not None:
+            cond.append("l.address = ?")
+            args.append(q.address)
+        if q.event is not None:
+            cond.append("l.event = ?")
+            args.append(q.event)
+        for name, value in q.where[1:]:
+            cond.append(
+                "EXISTS (SELECT 1 FROM log_topics u WHERE u.address = l.address"
+                " AND u.event = l.event AND u.field = ? AND u.value = ? AND u.height = l.height"
+                " AND u.tx_index = l.tx_index AND u.log_index = l.log_index)"
+            )
+            args += [name, value]
+        sql = (
+            f"SELECT {columns} FROM {source} WHERE {' AND '.join(cond)}"
+            " ORDER BY l.height, l.tx_index, l.log_index LIMIT ?"
+        )
+        args.append(q.limit)
+        return [IndexedLog(*row) for row in self.db.execute(sql, args).fetchall()]
 
     def get_artifact(self, key: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM artifacts WHERE key = ?", (key,)).fetchone()
@@ -413,12 +544,19 @@ class StateDB:
         return merkle_root([merged[k] for k in sorted(merged)])
 
     def commit(
-        self, meta: dict[str, bytes] | None = None, writes: dict[bytes, bytes | None] | None = None
+        self,
+        meta: dict[str, bytes] | None = None,
+        writes: dict[bytes, bytes | None] | None = None,
+        logs: list[IndexedLog] | None = None,
     ) -> None:
         """Write this block's changes and ``meta`` atomically, then start afresh
-        (``writes``: :meth:`pending_writes`, when the caller has them already)."""
+        (``writes``: :meth:`pending_writes`, when the caller has them already;
+        ``logs``: the block's logs for the node's log index)."""
         writes = self.pending_writes() if writes is None else writes
-        self.backend.commit(writes, meta or {})
+        if logs:
+            self.backend.commit(writes, meta or {}, logs)
+        else:
+            self.backend.commit(writes, meta or {})
         leaves = self._leaves
         hashed = self._fresh_leaves[1] if self._fresh_leaves[0] is writes else {}
         for k, v in writes.items():

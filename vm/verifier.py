@@ -34,7 +34,7 @@ from typing import NamedTuple
 from .errors import DecodeError, VerificationError
 from .module import FLAG_INIT, FLAG_VIEW, KNOWN_FLAGS, Module, selector
 from .opcodes import BY_CODE, GAS, IMMEDIATE_SIZES, JUMPS, LIMITS, TERMINATORS, OpInfo
-from .types import BYTES, INT, is_valid_type, type_name
+from .types import BYTES, INT, TAG_BYTES, TAG_STRING, is_valid_type, type_name
 
 
 class Instr(NamedTuple):
@@ -108,6 +108,11 @@ def _check_signatures(m: Module) -> None:
                 if not is_valid_type(fd.type):
                     raise VerificationError(
                         "types", f"{what} {d.name!r} field {fd.name!r} has an unknown type"
+                    )
+                if fd.indexed and fd.type.tag in (TAG_BYTES, TAG_STRING):
+                    raise VerificationError(
+                        "types",
+                        f"event {d.name!r} field {fd.name!r} is indexed: it needs a fixed-size type",
                     )
     seen: set[bytes] = set()
     inits = 0

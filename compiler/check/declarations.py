@@ -4,6 +4,8 @@ views that change nothing, msg.value only where payable)."""
 
 from __future__ import annotations
 
+from deed.vm.module import RECEIVE_NAME
+
 from .. import ast
 from .. import types as T
 from ..diagnostics import Note, Reporter
@@ -22,6 +24,12 @@ from .function import FunctionChecker
 from .resolve import TypeResolver
 
 DECORATORS = {"view", "payable"}
+
+#: Indexed fields of one event at most (spec/language.md §3).
+MAX_INDEXED = 4
+
+#: The function a transaction with no call data runs (spec/language.md §4).
+RECEIVE = RECEIVE_NAME
 
 
 def check(source: ast.SourceFile, reporter: Reporter) -> list[ContractInfo]:
@@ -82,6 +90,17 @@ class ContractChecker:
 
     def declare(self, name: str, span: ast.Span) -> bool:
         if name in self.names:
+            if self._is_pub_state(name):
+                self.r.error(
+                    "E0102",
+                    f"{name} is already defined: the pub state variable {name} has a getter of this name",
+                    span,
+                    "rename the function, or drop pub from the state variable",
+                    notes=(
+                        Note(f"the pub state variable {name} is declared here", self.names[name]),
+                    ),
+                )
+                return False
             self.r.error(
                 "E0102",
                 f"{name} is already defined",
@@ -145,7 +164,8 @@ class ContractChecker:
                 ]
                 self._unique([p.name for p in m.params], [p.span for p in m.params], "field")
                 if isinstance(m, ast.EventDef):
-                    info.events[m.name] = EventInfo(m.name, fields, len(info.events))
+                    indexed = self._indexed_fields(m, fields)
+                    info.events[m.name] = EventInfo(m.name, fields, len(info.events), indexed)
                 else:
                     info.errors[m.name] = ErrorInfo(m.name, fields, len(info.errors))
             elif isinstance(m, ast.ConstDef) and self.declare(m.name, m.span):
@@ -159,6 +179,9 @@ class ContractChecker:
         for m in members:
             if isinstance(m, ast.FunctionDef):
                 self._declare_function(m)
+        for m in members:
+            if isinstance(m, ast.StateVar) and m.public and m.name in info.state:
+                self._declare_getter(m)
         for fn in info.functions.values():
             FunctionChecker(self, fn).run()
             if fn.library:
@@ -279,6 +302,8 @@ class ContractChecker:
                 self.r.error("E0307", "init is the constructor: neither pub nor @view", m.span)
             if m.returns is not None:
                 self.r.error("E0307", "init returns nothing", m.returns.span)
+        if m.name == RECEIVE:
+            self._check_receive(m, payable)
         self._unique([p.name for p in m.params], [p.span for p in m.params], "parameter")
         params = [
             (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
@@ -292,6 +317,107 @@ class ContractChecker:
         self.info.functions[m.name] = FunctionInfo(
             m.name, m, params, returns, m.public, view, payable, is_init
         )
+
+    def _check_receive(self, m: ast.FunctionDef, payable: bool) -> None:
+        """``receive`` runs for a transaction with value and no call data: the
+        VM finds it by its name and selector, so its shape is fixed."""
+        shape = "@payable pub receive(), with no parameters and no result"
+        if not (m.public and payable):
+            self.r.error(
+                "E0312",
+                "receive takes plain value transfers: it is pub and @payable",
+                m.name_span,
+                f"declare {shape}",
+            )
+        if m.params:
+            self.r.error("E0312", "receive takes no parameters", m.params[0].span, shape)
+        if m.returns is not None:
+            self.r.error("E0312", "receive returns nothing", m.returns.span, shape)
+
+    def _indexed_fields(self, m: ast.EventDef, fields: list) -> tuple[str, ...]:
+        """The fields declared ``indexed``: of a fixed-size type, at most MAX_INDEXED."""
+        types = dict(fields)
+        spans = {p.name: p.span for p in m.params}
+        for name in m.indexed:
+            t = types.get(name)
+            if isinstance(t, T.BytesType | T.StringType):
+                self.r.error(
+                    "E0313",
+                    f"an indexed field has a fixed-size type, not {t}",
+                    spans[name],
+                    "index a bytes32 digest of it, e.g. keccak256(...)",
+                )
+        if len(m.indexed) > MAX_INDEXED:
+            self.r.error(
+                "E0313",
+                f"event {m.name} has {len(m.indexed)} indexed fields: at most {MAX_INDEXED}",
+                spans[m.indexed[MAX_INDEXED]],
+            )
+        return tuple(m.indexed)
+
+    def _is_pub_state(self, name: str) -> bool:
+        """True when ``name`` was first declared by a pub state variable (its getter's name)."""
+        first = self.names.get(name)
+        return any(
+            isinstance(m, ast.StateVar) and m.public and m.name == name and m.span == first
+            for m in self.node.members
+        )
+
+    def _declare_getter(self, m: ast.StateVar) -> None:
+        """``pub name: T``: a view ``name`` taking one key per map level and one
+        index per list or array level, returning the value there. It is an
+        ordinary function (checked, lowered, listed in the ABI like a
+        hand-written view) whose every span is the state variable's."""
+        span = m.span
+        t = self.info.state[m.name].type
+        te: ast.TypeExpr | None = m.type_expr
+        target: ast.Expr = ast.Attribute(ast.Name("self", span=span), m.name, span=span)
+        params: list[ast.Param] = []
+        types: list[tuple[str, T.Type]] = []
+        levels = _levels(t)
+        keys = sum(isinstance(x, T.MapType) for x in levels)
+        indexes = len(levels) - keys
+        seen = {"key": 0, "index": 0}
+        for level in levels:
+            kind = "key" if isinstance(level, T.MapType) else "index"
+            seen[kind] += 1
+            base = kind if (keys if kind == "key" else indexes) == 1 else f"{kind}{seen[kind]}"
+            if isinstance(level, T.MapType):
+                key_te = te.args[0] if te is not None and len(te.args) == 2 else None
+                pt = level.key
+                te = te.args[1] if key_te is not None else None
+            else:
+                key_te = None
+                pt = T.UINT
+                te = _element_type_expr(te)
+            name = base
+            while name in self.info.consts or name in self.info.state:
+                name += "_"
+            params.append(ast.Param(name, key_te or ast.TypeExpr("uint", span=span), span=span))
+            types.append((name, pt))
+            target = ast.Index(target, ast.Name(name, span=span), span=span)
+            t = level.value if isinstance(level, T.MapType) else level.elem
+        if isinstance(t, T.StructType):
+            self.r.error(
+                "E0208",
+                "pub getters of structs arrive with struct values",
+                span,
+                "write a view that returns the fields you need",
+            )
+            return
+        if t.storage_only or t == T.ERROR:
+            return  # reported where the type is resolved
+        node = ast.FunctionDef(
+            m.name,
+            params,
+            te,
+            [ast.Decorator("view", span=span)],
+            True,
+            [ast.Return(target, span=span)],
+            span=span,
+            name_span=span,
+        )
+        self.info.functions[m.name] = FunctionInfo(m.name, node, types, t, True, True, False, False)
 
     def _declare_library(self, lib: ast.Library) -> None:
         """A library's constants and functions, under qualified names (``math.mul_div``)."""
@@ -374,6 +500,26 @@ class ContractChecker:
             if f.is_init and not f.payable:
                 for node in f.value_uses:
                     self.r.error("E0302", "init reads msg.value but is not @payable", node.span)
+
+
+def _levels(t: T.Type) -> list[T.Type]:
+    """The maps, lists and arrays a getter goes through to reach a value."""
+    out = []
+    while isinstance(t, T.MapType | T.ListType | T.ArrayType):
+        out.append(t)
+        t = t.value if isinstance(t, T.MapType) else t.elem
+    return out
+
+
+def _element_type_expr(te: ast.TypeExpr | None) -> ast.TypeExpr | None:
+    """The element's type expression of ``list[T, N]`` or ``T[N]``."""
+    if te is None:
+        return None
+    if te.name == "list" and te.args and isinstance(te.args[0], ast.TypeExpr):
+        return te.args[0]
+    if len(te.args) == 1 and isinstance(te.args[0], int):
+        return ast.TypeExpr(te.name, [], span=te.span)
+    return None
 
 
 def _with_effects(fns: dict[str, FunctionInfo]) -> set[str]:
