@@ -153,7 +153,13 @@ CASES = [
         5,
         "the pub state variable total has a getter of this name",
     ),
-    ("E0208", c("struct S:\n    a: u8\npub s: S"), 4, 5, "pub getters of structs arrive"),
+    (
+        "E0208",
+        c("struct S:\n    m: map[u8, u8]\npub s: S"),
+        4,
+        5,
+        "a pub getter returns a value: S keeps m in storage",
+    ),
     ("E0313", c("event E(indexed s: string[8])"), 2, 13, "an indexed field has a fixed-size type"),
     (
         "E0313",

@@ -109,7 +109,7 @@ def test_a_function_named_like_a_pub_variable_is_e0102_pointing_at_both():
     assert d.message == "total is already defined" and d.notes[0].span.line == 2
 
 
-STRUCT_ENUMS = """
+STRUCT_GETTERS = """
 contract G:
     enum Stage:
         Open
@@ -125,40 +125,49 @@ contract G:
         st: Stage
         inner: Inner
 
-    state: S
-    by_key: map[uint, S]
-    xs: list[S, 4]
-
-    @view
-    pub s() -> S:
-        return self.state
-
-    @view
-    pub by(k: uint) -> S:
-        return self.by_key[k]
+    pub s: S
+    pub by: map[uint, S]
+    pub xs: list[S, 4]
 
     init():
-        self.state.who = msg.sender
-        self.state.n = 5
-        self.state.st = Stage.Closed
-        self.state.inner.a = 9
-        self.by_key[3].n = 7
-        self.xs.push(self.state)
+        self.s.who = msg.sender
+        self.s.n = 5
+        self.s.st = Stage.Closed
+        self.s.inner.a = 9
+        self.by[3].n = 7
+        self.xs.push(self.s)
 
     pub set(k: uint, v: S, st: Stage):
-        self.by_key[k] = v
-        self.by_key[k].st = st
+        self.by[k] = v
+        self.by[k].st = st
 """
 
 
-def test_a_pub_struct_is_a_clear_error():
+def test_pub_structs_have_getters_returning_the_struct_value():
+    out = compile_source(STRUCT_GETTERS, "g.deed")
+    h = Harness()
+    c = h.deployed(out.module)
+    alice = h.addr("alice")
+    assert h.call(c, "s").return_values == (alice, 5, 1, 9, False)
+    assert h.call(c, "by", [3]).return_values == (bytes(20), 7, 0, 0, False)
+    assert h.call(c, "xs", [0]).return_values == (alice, 5, 1, 9, False)
+    assert not h.call(c, "xs", [1]).success  # out of range reverts
+    by = next(f for f in out.abi["functions"] if f["name"] == "by")
+    assert by["mutability"] == "view" and [p["name"] for p in by["inputs"]] == ["key"]
+    [o] = by["outputs"]
+    assert (o["kind"], o["type"]) == ("struct", "S")
+    assert by["vm_outputs"] == ["address", "u256", "u8", "u64", "bool"]
+
+
+def test_a_pub_struct_kept_in_storage_is_a_clear_error():
     source = (
-        "contract C:\n    struct S:\n        a: uint\n\n    pub s: S\n    pub m: map[address, S]\n"
+        "contract C:\n    struct S:\n        a: uint\n        m: map[uint, uint]\n\n"
+        "    pub s: S\n    pub m: map[address, S]\n"
     )
     ds = _errors(source)
     assert [d.code for d in ds] == ["E0208", "E0208"]
-    assert all(d.message == "pub getters of structs arrive with struct values" for d in ds)
-    assert [d.span.line for d in ds] == [5, 6]
+    assert all(d.message == "a pub getter returns a value: S keeps m in storage" for d in ds)
+    assert [d.span.line for d in ds] == [6, 7]
 
 
 def test_the_cli_groups_structs_and_names_enums_together(tmp_path):
@@ -167,7 +176,7 @@ def test_the_cli_groups_structs_and_names_enums_together(tmp_path):
     from cli_support import new_chain, write_source
 
     local = new_chain(tmp_path / "home")
-    source = write_source(tmp_path, "g.deed", STRUCT_ENUMS)
+    source = write_source(tmp_path, "g.deed", STRUCT_GETTERS)
     g = local.deploy(source)
     r = local.run("call", g, "s")
     assert r.exit_code == 0 and r.output.startswith("S(who=0x"), r.output

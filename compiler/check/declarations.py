@@ -397,10 +397,10 @@ class ContractChecker:
             types.append((name, pt))
             target = ast.Index(target, ast.Name(name, span=span), span=span)
             t = level.value if isinstance(level, T.MapType) else level.elem
-        if isinstance(t, T.StructType):
+        if isinstance(t, T.StructType) and t.storage_only:
             self.r.error(
                 "E0208",
-                "pub getters of structs arrive with struct values",
+                f"a pub getter returns a value: {t.name} keeps {t.storage_field()} in storage",
                 span,
                 "write a view that returns the fields you need",
             )
