@@ -185,11 +185,7 @@ class ExpressionChecks:
                 "pass what the function needs as arguments",
             )
             return T.ERROR
-        if (
-            isinstance(obj, ast.Name)
-            and obj.id in ENV_BASES
-            and self.lookup(obj.id) is None
-        ):
+        if isinstance(obj, ast.Name) and obj.id in ENV_BASES and self.lookup(obj.id) is None:
             key = (obj.id, e.attr)
             member = ENV_MEMBERS.get(key)
             if member is not None:
