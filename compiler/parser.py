@@ -39,6 +39,7 @@ def parser() -> Lark:
         postlex=DeedIndenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        strict=True,  # a shift/reduce conflict or two colliding terminals fail here
         cache=True,
     )
 
