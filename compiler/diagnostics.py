@@ -276,9 +276,11 @@ class Diagnostic:
         out = [
             f"{bold}{self.span.file}:{self.span.line}:{self.span.column}: {red}error[{self.code}]{reset}{bold}: {self.message}{reset}"
         ]
-        lines = source.splitlines() if source is not None else []
+        # Lines as the parser counts them: at "\n" only (str.splitlines also
+        # breaks at form feeds and other characters a source may hold).
+        lines = source.split("\n") if source is not None else []
         if 1 <= self.span.line <= len(lines):
-            text = lines[self.span.line - 1].expandtabs(4)
+            text = lines[self.span.line - 1].removesuffix("\r").expandtabs(4)
             gutter = str(self.span.line)
             width = len(gutter)
             start = max(self.span.column, 1)
