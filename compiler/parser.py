@@ -18,7 +18,7 @@ from lark.exceptions import (
 from lark.indenter import DedentError, Indenter
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
-from . import ast, nesting
+from . import ast, hints, nesting
 from .diagnostics import CompileError, Diagnostic
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -268,8 +268,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, source: str = "") -> Dia
     column = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
         span = ast.Span(path, line, column, line, column + 1)
-        hint = None
-        if exc.char == '"':
+        hint = hints.hint_for(_line(source, line), exc.char)
+        if hint is None and exc.char == '"':
             hint = 'a string ends on the line it starts: close it with "'
         if hint is None:
             accepted = _accepted_before_character(source)
@@ -314,14 +314,14 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, source: str = "") -> Dia
                 "E0001",
                 "unexpected end of file",
                 ast.Span(path, line, column, line, column + 1),
-                expected,
+                hints.hint_for(_line(source, line)) or expected,
             )
         text = "end of line" if tok.type == "_NL" else repr(str(tok))
         end = getattr(tok, "end_column", None) or column + max(1, len(str(tok)))
         if tok.type == "_NL":
             end = column + 1
-        hint = None
-        if _line(source, line)[: column - 1].strip() == "":
+        hint = hints.hint_for(_line(source, line), None if tok.type == "_NL" else str(tok))
+        if hint is None and _line(source, line)[: column - 1].strip() == "":
             # The first token of a line: is a bracket of an earlier line still open?
             bracket = _open_bracket(source, (line, column))
             if bracket is not None and bracket.line < line:

@@ -139,6 +139,15 @@ MALFORMED = [
     'contract c:\n    pub f():\n        x = "a\n',
     "contract c:\n    pub f():\n        x = 0x1\n",
     'contract c:\n    pub f():\n        x = "\\q"\n',
+    # habits of Vyper and Solidity
+    "contract c:\n    def f(x: uint256) -> uint256:\n        return x\n",
+    "contract c:\n    pub f():\n        log e(1)\n",
+    "contract c:\n    x: public(uint256)\n",
+    "contract c {\n}\n",
+    "contract c:\n    function f() public {\n",
+    "contract c:\n    uint256 x;\n",
+    "contract c:\n    pub f():\n        x = 1;\n",
+    "contract c:\n    pub f():\n        require(a && b)\n",
 ]
 
 
@@ -181,6 +190,7 @@ PIECES = [
     "\n    ",
     "\n        ",
     "\\\n",
+    *"def log function mapping uint256 public".split(),
 ]
 
 
