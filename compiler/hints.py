@@ -10,8 +10,8 @@ consult the smaller tables for names that parse but do not resolve:
 - :func:`name_hint` for a name in an expression (``true``, ``now``, ``uint256(x)``).
 
 Each returns ``None`` when it has nothing to say. Every entry carries an
-example that triggers it: the tests run them all and spec/language.md lists
-them (section "Hints").
+example that triggers it: the tests run them all, and spec/language.md
+lists them (section 11, "Hints for habits of Vyper and Solidity").
 """
 
 from __future__ import annotations
@@ -164,9 +164,8 @@ class Habit:
     line: re.Pattern[str]
     hint: str | Callable[[re.Match[str]], str | None]
     example: str  # a line it fires on, placed as ``where`` says
-    where: str = (
-        "member"  # "top": a line of the file; "member": of a contract; "body": of a function
-    )
+    # Where the example stands: "top" (the file), "member" (a contract), "body" (a function).
+    where: str = "member"
     token: re.Pattern[str] | None = None
 
     def apply(self, line: str, token: str | None) -> str | None:
@@ -493,6 +492,9 @@ HABITS: tuple[Habit, ...] = (
 )
 
 
+MAX_LINE = 400  # longer lines get no hint
+
+
 def hint_for(line: str, token: str | None = None) -> str | None:
     """The hint for a line that does not parse, from the first habit of
     :data:`HABITS` that fires on it, or None.
@@ -500,6 +502,8 @@ def hint_for(line: str, token: str | None = None) -> str | None:
     ``line`` is the source line of the error; ``token`` the text of the
     unexpected token or character (None at an end of line or of the file)."""
     text = line.strip()
+    if len(text) > MAX_LINE:
+        return None  # a generated line, not a habit (and no regex runs long on it)
     for habit in HABITS:
         hint = habit.apply(text, token)
         if hint is not None:

@@ -244,3 +244,9 @@ def test_the_spec_lists_every_habit_and_its_hint():
         cells = (habit.origin, f"`{habit.example}`", d.hint)
         expected.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     assert rows == expected
+
+
+def test_a_long_line_gets_no_hint_and_costs_nothing():
+    line = "a" * 1_000_000 + "--"  # the `--` habit's pattern would backtrack quadratically
+    assert hints.hint_for(line) is None
+    assert hints.hint_for("count--") == "write `count -= 1`"
