@@ -8,7 +8,6 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import (
-    LarkError,
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
@@ -239,23 +238,30 @@ def _line(source: str, number: int) -> str:
 
 
 _CLOSE = {"LPAR": "')'", "LSQB": "']'"}
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]]')  # strings, comments, brackets
 
 
 def _open_bracket(source: str, before: tuple[int, int] | None = None) -> Token | None:
     """The innermost bracket still open at ``before`` (line, column), or at the
     end of the source: inside brackets Lark's indenter drops line ends, so an
-    unclosed bracket shows up lines later."""
+    unclosed bracket shows up lines later. Brackets in strings and comments
+    do not count; a closing bracket with none open is skipped."""
     stack: list[Token] = []
-    try:
-        for tok in parser().lex(source):
-            if before is not None and tok.line is not None and (tok.line, tok.column) >= before:
-                break
-            if tok.type in _CLOSE:
-                stack.append(tok)
-            elif tok.type in ("RPAR", "RSQB") and stack:
-                stack.pop()
-    except (LarkError, DedentError):
-        pass  # what lexed so far tells
+    line, line_start = 1, 0
+    for m in _BRACKETS.finditer(source):
+        text = m.group(0)
+        if text[0] in '"#':
+            continue
+        line += source.count("\n", line_start, m.start())
+        line_start = source.rfind("\n", 0, m.start()) + 1
+        column = m.start() - line_start + 1
+        if before is not None and (line, column) >= before:
+            break
+        if text in "([":
+            kind = "LPAR" if text == "(" else "LSQB"
+            stack.append(Token(kind, text, m.start(), line, column, line, column + 1))
+        elif stack:
+            stack.pop()
     return stack[-1] if stack else None
 
 

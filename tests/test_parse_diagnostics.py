@@ -232,3 +232,12 @@ def test_lines_are_counted_as_the_parser_counts_them():
 def test_a_continued_line_still_compiles():
     source = "contract c:\n    pub f(a: u8) -> u8:\n        return a + \\\n            a\n"
     assert compile_source(source).module
+
+
+def test_a_stray_closing_bracket_after_the_error_is_no_crash():
+    # Found by tests/test_grammar_fuzz.py: looking for an open bracket used to
+    # run Lark's indenter over the whole source, which asserts on a stray ']'.
+    d = syntax_diagnostic("interface i:\n    @a\n]\n")
+    assert d.code == "E0002" and d.hint == "expected '@' or 'pub'"
+    d = syntax_diagnostic('contract c:\n    pub f():\n        x = ("(" # (\n')
+    assert (d.span.line, d.span.column) == (3, 13)  # brackets in strings and comments do not count
