@@ -16,6 +16,7 @@ lists them (section 11, "Hints for habits of Vyper and Solidity").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,17 +162,17 @@ class Habit:
     that may decline with None."""
 
     origin: str
-    line: re.Pattern[str]
+    line: str  # a regular expression, compiled on first use (importing stays cheap)
     hint: str | Callable[[re.Match[str]], str | None]
     example: str  # a line it fires on, placed as ``where`` says
     # Where the example stands: "top" (the file), "member" (a contract), "body" (a function).
     where: str = "member"
-    token: re.Pattern[str] | None = None
+    token: str | None = None  # a regular expression the whole token must match
 
     def apply(self, line: str, token: str | None) -> str | None:
-        if self.token is not None and (token is None or not self.token.fullmatch(token)):
+        if self.token is not None and (token is None or not _re(self.token).fullmatch(token)):
             return None
-        m = self.line.search(line)
+        m = _re(self.line).search(line)
         if m is None:
             return None
         if callable(self.hint):
@@ -283,9 +284,12 @@ def _vyper_def(m: re.Match[str]) -> str:
 
 
 def _habit(origin, line, hint, example, where="member", token=None) -> Habit:
-    return Habit(
-        origin, re.compile(line), hint, example, where, re.compile(token) if token else None
-    )
+    return Habit(origin, line, hint, example, where, token)
+
+
+@functools.cache
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 #: The registry, tried in order: the first that fires gives the hint.

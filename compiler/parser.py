@@ -17,7 +17,7 @@ from lark.exceptions import (
 from lark.indenter import DedentError, Indenter
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
-from . import ast, hints, nesting
+from . import ast, nesting
 from .diagnostics import CompileError, Diagnostic
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -270,6 +270,8 @@ def _tok_span(path: str, tok: Token) -> ast.Span:
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, path: str, source: str = "") -> Diagnostic:
+    from . import hints  # only a source that does not parse pays for importing it
+
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
