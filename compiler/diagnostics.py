@@ -266,7 +266,7 @@ def _excerpt(span: Span, lines: list[str], mark: str, blue: str, reset: str) -> 
     """The span's line with a caret under the span (nothing if the line is unknown)."""
     if not 1 <= span.line <= len(lines):
         return []
-    text = lines[span.line - 1].expandtabs(4)
+    text = lines[span.line - 1].removesuffix("\r").expandtabs(4)
     gutter = str(span.line)
     width = len(gutter)
     start = max(span.column, 1)
@@ -309,7 +309,9 @@ class Diagnostic:
         out = [
             f"{bold}{self.span.file}:{self.span.line}:{self.span.column}: {red}error[{self.code}]{reset}{bold}: {self.message}{reset}"
         ]
-        lines = source.splitlines() if source is not None else []
+        # Lines as the parser counts them: at "\n" only (str.splitlines also
+        # breaks at form feeds and other characters a source may hold).
+        lines = source.split("\n") if source is not None else []
         out += _excerpt(self.span, lines, red if color else "", blue if color else "", reset)
         if self.hint:
             out.append(f"{blue}{' ' * (len(str(self.span.line)))} = {reset}hint: {self.hint}")

@@ -15,6 +15,7 @@ from lark.exceptions import (
     VisitError,
 )
 from lark.indenter import DedentError, Indenter
+from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from . import ast, nesting
 from .diagnostics import CompileError, Diagnostic
@@ -39,36 +40,118 @@ def parser() -> Lark:
         postlex=DeedIndenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        strict=True,  # a shift/reduce conflict or two colliding terminals fail here
         cache=True,
     )
 
 
+#: What a terminal is, where its pattern does not say it: the others are
+#: named by their pattern (the keyword ``and`` is ``'and'``; see :func:`token_name`).
 TOKEN_NAMES = {
     "_NL": "end of line",
     "_INDENT": "an indented block",
     "_DEDENT": "the end of the block",
+    "$END": "the end of the file",
     "NAME": "a name",
     "INT": "a number",
     "HEX": "hex bytes",
     "STRING": "a string",
-    "COLON": "':'",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "COMMA": "','",
-    "EQUAL": "'='",
-    "$END": "the end of the file",
+    "COMMENT": "a comment",
+    "COMPOP": "a comparison",
 }
+_UNNAMED = "a symbol"  # a terminal none of the rules below names: a test forbids it
+
+
+@functools.cache
+def _terminals() -> dict[str, TerminalDef]:
+    return {t.name: t for t in parser().terminals}
+
+
+@functools.cache
+def _ignored() -> frozenset[str]:
+    return frozenset(parser().lexer_conf.ignore)
+
+
+def _literals(pattern: PatternRE) -> list[str] | None:
+    """The strings a regular expression of plain alternatives matches:
+    ``(?:<<|>>)`` -> ``['<<', '>>']``; None for any other expression."""
+    body = pattern.value
+    if body.startswith("(?:") and body.endswith(")"):
+        body = body[3:-1]
+    out = []
+    for alt in body.split("|"):
+        if not alt or re.search(r"[.^$*+?{}\[\]()]", re.sub(r"\\.", "", alt)):
+            return None
+        out.append(re.sub(r"\\(.)", r"\1", alt))
+    return out
+
+
+@functools.cache
+def token_name(name: str) -> str:
+    """A terminal of the grammar as the author knows it: ``'and'`` for ``AND``,
+    ``'->'`` for ``__ANON_0``, ``end of line`` for ``_NL``. Never a name of
+    the grammar's own."""
+    if name in TOKEN_NAMES:
+        return TOKEN_NAMES[name]
+    term = _terminals().get(name)
+    if term is None:
+        return _UNNAMED
+    if name in _ignored():
+        return "whitespace"
+    if isinstance(term.pattern, PatternStr):
+        return f"'{term.pattern.value}'"
+    literals = _literals(term.pattern)
+    if literals:
+        quoted = [f"'{s}'" for s in literals]
+        return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return _UNNAMED
+
+
+@functools.cache
+def _by_literal() -> dict[str, str]:
+    return {
+        t.pattern.value: t.name for t in parser().terminals if isinstance(t.pattern, PatternStr)
+    }
+
+
+@functools.cache
+def _groups() -> tuple[tuple[str, frozenset[str], frozenset[str], int], ...]:
+    """Sets of terminals named as one: (name, the terminals it stands for,
+    the terminals that must all be expected, how many of them at least)."""
+    by_literal = _by_literal()
+
+    def lit(*texts: str) -> set[str]:
+        return {by_literal[t] for t in texts if t in by_literal}
+
+    expression_core = frozenset({"NAME", "INT", "HEX", "STRING"} | lit("True", "False", "("))
+    expression = expression_core | lit("-", "not")
+    operators = frozenset(
+        {"ADDOP", "MULOP", "COMPOP", "SHIFTOP"} | lit("|", "^", "&", "-", "**", "and", "or")
+    )
+    return (
+        ("an expression", expression, expression_core, len(expression_core)),
+        ("an operator", operators, operators, 4),
+    )
 
 
 def _expected(tokens) -> str:
-    names = sorted(
-        {TOKEN_NAMES.get(t, t.lower() if t.isupper() and len(t) > 3 else repr(t)) for t in tokens}
-    )
-    if len(names) > 6:
-        names = names[:6] + ["..."]
-    return ", ".join(names)
+    """``'(' or ':'``, ``an expression``, ``an operator, ')' or ','``: what the
+    parser would have taken, in the author's words."""
+    tokens = set(tokens)
+    words = []
+    for word, members, needed, at_least in _groups():
+        if len(tokens & needed) >= at_least:
+            words.append(word)
+            tokens -= members
+    names = sorted({token_name(t) for t in tokens}, key=lambda n: (not n.startswith("'"), n))
+    names = words + names
+    if not names:
+        return "something else"
+    if len(names) > 7:
+        return ", ".join(names[:6]) + ", ..."
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def parse(source: str, path: str = "<source>") -> ast.SourceFile:
@@ -78,7 +161,7 @@ def parse(source: str, path: str = "<source>") -> ast.SourceFile:
     try:
         tree = parser().parse(source)
     except UnexpectedInput as exc:
-        raise CompileError([_syntax_diagnostic(exc, path)]) from None
+        raise CompileError([_syntax_diagnostic(exc, path, source)]) from None
     except DedentError as exc:
         line = _dedent_line(source, str(exc))
         span = ast.Span(path, line, 1, line, 2)
@@ -109,7 +192,7 @@ def parse(source: str, path: str = "<source>") -> ast.SourceFile:
 def _dedent_line(source: str, message: str) -> int:
     # Lark does not say where; find the first line whose indentation matches no open block.
     stack = [0]
-    for number, line in enumerate(source.splitlines(), start=1):
+    for number, line in enumerate(source.split("\n"), start=1):  # as Lark counts lines
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         width = len(line) - len(line.lstrip())
@@ -123,12 +206,83 @@ def _dedent_line(source: str, message: str) -> int:
     return 1
 
 
-def _syntax_diagnostic(exc: UnexpectedInput, path: str) -> Diagnostic:
+def _accepted(exc: UnexpectedToken) -> set[str]:
+    """The terminals the parser would have taken: what it tried (Lark's
+    ``accepts``), which is narrower than the LALR state's lookaheads."""
+    try:
+        return set(exc.accepts or exc.expected)
+    except Exception:  # the narrower set is a nicety: never a reason to fail
+        return set(exc.expected)
+
+
+def _accepted_before_character(source: str) -> set[str]:
+    """What the parser would have taken where the lexer met a character no
+    terminal starts with: parse again, token by token, up to it."""
+    interactive = parser().parse_interactive(source)
+    try:
+        for _ in interactive.iter_parse():
+            pass
+    except UnexpectedCharacters:
+        try:
+            return set(interactive.accepts())
+        except Exception:  # a nicety: never a reason to fail
+            return set()
+    except Exception:  # another error first: say nothing rather than something wrong
+        return set()
+    return set()
+
+
+def _line(source: str, number: int) -> str:
+    lines = source.split("\n")  # as Lark counts lines
+    return lines[number - 1] if 1 <= number <= len(lines) else ""
+
+
+_CLOSE = {"LPAR": "')'", "LSQB": "']'"}
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]]')  # strings, comments, brackets
+
+
+def _open_bracket(source: str, before: tuple[int, int] | None = None) -> Token | None:
+    """The innermost bracket still open at ``before`` (line, column), or at the
+    end of the source: inside brackets Lark's indenter drops line ends, so an
+    unclosed bracket shows up lines later. Brackets in strings and comments
+    do not count; a closing bracket with none open is skipped."""
+    stack: list[Token] = []
+    line, line_start = 1, 0
+    for m in _BRACKETS.finditer(source):
+        text = m.group(0)
+        if text[0] in '"#':
+            continue
+        line += source.count("\n", line_start, m.start())
+        line_start = source.rfind("\n", 0, m.start()) + 1
+        column = m.start() - line_start + 1
+        if before is not None and (line, column) >= before:
+            break
+        if text in "([":
+            kind = "LPAR" if text == "(" else "LSQB"
+            stack.append(Token(kind, text, m.start(), line, column, line, column + 1))
+        elif stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _tok_span(path: str, tok: Token) -> ast.Span:
+    return ast.Span(path, tok.line, tok.column, tok.end_line, tok.end_column)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, path: str, source: str = "") -> Diagnostic:
+    from . import hints  # only a source that does not parse pays for importing it
+
     line = getattr(exc, "line", 1) or 1
     column = getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
         span = ast.Span(path, line, column, line, column + 1)
-        return Diagnostic("E0003", f"unexpected character {exc.char!r}", span)
+        hint = hints.hint_for(_line(source, line), exc.char)
+        if hint is None and exc.char == '"':
+            hint = 'a string ends on the line it starts: close it with "'
+        if hint is None:
+            accepted = _accepted_before_character(source)
+            hint = f"expected {_expected(accepted)}" if accepted else None
+        return Diagnostic("E0003", f"unexpected character {exc.char!r}", span, hint)
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         if tok.type == "_INDENT":
@@ -140,30 +294,54 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str) -> Diagnostic:
                 ast.Span(path, line, 1, line, width + 1),
                 "a block starts only after a line ending in ':'",
             )
+        if tok.type in ("_DEDENT", "$END"):
+            bracket = _open_bracket(source)
+            if bracket is not None:
+                return Diagnostic(
+                    "E0001",
+                    f"this {str(bracket)!r} is never closed",
+                    _tok_span(path, bracket),
+                    f"close it with {_CLOSE[bracket.type]}",
+                )
         if tok.type == "_DEDENT":
             line = tok.end_line or line
+            column, end = 1, 2
+            while line > 1 and not _line(source, line).strip():
+                line -= 1  # a block that ends at the end of the file: show its last line
+                column = len(_line(source, line).rstrip()) + 1
+                end = column + 1
             return Diagnostic(
                 "E0002",
                 "a block ends too early",
-                ast.Span(path, line, 1, line, 2),
-                f"expected {_expected(exc.expected)}",
+                ast.Span(path, line, column, line, end),
+                f"expected {_expected(_accepted(exc))}",
             )
+        expected = f"expected {_expected(_accepted(exc))}"
         if tok.type == "$END":
             return Diagnostic(
                 "E0001",
                 "unexpected end of file",
                 ast.Span(path, line, column, line, column + 1),
-                f"expected {_expected(exc.expected)}",
+                hints.hint_for(_line(source, line)) or expected,
             )
         text = "end of line" if tok.type == "_NL" else repr(str(tok))
         end = getattr(tok, "end_column", None) or column + max(1, len(str(tok)))
         if tok.type == "_NL":
             end = column + 1
+        hint = hints.hint_for(_line(source, line), None if tok.type == "_NL" else str(tok))
+        if hint is None and _line(source, line)[: column - 1].strip() == "":
+            # The first token of a line: is a bracket of an earlier line still open?
+            bracket = _open_bracket(source, (line, column))
+            if bracket is not None and bracket.line < line:
+                hint = (
+                    f"the {str(bracket)!r} on line {bracket.line}, column {bracket.column} "
+                    f"is still open: close it with {_CLOSE[bracket.type]}"
+                )
         return Diagnostic(
             "E0001",
             f"unexpected {text}",
             ast.Span(path, line, column, line, end),
-            f"expected {_expected(exc.expected)}",
+            hint or expected,
         )
     if isinstance(exc, UnexpectedEOF):
         return Diagnostic(
@@ -215,7 +393,11 @@ def _unescape(text: str, span: ast.Span) -> str:
                 out.append(chr(int(text[i + 2 : i + 4], 16)))
                 i += 4
                 continue
-            raise _LiteralError(f"unknown escape \\{nxt} in a string", span)
+            raise _LiteralError(
+                f"unknown escape \\{nxt} in a string",
+                span,
+                hint=r"the escapes are \n \t \r \0 \\ \" and \xNN (two hex digits)",
+            )
         out.append(ch)
         i += 1
     return "".join(out)
@@ -505,7 +687,11 @@ class _ToAst(Transformer_NonRecursive):
         text = str(items[0])[2:].replace("_", "")
         span = self._span(meta)
         if len(text) % 2:
-            raise _LiteralError("hex bytes need an even number of digits", span)
+            raise _LiteralError(
+                "hex bytes need an even number of digits",
+                span,
+                hint="two digits a byte: 0x0f, not 0xf",
+            )
         return ast.BytesLit(bytes.fromhex(text), span=span)
 
     def string_lit(self, meta, items):

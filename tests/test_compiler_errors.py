@@ -320,3 +320,21 @@ def test_a_duplicate_definition_points_at_both_places(body, first_line):
     rendered = d.render(source)
     assert f"t.deed:{first_line}:" in rendered and rendered.count("^") >= 2
     assert d.to_json()["notes"][0]["line"] == first_line
+
+
+@pytest.mark.parametrize(
+    "body, code, fragment",
+    [
+        ("x: uint256", "E0103", "`uint` (or `u256`)"),
+        ("x: HashMap[address, uint]", "E0103", "map["),
+        ("@external\npub f():\n    pass", "E0308", "pub"),
+        ("pub f() -> uint:\n    return uint256(1)", "E0101", "`uint`"),
+        ("pub f() -> u64:\n    return now", "E0101", "block.timestamp"),
+    ],
+)
+def test_habits_that_parse_get_the_deed_form_from_the_checker(body, code, fragment):
+    """Vyper and Solidity names that parse but do not resolve get the same hints
+    as lines that do not parse (deed.compiler.hints)."""
+    diags = _diagnostics(c(body))
+    assert [d.code for d in diags] == [code]
+    assert diags[0].hint is not None and fragment in diags[0].hint, diags[0].hint

@@ -195,9 +195,12 @@ class CallChecks:
 
     def callable_hint(self, name: str) -> str | None:
         """The builtin, conversion or function a misspelt callee probably is."""
+        from ..hints import name_hint  # only on an error: keeps imports light
+
         own = [n for n, fn in self.info.functions.items() if fn.library is None]
         return (
-            did_you_mean(name, [*BUILTINS, *self.info.interfaces, "uint", "address", "bool"])
+            name_hint(name)
+            or did_you_mean(name, [*BUILTINS, *self.info.interfaces, "uint", "address", "bool"])
             or did_you_mean(name, own, "self.{}")
             or self.name_hint(name)
         )

@@ -53,7 +53,7 @@ def _interfaces(source: ast.SourceFile, reporter: Reporter) -> dict[str, Interfa
             for d in m.decorators:
                 if d.name not in DECORATORS:
                     reporter.error(
-                        "E0308", f"unknown decorator @{d.name}", d.span, "use @view or @payable"
+                        "E0308", f"unknown decorator @{d.name}", d.span, _decorator_hint(d.name)
                     )
             params = [
                 (p.name, resolver.resolve(p.type_expr, value_only=True, values=True))
@@ -282,7 +282,7 @@ class ContractChecker:
         for d in m.decorators:
             if d.name not in DECORATORS:
                 self.r.error(
-                    "E0308", f"unknown decorator @{d.name}", d.span, "use @view or @payable"
+                    "E0308", f"unknown decorator @{d.name}", d.span, _decorator_hint(d.name)
                 )
             elif names.count(d.name) > 1:
                 self.r.error("E0308", f"@{d.name} is given twice", d.span)
@@ -537,3 +537,9 @@ def _with_effects(fns: dict[str, FunctionInfo]) -> set[str]:
                 found.add(caller)
                 work.append(caller)
     return found
+
+
+def _decorator_hint(name: str) -> str:
+    from ..hints import decorator_hint  # only on an error: keeps imports light
+
+    return decorator_hint(name) or "use @view or @payable"

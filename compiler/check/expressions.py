@@ -149,8 +149,11 @@ class ExpressionChecks:
         """Why ``name`` is not defined, or the name the author probably meant."""
         if name in self.info.state:
             return f"state variables are read as self.{name}"
-        if name in ("true", "false"):
-            return "booleans are True and False"
+        from ..hints import name_hint  # only on an error: keeps imports light
+
+        habit = name_hint(name)
+        if habit is not None:
+            return habit
         return did_you_mean(name, self.visible_names()) or (
             None if self.fn.library else did_you_mean(name, self.info.state, "self.{}")
         )

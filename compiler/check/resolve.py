@@ -146,11 +146,9 @@ class TypeResolver:
             if t is None and name in self.interfaces:
                 t = self.interfaces[name].type
             if t is None:
-                hint = (
-                    "bytes and strings need a bound: bytes[N], string[N]"
-                    if name in ("bytes", "string")
-                    else did_you_mean(name, self.known_names())
-                )
+                from ..hints import type_hint  # only on an error: keeps imports light
+
+                hint = type_hint(name) or did_you_mean(name, self.known_names())
                 self.reporter.error("E0103", f"unknown type {name}", te.span, hint)
                 return T.UINT
             return t
@@ -191,5 +189,7 @@ class TypeResolver:
                 )
                 return T.ArrayType(elem, 1)
             return T.ArrayType(elem, args[0])
-        self.reporter.error("E0103", f"unknown type {name}[...]", te.span)
+        from ..hints import type_hint
+
+        self.reporter.error("E0103", f"unknown type {name}[...]", te.span, type_hint(name))
         return T.UINT
