@@ -41,6 +41,7 @@ class LocalInfo:
     index: int
     mutable: bool = True
     span: ast.Span = ast.NO_SPAN  # its declaration
+    upper: int | None = None  # a loop index from 0: every value is below this
 
 
 @dataclass

@@ -443,3 +443,48 @@ def test_assert_and_require_errors(line, message):
     with pytest.raises(CompileError) as info:
         _ = compile_source(source, "g.deed").module
     assert message in str(info.value)
+
+
+SIGNED_INDEX = """
+contract Ramp:
+    @view
+    pub ramp(n: uint, step: i64, origin: i16) -> i64:
+        total: i64 = 0
+        for i in range(n, max=100):
+            total += i * step - origin          # i is a u256 index used as an i64
+            last: i64 = i
+            if i > origin:
+                total += last
+        return total
+"""
+
+
+def test_a_loop_index_from_zero_is_usable_as_a_signed_value():
+    h = Harness()
+    ramp = h.deployed(compile_source(SIGNED_INDEX, "ramp.deed").module)
+
+    def model(n: int, step: int, origin: int) -> int:
+        total = 0
+        for i in range(n):
+            total += i * step - origin
+            if i > origin:
+                total += i
+        return total
+
+    for n, step, origin in [(0, 5, 0), (10, -3, 4), (100, 7, -2), (37, -1000, 20)]:
+        assert h.call(ramp, "ramp", [n, step, origin]).return_values == (model(n, step, origin),)
+
+
+@pytest.mark.parametrize(
+    "loop, use",
+    [
+        ("for i in range(n, max=200):", "x: i8 = i"),  # 199 does not fit i8
+        ("for i in range(1, n, max=10):", "x: i64 = i"),  # not from 0: no bound on i
+        ("for i in range(n, max=10):", "x: u8 = i"),  # unsigned narrowing stays explicit
+    ],
+)
+def test_a_loop_index_converts_implicitly_only_when_its_bound_fits(loop, use):
+    source = f"contract C:\n    pub f(n: uint):\n        {loop}\n            {use}\n"
+    with pytest.raises(CompileError) as info:
+        _ = compile_source(source, "t.deed").module
+    assert [d.code for d in info.value.diagnostics] == ["E0203"]

@@ -6,7 +6,15 @@ from .. import ast
 from .. import types as T
 from ..builtins import BALANCE, ENV_BASES, ENV_MEMBERS
 from ..spelling import did_you_mean
-from ..symbols import BuiltinRef, ContractInfo, EnumMemberRef, EnvRef, FieldRef, ReportFieldRef
+from ..symbols import (
+    BuiltinRef,
+    ContractInfo,
+    EnumMemberRef,
+    EnvRef,
+    FieldRef,
+    LocalInfo,
+    ReportFieldRef,
+)
 
 
 class ExpressionChecks:
@@ -55,7 +63,7 @@ class ExpressionChecks:
         return want
 
     def coerce(self, e: ast.Expr, got: T.Type, want: T.Type) -> None:
-        if T.widens_to(got, want):
+        if T.widens_to(got, want) or index_fits(e, want):
             return
         if isinstance(got, T.IntType) and isinstance(want, T.IntType):
             self.r.error(
@@ -301,6 +309,10 @@ class ExpressionChecks:
             hint = "join them with concat(a, b)" if op == "+" and joinable else None
             self.r.error("E0202", f"{op} needs integers, found {lt} and {rt}", e.span, hint)
             return T.ERROR
+        if lt.signed != rt.signed and index_fits(e.left, rt):
+            lt = rt  # a loop index from 0 is a signed value of the other side's type
+        elif lt.signed != rt.signed and index_fits(e.right, lt):
+            rt = lt
         if lt.signed != rt.signed:
             self.r.error(
                 "E0203",
@@ -324,7 +336,7 @@ class ExpressionChecks:
         if T.ERROR in (lt, rt):
             return T.BOOL
         if isinstance(lt, T.IntType) and isinstance(rt, T.IntType):
-            if lt.signed != rt.signed:
+            if lt.signed != rt.signed and not (index_fits(e.left, rt) or index_fits(e.right, lt)):
                 self.r.error(
                     "E0203", f"comparing {lt} with {rt}", e.span, "convert one side explicitly"
                 )
@@ -347,4 +359,18 @@ def _member_hint(base: str, attr: str, info: ContractInfo) -> str | None:
         options += sorted(info.state)
     return did_you_mean(attr, options, f"{base}.{{}}") or (
         f"known: {', '.join(options)}" if options else None
+    )
+
+
+def index_fits(e: ast.Expr, want: T.Type) -> bool:
+    """A loop index counting from 0 (``for i in range(n, max=N)``) is usable
+    where a signed integer is wanted when that type holds N - 1: its values
+    are exact integers, so no conversion runs."""
+    local = e.ref if isinstance(e, ast.Name) else None
+    return (
+        isinstance(local, LocalInfo)
+        and local.upper is not None
+        and isinstance(want, T.IntType)
+        and want.signed
+        and local.upper - 1 <= want.range[1]
     )

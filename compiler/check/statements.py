@@ -278,6 +278,8 @@ class StatementChecks:
         it.type = loop_type
         self.scopes.append({})
         s.ref = self.new_local(s.var, loop_type, s.span, mutable=False)
+        if len(it.args) == 1 and isinstance(loop_type, T.IntType) and not loop_type.signed:
+            s.ref.upper = bound  # counts from 0: usable as a signed value that holds bound - 1
         self.loop_depth += 1
         self.block(s.body)
         self.loop_depth -= 1
