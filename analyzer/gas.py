@@ -41,17 +41,7 @@ class GasBound:
     external: bool  # calls another contract: the callee's gas comes on top
 
 
-def encoded_size(t: T.Type) -> int:
-    """Most bytes a value of ``t`` takes in the value encoding (events)."""
-    if isinstance(t, T.BoolType):
-        return 1
-    if isinstance(t, T.AddressType | T.InterfaceType):
-        return 20
-    if isinstance(t, T.FixedBytesType):
-        return t.size
-    if isinstance(t, T.BytesType | T.StringType):
-        return 4 + t.max_len
-    return 32
+encoded_size = T.encoded_size
 
 
 raw_size = T.raw_size

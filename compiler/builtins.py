@@ -643,17 +643,7 @@ register(
 # ------------------------------------------------------------ canonical packing: encode
 
 
-def encoded_size(t: T.Type) -> int:
-    """Most bytes of ``t`` in the value encoding (``encode``, events, returns)."""
-    if isinstance(t, T.BoolType):
-        return 1
-    if isinstance(t, T.AddressType | T.InterfaceType):
-        return 20
-    if isinstance(t, T.FixedBytesType):
-        return t.size
-    if isinstance(t, T.BytesType | T.StringType):
-        return 4 + t.max_len
-    return 32
+encoded_size = T.encoded_size
 
 
 def _encodable(t: T.Type) -> bool:

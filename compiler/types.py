@@ -355,3 +355,17 @@ def raw_size(t: Type) -> int:
     if isinstance(t, BytesType | StringType):
         return t.max_len
     return 32
+
+
+def encoded_size(t: Type) -> int:
+    """Most bytes of a value of ``t`` in the VM's value encoding (``encode``,
+    events, return data): fixed widths, and a 4-byte length before bytes."""
+    if isinstance(t, BoolType):
+        return 1
+    if isinstance(t, AddressType | InterfaceType):
+        return 20
+    if isinstance(t, FixedBytesType):
+        return t.size
+    if isinstance(t, BytesType | StringType):
+        return 4 + t.max_len
+    return 32

@@ -813,9 +813,10 @@ ATTACKS: list[Attack] = [
     Attack("oracle 16 signers", "ORACLE with 16 signatures", _oracle),
     loop_attack(
         "env reads",
-        "CALLER, ORIGIN, SELF, HEIGHT, TIMESTAMP, CALLVALUE kept in locals",
+        "CALLER, HEIGHT, TIMESTAMP, CALLVALUE, CHAINID kept in locals",
         repeat(
-            "    CALLER\n    STORE 1\n    HEIGHT\n    STORE 2\n    TIMESTAMP\n    STORE 2\n    CALLVALUE\n    STORE 2\n",
+            "    CALLER\n    STORE 1\n    HEIGHT\n    STORE 2\n    TIMESTAMP\n    STORE 2\n"
+            "    CALLVALUE\n    STORE 2\n    CHAINID\n    STORE 2\n",
             8,
         ),
         locals_="B I",

@@ -305,15 +305,7 @@ class ContractChecker:
         if m.name == RECEIVE:
             self._check_receive(m, payable)
         self._unique([p.name for p in m.params], [p.span for p in m.params], "parameter")
-        params = [
-            (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
-            for p in m.params
-        ]
-        returns = (
-            self.types.resolve(m.returns, value_only=True, values=True, returns=True)
-            if m.returns
-            else T.NONE
-        )
+        params, returns = self._signature(m)
         self.info.functions[m.name] = FunctionInfo(
             m.name, m, params, returns, m.public, view, payable, is_init
         )
@@ -419,6 +411,19 @@ class ContractChecker:
         )
         self.info.functions[m.name] = FunctionInfo(m.name, node, types, t, True, True, False, False)
 
+    def _signature(self, m: ast.FunctionDef) -> tuple[list[tuple[str, T.Type]], T.Type]:
+        """A function's parameter types and result type (values beyond scalars allowed)."""
+        params = [
+            (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
+            for p in m.params
+        ]
+        returns = (
+            self.types.resolve(m.returns, value_only=True, values=True, returns=True)
+            if m.returns
+            else T.NONE
+        )
+        return params, returns
+
     def _declare_library(self, lib: ast.Library) -> None:
         """A library's constants and functions, under qualified names (``math.mul_div``)."""
         if lib.name in self.names:
@@ -445,15 +450,7 @@ class ContractChecker:
                         "a library function is neither pub, init nor decorated: it runs inside the contract that calls it",
                         m.span,
                     )
-                params = [
-                    (p.name, self.types.resolve(p.type_expr, value_only=True, values=True))
-                    for p in m.params
-                ]
-                returns = (
-                    self.types.resolve(m.returns, value_only=True, values=True, returns=True)
-                    if m.returns
-                    else T.NONE
-                )
+                params, returns = self._signature(m)
                 name = f"{lib.name}.{m.name}"
                 self.info.functions[name] = FunctionInfo(
                     name, m, params, returns, False, False, False, False, library=lib.name
