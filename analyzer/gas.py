@@ -49,8 +49,8 @@ def encoded_size(t: T.Type) -> int:
         return 20
     if isinstance(t, T.FixedBytesType):
         return t.size
-    if isinstance(t, T.BytesType | T.StringType):
-        return 4 + t.max_len
+    if isinstance(t, T.BytesType | T.StringType | T.ListType | T.ArrayType):
+        return 4 + raw_size(t)  # a list or array value is one bytes value
     return 32
 
 

@@ -354,4 +354,8 @@ def raw_size(t: Type) -> int:
         return t.size
     if isinstance(t, BytesType | StringType):
         return t.max_len
+    if isinstance(t, ListType):
+        return t.capacity * element_width(t.elem)
+    if isinstance(t, ArrayType):
+        return t.size * element_width(t.elem)
     return 32
