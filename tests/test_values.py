@@ -939,6 +939,25 @@ def test_the_gas_bound_covers_element_writes(local_arrays):
         assert r.gas_used - intrinsic_gas(tx) <= bounds[name].bound, name
 
 
+def test_literals_as_external_arguments_and_in_a_tuple_return():
+    caller = """
+interface Pay:
+    pub pay(to: list[address, 5], amounts: list[uint, 5])
+
+contract Caller:
+    pub relay(p: address, a: address) -> (list[u8, 3], bool):
+        Pay(p).pay([a, a], [5, 6])
+        return [1, 2], True
+"""
+    h = Harness()
+    t = h.deployed(compile_source(TARGET).module)
+    c = h.deployed(compile_source(caller).module)
+    r = h.send("alice", c, "relay", [t, h.addr("bob")])
+    assert r.success, r.revert_reason
+    assert r.return_values == (bytes([1, 2]), True)
+    assert h.call(t, "sum").return_values == (11,)
+
+
 def test_spec_array_literal_example():
     h = Harness()
     c = h.deployed(compile_source(spec_example("Ranks")).module)
