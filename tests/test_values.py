@@ -958,6 +958,24 @@ contract Caller:
     assert h.call(t, "sum").return_values == (11,)
 
 
+def test_a_written_list_value_is_a_copy():
+    src = """
+contract C:
+    @view
+    pub f() -> (u8[2], uint):
+        xs: u8[2] = [1, 2]
+        n: uint = self.g(xs)
+        return xs, n
+
+    g(xs: u8[2]) -> uint:
+        xs[0] = 9
+        return uint(xs[0])
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    assert h.call(c, "f").return_values == (bytes([1, 2]), 9)
+
+
 def test_spec_array_literal_example():
     h = Harness()
     c = h.deployed(compile_source(spec_example("Ranks")).module)
