@@ -137,6 +137,13 @@ class TupleExpr(Expr):
     items: list[Expr]
 
 
+@dataclass(eq=False)
+class ListLit(Expr):
+    """``[a, b, c]``: a list or array value, its type from where it is used."""
+
+    items: list[Expr]
+
+
 # --------------------------------------------------------------------------- statements
 
 

@@ -79,8 +79,10 @@ def zero_value(t: T.Type) -> int | bool | bytes:
         return bytes(20)
     if isinstance(t, T.FixedBytesType):
         return bytes(t.size)
-    if isinstance(t, T.BytesType | T.StringType):
+    if isinstance(t, T.BytesType | T.StringType | T.ListType):
         return b""
+    if isinstance(t, T.ArrayType):  # N zero elements
+        return bytes(T.raw_size(t))
     return 0
 
 
@@ -272,6 +274,9 @@ class _FunctionLowerer:
             self.terminate(ir.Jump(self.loops[-1][0]))
 
     def assign(self, target: ast.Expr, value) -> None:
+        if self.is_element_write(target):  # xs[i] = v on a list value
+            self.list_value_write(target, lambda _current: value())
+            return
         if isinstance(target, ast.Name):
             local: LocalInfo = target.ref
             self.emit(ir.SetLocal(self.slot(local), local.name, value()))
@@ -323,6 +328,11 @@ class _FunctionLowerer:
     def aug_assign(self, s: ast.AugAssign) -> None:
         t = s.target.type
         op = _BINOPS[s.op]
+        if self.is_element_write(s.target):  # xs[i] += v on a list value
+            self.list_value_write(
+                s.target, lambda current: ir.Binary(t, op, current, self.value(s.value, t))
+            )
+            return
         if isinstance(s.target, ast.Name) or self.in_local(s.target):
             if isinstance(s.target, ast.Name):
                 local: LocalInfo = s.target.ref
@@ -641,6 +651,73 @@ class _FunctionLowerer:
         )
         return self.list_value_element(t, data, index)
 
+    def is_element_write(self, target: ast.Expr) -> bool:
+        return (
+            isinstance(target, ast.Index)
+            and isinstance(target.obj, ast.Name)
+            and isinstance(target.obj.ref, LocalInfo)
+            and isinstance(target.obj.type, T.ListType | T.ArrayType)
+        )
+
+    def encode_element(self, elem: T.Type, value: ir.Expr) -> ir.Expr:
+        """An element's bytes in a list value (spec/language.md, list values)."""
+        width = T.element_width(elem)
+        if isinstance(elem, T.IntType | T.BoolType):
+            return ir.Unary(T.FixedBytesType(width), "to_bytes", value)
+        return value  # an address or bytesN: its bytes
+
+    def list_literal(self, e: ast.ListLit) -> ir.Expr:
+        """``[a, b, c]``: the elements' bytes joined; one constant when every
+        element is one."""
+        from .optimize import fold_expr
+
+        t = e.type
+        elem = t.elem
+        width = T.element_width(elem)
+        items = [fold_expr(self.value(item, elem)) for item in e.items]
+        if all(isinstance(v, ir.Const) for v in items):
+            data = b""
+            for v in items:
+                x = v.value
+                if isinstance(x, bool):
+                    data += bytes([int(x)])
+                elif isinstance(x, int):
+                    data += x.to_bytes(width, "big", signed=x < 0)
+                else:
+                    data += bytes(x)
+            return ir.Const(t, data)
+        parts = [self.encode_element(elem, v) for v in items]
+        if len(parts) == 1:  # CONCAT makes a bytes value of one element's bytes
+            parts.insert(0, ir.Const(T.BytesType(1), b""))
+        return ir.Builtin(t, "concat", parts)
+
+    def list_value_write(self, target: ast.Index, new_value) -> None:
+        """``xs[i] = v`` on a list value in a local: the bytes before element
+        ``i``, ``v``'s bytes, the bytes after it, joined into ``xs`` (gas in
+        proportion to the value's size); an index past the end reverts."""
+        t = target.obj.type
+        local: LocalInfo = target.obj.ref
+        data = ir.Local(t, self.slot(local), local.name)
+        width = T.element_width(t.elem)
+        index = self.held(self.expr(target.index), T.UINT, "index")
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "lt", index, self.list_value_length(t, data)),
+                "index out of range",
+            )
+        )
+        current = self.list_value_element(t, data, index)
+        encoded = self.encode_element(t.elem, new_value(current))
+        element = self.held(encoded, encoded.type, "element")
+        start = self.held(ir.Binary(T.UINT, "mul", index, ir.Const(T.UINT, width)), T.UINT, "start")
+        end = ir.Binary(T.UINT, "add", start, ir.Const(T.UINT, width))
+        rest = ir.Binary(T.UINT, "sub", ir.Builtin(T.UINT, "len", [data]), end)
+        whole = T.BytesType(T.raw_size(t))
+        before = ir.Builtin(whole, "slice", [data, ir.Const(T.UINT, 0), start])
+        after = ir.Builtin(whole, "slice", [data, end, rest])
+        joined = ir.Builtin(t, "concat", [before, element, after])
+        self.emit(ir.SetLocal(self.slot(local), local.name, joined))
+
     def list_value_loop(self, s: ast.For) -> None:
         """``for x in xs`` over a list value."""
         t = s.iter.type
@@ -743,6 +820,17 @@ class _FunctionLowerer:
 
     def list_push(self, e: ast.Call) -> None:
         t = e.ref.list
+        if e.ref.value:  # a list value: its bytes and the new element's
+            local: LocalInfo = e.func.obj.ref
+            data = ir.Local(t, self.slot(local), local.name)
+            n = self.list_value_length(t, data)
+            full = ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity))
+            self.emit(ir.Require(full, "list is full"))
+            element = self.encode_element(t.elem, self.value(e.args[0], t.elem))
+            self.emit(
+                ir.SetLocal(self.slot(local), local.name, ir.Builtin(t, "concat", [data, element]))
+            )
+            return
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
         self.emit(
@@ -776,6 +864,19 @@ class _FunctionLowerer:
 
     def list_pop(self, e: ast.Call) -> ir.Expr:
         t = e.ref.list
+        if e.ref.value:  # a list value: its last element, and its bytes before it
+            local: LocalInfo = e.func.obj.ref
+            data = ir.Local(t, self.slot(local), local.name)
+            width = T.element_width(t.elem)
+            n = self.held(self.list_value_length(t, data), T.UINT, "len")
+            self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+            last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
+            value = self.held(self.list_value_element(t, data, last), t.elem, "popped")
+            start = ir.Binary(T.UINT, "mul", last, ir.Const(T.UINT, width))
+            whole = T.BytesType(T.raw_size(t))
+            rest = ir.Builtin(whole, "slice", [data, ir.Const(T.UINT, 0), start])
+            self.emit(ir.SetLocal(self.slot(local), local.name, rest))
+            return value
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
         self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
@@ -844,6 +945,8 @@ class _FunctionLowerer:
                 (leaf,) = self.leaves(e)
                 return leaf
             return ir.Load(t, self.storage_key(e))
+        if isinstance(e, ast.ListLit):
+            return self.list_literal(e)
         if isinstance(e, ast.Index):
             if isinstance(e.obj.type, T.ListType | T.ArrayType) and not self.in_storage(e.obj):
                 return self.list_value_index(e)

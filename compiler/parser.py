@@ -698,6 +698,9 @@ class _ToAst(Transformer_NonRecursive):
         span = self._span(meta)
         return ast.StrLit(_unescape(str(items[0])[1:-1], span), span=span)
 
+    def list_lit(self, meta, items):
+        return ast.ListLit(list(items), span=self._span(meta))
+
     def true_lit(self, meta, items):
         return ast.BoolLit(True, span=self._span(meta))
 

@@ -191,10 +191,12 @@ class TypedReportRef:
 
 @dataclass(frozen=True, eq=False)
 class ListMethodRef:
-    """``xs.push(v)`` or ``xs.pop()`` on a storage list."""
+    """``xs.push(v)`` or ``xs.pop()`` on a storage list (or on a list value
+    in a local, ``value``)."""
 
     method: str
     list: T.ListType
+    value: bool = False
 
 
 @dataclass(frozen=True, eq=False)

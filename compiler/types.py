@@ -354,6 +354,10 @@ def raw_size(t: Type) -> int:
         return t.size
     if isinstance(t, BytesType | StringType):
         return t.max_len
+    if isinstance(t, ListType):
+        return t.capacity * element_width(t.elem)
+    if isinstance(t, ArrayType):
+        return t.size * element_width(t.elem)
     return 32
 
 
@@ -366,6 +370,6 @@ def encoded_size(t: Type) -> int:
         return 20
     if isinstance(t, FixedBytesType):
         return t.size
-    if isinstance(t, BytesType | StringType):
-        return 4 + t.max_len
+    if isinstance(t, BytesType | StringType | ListType | ArrayType):
+        return 4 + raw_size(t)  # a list or array value is one bytes value
     return 32

@@ -98,7 +98,7 @@ MALFORMED = [
     "contract c:\n    pub f():\n        return a.\n",
     "contract c:\n    pub f():\n        return a ** \n",
     "contract c:\n    pub f():\n        return (a\n",
-    "contract c:\n    pub f():\n        return [a]\n",
+    "contract c:\n    pub f():\n        return [a b]\n",
     "contract c:\n    pub f():\n        x = f(a,\n        return x\n",
     "contract c:\n    pub f():\n        if a\n            pass\n",
     "contract c:\n    pub f():\n        if a:\n        pass\n",

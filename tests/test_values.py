@@ -512,20 +512,52 @@ LIST_ERRORS = [
         "cannot be copied",
     ),
     (
-        "push on a value",
-        "pub f(v: list[uint, 3]):\n    v.push(1)",
+        "push on a value not in a local",
+        "pub f():\n    self.g().push(1)\ng() -> list[uint, 3]:\n    return []",
         "E0202",
         1,
         9,
         "a list value cannot grow",
     ),
     (
-        "assign an element",
-        "pub f(v: list[uint, 3]):\n    v[0] = 1",
+        "assign a loop variable",
+        "pub f(v: list[uint, 3]):\n    for x in v:\n        x = 1",
         "E0207",
+        2,
+        13,
+        "the loop variable x cannot be assigned",
+    ),
+    (
+        "literal too long",
+        "pub f():\n    v: list[uint, 2] = [1, 2, 3]",
+        "E0204",
         1,
-        9,
-        "only locals and storage",
+        28,
+        "list[u256, 2] holds at most 2 elements, the literal has 3",
+    ),
+    (
+        "literal element type",
+        "pub f(a: address):\n    v: list[uint, 2] = [1, a]",
+        "E0201",
+        1,
+        32,
+        "expected u256, found address",
+    ),
+    (
+        "literal with no context",
+        "pub f() -> bool:\n    return len([1, 2]) == 2",
+        "E0201",
+        1,
+        20,
+        "a list literal needs its type from where it is used",
+    ),
+    (
+        "literal as a scalar",
+        "pub f():\n    v: uint = [1]",
+        "E0201",
+        1,
+        19,
+        "expected u256, found a list literal",
     ),
     (
         "too large",
@@ -734,12 +766,28 @@ ARRAY_ERRORS = [
         "into an array value",
     ),
     (
-        "assign an element",
-        "pub f(v: u8[3]):\n    v[0] = 1",
-        "E0207",
+        "literal too short",
+        "pub f():\n    v: u8[3] = [1, 2]",
+        "E0204",
         1,
-        9,
-        "only locals and storage",
+        20,
+        "u8[3] has 3 elements, the literal has 2",
+    ),
+    (
+        "literal element too large",
+        "pub f() -> u8[2]:\n    return [1, 256]",
+        "E0206",
+        1,
+        20,
+        "256 does not fit u8",
+    ),
+    (
+        "argument too long",
+        "pub f():\n    self.g([1, 2, 3])\ng(v: u8[2]):\n    pass",
+        "E0204",
+        1,
+        16,
+        "u8[2] has 2 elements, the literal has 3",
     ),
 ]
 
@@ -751,6 +799,188 @@ ARRAY_ERRORS = [
 )
 def test_array_value_errors(name, body, code, line, column, message):
     test_errors(name, body, code, line, column, message)
+
+
+# --------------------------------------------------------------------------- literals and writes
+
+LOCAL_ARRAYS = """
+contract Local:
+    owner: address
+
+    init():
+        self.owner = msg.sender
+
+    @view
+    pub sum3() -> uint:
+        xs: u64[3] = [1, 2, 3]
+        t: uint = 0
+        for x in xs:
+            t += x
+        return t
+
+    @view
+    pub literal(a: u64) -> list[u64, 4]:
+        return [a, 2, a + 1]
+
+    @view
+    pub constant() -> i16[3]:
+        return [-1, 2, -300]
+
+    @view
+    pub passed(n: uint) -> uint:
+        return self.total([n, 5, n * 2]) + self.total([])
+
+    total(xs: list[uint, 10]) -> uint:
+        t: uint = 0
+        for x in xs:
+            t += x
+        return t
+
+    @view
+    pub write(i: uint, v: i16) -> i16[3]:
+        xs: i16[3] = [1, -2, 3]
+        xs[i] = v
+        xs[0] += 10
+        return xs
+
+    @view
+    pub swap(xs: u32[4], i: uint, j: uint) -> u32[4]:
+        t: u32 = xs[i]
+        xs[i] = xs[j]
+        xs[j] = t
+        return xs
+
+    @view
+    pub who(a: address) -> address[2]:
+        xs: address[2] = [a, a]
+        xs[1] = self.owner
+        return xs
+
+    @view
+    pub flags(f: bool) -> bool[3]:
+        xs: bool[3] = [f, True, False]
+        xs[2] = not xs[0]
+        return xs
+
+    @view
+    pub stack(n: uint) -> (list[u16, 4], u16):
+        xs: list[u16, 4] = []
+        for i in range(n, max=5):
+            xs.push(u16(i) * 3)
+        last: u16 = xs.pop()
+        return xs, last
+"""
+
+
+@pytest.fixture(scope="module")
+def local_arrays():
+    h = Harness()
+    out = compile_source(LOCAL_ARRAYS)
+    return h, h.deployed(out.module), out
+
+
+def test_array_literals_make_local_and_returned_values(local_arrays):
+    h, c, _ = local_arrays
+    assert h.call(c, "sum3").return_values == (6,)
+    assert h.call(c, "literal", [7]).return_values == (_u([7, 2, 8], 8),)
+    assert h.call(c, "constant").return_values == (_u([-1, 2, -300], 2, signed=True),)
+    assert h.call(c, "passed", [4]).return_values == (17,)
+
+
+def test_all_constant_literals_are_one_constant():
+    from deed.compiler import ir
+
+    out = compile_source(LOCAL_ARRAYS)
+    fn = next(f for f in out.ir.functions if f.name == "constant")
+    (ret,) = [b.term for b in fn.blocks if isinstance(b.term, ir.Return)]
+    assert isinstance(ret.value, ir.Const)
+    assert ret.value.value == _u([-1, 2, -300], 2, signed=True)
+
+
+def test_element_writes_on_local_values(local_arrays):
+    h, c, _ = local_arrays
+    assert h.call(c, "write", [1, -7]).return_values == (_u([11, -7, 3], 2, signed=True),)
+    assert h.call(c, "write", [0, 5]).return_values == (_u([15, -2, 3], 2, signed=True),)
+    assert h.call(c, "write", [3, 5]).revert_reason == "index out of range"
+    assert h.call(c, "swap", [_u([1, 2, 3, 4], 4), 0, 3]).return_values == (_u([4, 2, 3, 1], 4),)
+    assert h.call(c, "swap", [_u([1, 2, 3, 4], 4), 1, 4]).revert_reason == "index out of range"
+    bob = h.addr("bob")
+    (who,) = h.call(c, "who", [bob]).return_values
+    assert who[:20] == bob and who[20:] != bob
+    assert h.call(c, "flags", [True]).return_values == (bytes([1, 1, 0]),)
+    assert h.call(c, "flags", [False]).return_values == (bytes([0, 1, 1]),)
+
+
+def test_push_and_pop_on_a_local_list_value(local_arrays):
+    h, c, _ = local_arrays
+    assert h.call(c, "stack", [3]).return_values == (_u([0, 3], 2), 6)
+    assert h.call(c, "stack", [5]).revert_reason == "list is full"
+    assert h.call(c, "stack", [0]).revert_reason == "list is empty"
+
+
+def test_the_gas_bound_covers_element_writes(local_arrays):
+    from deed.analyzer.context import Context
+    from deed.analyzer.gas import GasAnalysis
+    from deed.vm.chain import intrinsic_gas
+
+    h, c, out = local_arrays
+    bounds = GasAnalysis(Context(out)).all()
+    calls = [
+        ("write", [2, 9]),
+        ("swap", [_u([1, 2, 3, 4], 4), 0, 3]),
+        ("stack", [4]),
+        ("passed", [3]),
+        ("who", [h.addr("bob")]),
+    ]
+    for name, args in calls:
+        tx = h.tx("alice", c, h.chain.encode_call(c, name, args), 0, 5_000_000)
+        r = h.block.apply(tx)
+        assert r.success, (name, r.revert_reason)
+        assert r.gas_used - intrinsic_gas(tx) <= bounds[name].bound, name
+
+
+def test_literals_as_external_arguments_and_in_a_tuple_return():
+    caller = """
+interface Pay:
+    pub pay(to: list[address, 5], amounts: list[uint, 5])
+
+contract Caller:
+    pub relay(p: address, a: address) -> (list[u8, 3], bool):
+        Pay(p).pay([a, a], [5, 6])
+        return [1, 2], True
+"""
+    h = Harness()
+    t = h.deployed(compile_source(TARGET).module)
+    c = h.deployed(compile_source(caller).module)
+    r = h.send("alice", c, "relay", [t, h.addr("bob")])
+    assert r.success, r.revert_reason
+    assert r.return_values == (bytes([1, 2]), True)
+    assert h.call(t, "sum").return_values == (11,)
+
+
+def test_a_written_list_value_is_a_copy():
+    src = """
+contract C:
+    @view
+    pub f() -> (u8[2], uint):
+        xs: u8[2] = [1, 2]
+        n: uint = self.g(xs)
+        return xs, n
+
+    g(xs: u8[2]) -> uint:
+        xs[0] = 9
+        return uint(xs[0])
+"""
+    h = Harness()
+    c = h.deployed(compile_source(src).module)
+    assert h.call(c, "f").return_values == (bytes([1, 2]), 9)
+
+
+def test_spec_array_literal_example():
+    h = Harness()
+    c = h.deployed(compile_source(spec_example("Ranks")).module)
+    assert h.call(c, "ranked", [3, 1]).return_values == (_u([10, 3, 30], 8),)
+    assert h.call(c, "ranked", [3, 4]).revert_reason == "index out of range"
 
 
 def test_spec_array_example():

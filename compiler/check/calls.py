@@ -14,6 +14,7 @@ from ..symbols import (
     InterfaceInfo,
     InternalCallRef,
     ListMethodRef,
+    LocalInfo,
     MethodInfo,
     StructCtorRef,
 )
@@ -240,6 +241,14 @@ class CallChecks:
         return t
 
     def list_method(self, e: ast.Call, f: ast.Attribute, t: T.ListType) -> T.Type:
+        local = f.obj.ref if isinstance(f.obj, ast.Name) else None
+        if isinstance(local, LocalInfo) and not self.is_storage(f.obj):
+            # push and pop on a list value in a local (or a parameter)
+            if not local.mutable:
+                self.r.error("E0207", f"the loop variable {local.name} cannot be assigned", e.span)
+                return T.ERROR
+            e.ref = ListMethodRef(f.attr, t, value=True)
+            return self.list_method_args(e, f, t)
         if not self.is_storage(f.obj):
             self.r.error(
                 "E0202",
@@ -257,6 +266,9 @@ class CallChecks:
             return T.ERROR
         e.ref = ListMethodRef(f.attr, t)
         self.fn.writes.append(e)
+        return self.list_method_args(e, f, t)
+
+    def list_method_args(self, e: ast.Call, f: ast.Attribute, t: T.ListType) -> T.Type:
         if e.kwargs:
             self.r.error("E0204", f"{f.attr} takes no keyword arguments", e.span)
         if f.attr == "push":

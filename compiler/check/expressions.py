@@ -48,6 +48,8 @@ class ExpressionChecks:
                 self.r.error("E0206", f"{n} bytes do not fit {want}", e.span)
             e.type = want
             return want
+        if isinstance(e, ast.ListLit) and isinstance(want, T.ListType | T.ArrayType):
+            return self.list_literal(e, want)
         if (
             isinstance(e, ast.BinOp)
             and isinstance(want, T.IntType)
@@ -96,6 +98,21 @@ class ExpressionChecks:
         if isinstance(e, ast.BytesLit):
             n = len(e.value)
             return T.FixedBytesType(n) if 1 <= n <= 32 else T.BytesType(max(1, n))
+        if isinstance(e, ast.ListLit):
+            if isinstance(want, T.ListType | T.ArrayType):
+                return self.list_literal(e, want)
+            for item in e.items:
+                self.expr(item)
+            if want is not None and want != T.ERROR:
+                self.r.error("E0201", f"expected {want}, found a list literal", e.span)
+            elif want is None:
+                self.r.error(
+                    "E0201",
+                    "a list literal needs its type from where it is used",
+                    e.span,
+                    "declare it first: xs: u64[3] = [1, 2, 3]",
+                )
+            return T.ERROR
         if isinstance(e, ast.Name):
             return self.name(e)
         if isinstance(e, ast.Attribute):
@@ -124,6 +141,27 @@ class ExpressionChecks:
             return t
         self.r.error("E0201", "unsupported expression", e.span)
         return T.ERROR
+
+    def list_literal(self, e: ast.ListLit, want: T.ListType | T.ArrayType) -> T.Type:
+        """``[a, b, c]`` as a ``want``: exactly N elements for ``T[N]``, at most
+        N for ``list[T, N]``, each a ``T``."""
+        n = len(e.items)
+        if isinstance(want, T.ArrayType) and n != want.size:
+            self.r.error(
+                "E0204",
+                f"{want} has {want.size} elements, the literal has {n}",
+                e.span,
+            )
+        elif isinstance(want, T.ListType) and n > want.capacity:
+            self.r.error(
+                "E0204",
+                f"{want} holds at most {want.capacity} elements, the literal has {n}",
+                e.span,
+            )
+        for item in e.items:
+            self.expect(item, want.elem)
+        e.type = want
+        return want
 
     def name(self, e: ast.Name) -> T.Type:
         local = self.lookup(e.id)

@@ -316,6 +316,18 @@ class StatementChecks:
             return local.type
         if isinstance(e, ast.Attribute | ast.Index):
             t = self.expr(e)
+            if (
+                isinstance(e, ast.Index)
+                and isinstance(e.obj, ast.Name)
+                and isinstance(e.obj.ref, LocalInfo)
+                and isinstance(e.obj.type, T.ListType | T.ArrayType)
+            ):  # an element of a list or array value: xs[i] = v
+                if not e.obj.ref.mutable:
+                    self.r.error(
+                        "E0207", f"the loop variable {e.obj.id} cannot be assigned", e.span
+                    )
+                    return None
+                return t
             root = self.local_root(e)
             if root is not None:  # a field of a struct value: o.amount = 1
                 if not root.mutable:
