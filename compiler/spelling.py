@@ -24,3 +24,11 @@ def did_you_mean(name: str, candidates: Iterable[str], shown: str = "{}") -> str
     """A hint ``did you mean X?`` (X formatted by ``shown``), or None."""
     found = closest(name, candidates)
     return f"did you mean {shown.format(found)}?" if found is not None else None
+
+
+def library_hint(library: str, name: str, qualified: Iterable[str]) -> str | None:
+    """``did you mean math.mul_div?`` among a library's members, given the
+    contract's table of qualified names (``math.mul_div``)."""
+    prefix = f"{library}."
+    members = [q[len(prefix) :] for q in qualified if q.startswith(prefix)]
+    return did_you_mean(name, members, f"{prefix}{{}}")

@@ -338,3 +338,14 @@ def test_habits_that_parse_get_the_deed_form_from_the_checker(body, code, fragme
     diags = _diagnostics(c(body))
     assert [d.code for d in diags] == [code]
     assert diags[0].hint is not None and fragment in diags[0].hint, diags[0].hint
+
+
+def test_misspelt_library_members_get_a_suggestion():
+    source = c(
+        "pub f(a: uint) -> uint:\n    return math.mul_dv(a, 1, math.BSP)", "import stdlib.math\n"
+    )
+    diags = _diagnostics(source)
+    assert [(d.code, d.hint) for d in diags] == [
+        ("E0105", "did you mean math.mul_div?"),
+        ("E0105", "did you mean math.BPS?"),
+    ]

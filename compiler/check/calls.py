@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ast
 from .. import types as T
 from ..builtins import BUILTINS, ENV_MEMBERS
-from ..spelling import did_you_mean
+from ..spelling import did_you_mean, library_hint
 from ..symbols import (
     BuiltinRef,
     ConversionRef,
@@ -96,14 +96,11 @@ class CallChecks:
         ):
             target = self.info.functions.get(f"{f.obj.id}.{f.attr}")
             if target is None:
-                names = [
-                    q.partition(".")[2] for q in self.info.functions if q.startswith(f"{f.obj.id}.")
-                ]
                 self.r.error(
                     "E0105",
                     f"library {f.obj.id} has no function {f.attr}",
                     f.span,
-                    did_you_mean(f.attr, names, f"{f.obj.id}.{{}}"),
+                    library_hint(f.obj.id, f.attr, self.info.functions),
                 )
                 return self.unchecked_call(e)
             e.ref = InternalCallRef(target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ast
 from .. import types as T
 from ..builtins import BALANCE, ENV_BASES, ENV_MEMBERS
-from ..spelling import did_you_mean
+from ..spelling import did_you_mean, library_hint
 from ..symbols import (
     BuiltinRef,
     ContractInfo,
@@ -209,14 +209,11 @@ class ExpressionChecks:
         if isinstance(obj, ast.Name) and obj.id in self.c.libraries and self.lookup(obj.id) is None:
             c = self.info.consts.get(f"{obj.id}.{e.attr}")
             if c is None:
-                names = [
-                    q.partition(".")[2] for q in self.info.consts if q.startswith(f"{obj.id}.")
-                ]
                 self.r.error(
                     "E0105",
                     f"library {obj.id} has no constant {e.attr}",
                     e.span,
-                    did_you_mean(e.attr, names, f"{obj.id}.{{}}"),
+                    library_hint(obj.id, e.attr, self.info.consts),
                 )
                 return T.ERROR
             e.ref = c
