@@ -9,6 +9,7 @@ import pytest
 from Crypto.Hash import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import values_of
 from support import Harness
 
 from deed.analyzer.context import Context
@@ -224,23 +225,7 @@ PACK_TYPES = [
 ]
 
 
-def _values_of(t: ValueType):
-    if t.tag == TAG_UINT:
-        return st.integers(0, 2**t.param - 1)
-    if t.tag == TAG_INT:
-        return st.integers(-(2 ** (t.param - 1)), 2 ** (t.param - 1) - 1)
-    if t == BOOL:
-        return st.booleans()
-    if t == ADDRESS:
-        return st.binary(min_size=20, max_size=20)
-    if t.tag == TAG_FIXED_BYTES:
-        return st.binary(min_size=t.param, max_size=t.param)
-    if t.tag == TAG_BYTES:
-        return st.binary(max_size=t.param)
-    return st.text(max_size=t.param // 4)
-
-
-pack_values = st.tuples(*[_values_of(t) for t in PACK_TYPES[:-1]], st.integers(0, 2))
+pack_values = st.tuples(*[values_of(t) for t in PACK_TYPES[:-1]], st.integers(0, 2))
 
 
 @settings(
@@ -321,7 +306,7 @@ def test_encode_of_random_type_lists(data, names):
     h = Harness()
     addr = h.deployed(compile_source(source, "r.deed").module)
     for _ in range(3):
-        values = [data.draw(_values_of(t)) for t in types]
+        values = [data.draw(values_of(t)) for t in types]
         expected = packing.encode(types, values)
         assert h.call(addr, "enc", values).return_values == (expected,)
         assert h.call(addr, "digest", values).return_values == (keccak256(expected),)
