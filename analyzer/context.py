@@ -204,6 +204,20 @@ class Context:
             done[name] = s
         return {name: done[name] for name in self.direct}
 
+    @cached_property
+    def access(self):
+        """Who may cause each effect (analyzer/access.py)."""
+        from .access import AccessModel
+
+        return AccessModel(self)
+
+    @cached_property
+    def taint(self):
+        """Which sources every value carries (analyzer/taint.py)."""
+        from .taint import Taint
+
+        return Taint(self)
+
     def loop_blocks(self, f: ir.Function) -> set[int]:
         existing = {b.index for b in f.blocks}
         out: set[int] = set()
