@@ -112,12 +112,11 @@ class AccessModel:
     def flows(self) -> dict[str, FunctionFlow]:
         out: dict[str, FunctionFlow] = {}
         for f in self.ctx.program.functions:
-            out[f.name] = FunctionFlow(f, self._postconditions)
+            out[f.name] = FunctionFlow(f, self._peer)
         return out
 
-    def _postconditions(self, name: str) -> list[Fact]:
-        flow = self.flows.get(name)
-        return flow.postconditions if flow is not None else []
+    def _peer(self, name: str) -> FunctionFlow:
+        return self.flows[name]
 
     def path_of(self, f: ir.Function, key: ir.Expr) -> str | None:
         flow = self.flows[f.name]
@@ -223,12 +222,76 @@ class AccessModel:
 
     def entry_effects(self, f: ir.Function) -> list[Effect]:
         """Effects a transaction entering ``f`` can have, with their guards."""
-        out = []
-        for e in self.local_effects(f.name):
-            e = _copy(e)
-            e.guards = self.guards(e.facts)
-            out.append(e)
+        cache = self.__dict__.setdefault("_entry_effects", {})
+        if f.name not in cache:
+            out = []
+            for e in self.local_effects(f.name):
+                e = _copy(e)
+                e.guards = self.guards(e.facts)
+                out.append(e)
+            cache[f.name] = out
+        return cache[f.name]
+
+    def builtins_reached(self, name: str, builtin: str) -> list[tuple[ir.Builtin, object]]:
+        """Every call of ``builtin`` a call of ``name`` makes, directly or in
+        helpers, resolved in ``name``'s frame, with the statement holding it."""
+        cache = self.__dict__.setdefault("_builtins_reached", {})
+        if (name, builtin) in cache:
+            return cache[(name, builtin)]
+        flow = self.flows[name]
+        out: list[tuple[ir.Builtin, object]] = []
+        for b in self.ctx.functions[name].blocks:
+            if b.index not in flow.reachable:
+                continue
+            for s in [*b.stmts, b.term]:
+                for n in nodes_of(s):
+                    if isinstance(n, ir.Builtin) and n.name == builtin:
+                        out.append((flow.resolve(n, b.index), s))
+                    elif isinstance(n, ir.Call):
+                        params = {k: flow.resolve(a, b.index) for k, a in enumerate(n.args)}
+                        for inner, stmt in self.builtins_reached(n.function, builtin):
+                            out.append((substitute(inner, params), stmt))
+        cache[(name, builtin)] = out
         return out
+
+    # ------------------------------------------------------------------ payouts
+
+    def payout_reason(self, f: ir.Function, e: Effect) -> str | None:
+        """Why a value-moving effect is authorised, or None: it is guarded;
+        it passes on what the caller pays in; it refunds the caller's own
+        entry; or it pays a party the caller cannot choose an amount the
+        caller does not choose either."""
+        if e.guards:
+            return "guarded by " + ", ".join(g.text() for g in e.guards)
+        amount = e.amount if e.amount is not None else ir.Const(None, 0)
+        if f.payable and "value" in self.ctx.taint.expr(f, amount) and not self._drains(f, amount):
+            return "passes on what the caller pays in"
+        if e.to is not None and is_caller(e.to) and self._own_entry(amount, e.facts):
+            return "refunds the caller's own entry"
+        if e.to is not None and "param" not in self.ctx.taint.expr(f, amount):
+            party = self._party(e.to)
+            if party is not None:
+                return f"pays {party.subject}, a party the caller cannot choose"
+        return None
+
+    def _drains(self, f: ir.Function, amount: ir.Expr) -> bool:
+        """The amount also carries a caller's argument or the balance."""
+        labels = self.ctx.taint.expr(f, amount)
+        return bool(labels & {"param", "balance"})
+
+    @staticmethod
+    def _own_entry(amount: ir.Expr, facts: list[Fact]) -> bool:
+        """The amount is (bounded by) storage kept under the caller's key."""
+        if any(caller_keyed(n) for n in ir.walk(amount)):
+            return True
+        text = ir.format_expr(amount)
+        for fact in facts:
+            c = fact.cond
+            if isinstance(c, ir.Compare) and c.op in ("le", "lt", "ge", "gt"):
+                sides = (ir.format_expr(c.left), ir.format_expr(c.right))
+                if text in sides and any(caller_keyed(n) for n in ir.walk(c)):
+                    return True
+        return False
 
     # ------------------------------------------------------------------ guards
 
@@ -317,15 +380,40 @@ class AccessModel:
             if (self.open_paths, self.claimed_paths) == before:
                 return
 
-    def written_paths(self, entries_only: bool = True) -> set[str]:
-        """Storage paths some reachable, satisfiable write sets."""
-        out: set[str] = set()
+    @cached_property
+    def initialized(self) -> set[str]:
+        """Storage paths a transaction can really write: in ``init``, or in a
+        reachable effect whose guards someone can pass (a guard on an owner
+        nobody can set passes no one). A least fixpoint."""
+        done: set[str] = set()
+        init = [f for f in self.ctx.program.functions if f.is_init]
+        for f in init:
+            done |= {e.path for e in self.local_effects(f.name) if e.kind == "store" and e.path}
+        entries = [f for f in self.ctx.program.functions if f.public and not f.is_init]
+        while True:
+            before = set(done)
+            for f in entries:
+                for e in self.entry_effects(f):
+                    if e.kind == "store" and e.path and self.passable(e, done):
+                        done.add(e.path)
+            if done == before:
+                return done
+
+    def passable(self, e: Effect, initialized: set[str] | None = None) -> bool:
+        """Someone can pass the guards of ``e``: none compares the caller with
+        state that no reachable code ever sets."""
+        have = self.initialized if initialized is None else initialized
+        for g in e.guards:
+            if g.kind in ("caller", "role", "record-owner") and not _written(g.subject, have):
+                return False
+        return True
+
+    def reachable_effects(self) -> list[Effect]:
+        """Every effect of every entry that someone can reach."""
+        out = []
         for f in self.ctx.program.functions:
-            if not (f.public or f.is_init):
-                continue
-            for e in self.local_effects(f.name):
-                if e.kind == "store" and e.path is not None:
-                    out.add(e.path)
+            if f.public or f.is_init:
+                out += [e for e in self.entry_effects(f) if self.passable(e)]
         return out
 
     def describe(self, f: ir.Function) -> list[str]:
@@ -336,6 +424,12 @@ class AccessModel:
             guard = ", ".join(g.text() for g in e.guards) or "unguarded"
             lines.append(f"{what}: {guard}")
         return list(dict.fromkeys(lines))
+
+
+def _written(subject: str, paths: set[str]) -> bool:
+    return any(
+        p == subject or p.startswith(subject + "[") or subject.startswith(p + "[") for p in paths
+    )
 
 
 def _effect_text(e: Effect) -> str:

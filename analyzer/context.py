@@ -218,6 +218,30 @@ class Context:
 
         return Taint(self)
 
+    @cached_property
+    def siblings(self) -> list[Context]:
+        """The other contracts compiled from the same source file."""
+        from deed.compiler.diagnostics import CompileError
+        from deed.compiler.driver import CompilerOutput
+
+        names = [c.name for c in self.out.syntax.contracts if c.name != self.program.contract]
+        out = []
+        for name in dict.fromkeys(names):
+            try:
+                out.append(Context(CompilerOutput(self.source, self.out.path, contract=name)))
+            except CompileError:
+                continue
+        return out
+
+    def sibling_writes(self, method: str) -> bool:
+        """Some other contract of the compilation has a public function
+        ``method`` that writes its storage."""
+        for sib in self.siblings:
+            s = sib.summaries.get(method)
+            if s is not None and s.public and s.writes:
+                return True
+        return False
+
     def loop_blocks(self, f: ir.Function) -> set[int]:
         existing = {b.index for b in f.blocks}
         out: set[int] = set()

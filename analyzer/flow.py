@@ -93,7 +93,7 @@ class FunctionFlow:
     """Dominators, definitions and facts of one function."""
 
     function: ir.Function
-    postconditions_of: object = field(repr=False)  # name -> list[Fact], for callees
+    peer: object = field(repr=False)  # name -> FunctionFlow of a callee
 
     @cached_property
     def blocks(self) -> dict[int, ir.Block]:
@@ -182,12 +182,43 @@ class FunctionFlow:
                 chain = self._short_circuit(e.index, at_block)
                 if chain is not None:
                     return self.resolve(chain, None, depth + 1)
+            if isinstance(e.type, T.BoolType) and len(defs) > 1:
+                return self._alternatives(e, defs)
             return e
         kids = ir.children(e)
         if not kids:
             return e
+        if isinstance(e, ir.Call):
+            value = self.peer(e.function).return_value
+            if value is not None:
+                params = {k: self.resolve(a, at_block, depth + 1) for k, a in enumerate(e.args)}
+                return substitute(value, params)
         rebuilt = _rebuild(e, [self.resolve(k, at_block, depth + 1) for k in kids])
         return rebuilt if rebuilt is not None else e
+
+    def _alternatives(self, local: ir.Local, defs) -> ir.Expr:
+        """A flag set in several places (``ok = a; for ...: if c: ok = True``)
+        is true when one of its assignments was true together with what held
+        where it was made: the or of (value and the facts at each assignment)."""
+        busy = self.__dict__.setdefault("_busy", set())
+        if local.index in busy:
+            return local
+        busy.add(local.index)
+        try:
+            options: list[ir.Expr] = []
+            for block, index, value in defs:
+                if isinstance(value, ir.Const) and value.value is False:
+                    continue
+                terms = [] if isinstance(value, ir.Const) else [self.resolve(value, block)]
+                for fact in self.facts_at(block, index):
+                    c = fact.cond if fact.holds else ir.Unary(T.BOOL, "not", fact.cond)
+                    terms.append(c)
+                if not terms:
+                    return local  # assigned true unconditionally: nothing known
+                options.append(_fold("and", terms))
+            return _fold("or", options) if options else local
+        finally:
+            busy.discard(local.index)
 
     def _short_circuit(self, local: int, join: int) -> ir.Expr | None:
         """The condition a lowered ``a and b`` / ``a or b`` leaves in ``local``
@@ -237,7 +268,7 @@ class FunctionFlow:
                 if isinstance(n, ir.Call):
                     args = [self.resolve(a, block) for a in n.args]
                     params = dict(enumerate(args))
-                    for fact in self.postconditions_of(n.function):
+                    for fact in self.peer(n.function).postconditions:
                         out.append(Fact(substitute(fact.cond, params), fact.holds))
                 elif isinstance(n, ir.Builtin) and n.name in SIGNATURE_CHECKS:
                     out.append(Fact(self.resolve(n, block)))
@@ -275,6 +306,19 @@ class FunctionFlow:
         return out
 
     @cached_property
+    def return_value(self) -> ir.Expr | None:
+        """What the function returns, when it is one expression (one return
+        of a value, or several of the same): a helper ``is_owner()`` read as
+        its condition at the call."""
+        values = {}
+        for b in self.function.blocks:
+            t = b.term
+            if isinstance(t, ir.Return) and t.value is not None and b.index in self.reachable:
+                v = self.resolve(t.value, b.index)
+                values[ir.format_expr(v)] = v
+        return next(iter(values.values())) if len(values) == 1 else None
+
+    @cached_property
     def postconditions(self) -> list[Fact]:
         """Facts that hold whenever this function returns normally."""
         returns = [
@@ -289,6 +333,13 @@ class FunctionFlow:
             facts = {f.key: f for f in self.facts_at(r, len(self.blocks[r].stmts))}
             common = facts if common is None else {k: v for k, v in common.items() if k in facts}
         return list((common or {}).values())
+
+
+def _fold(op: str, terms: list[ir.Expr]) -> ir.Expr:
+    out = terms[0]
+    for t in terms[1:]:
+        out = ir.Logic(T.BOOL, op, out, t)
+    return out
 
 
 def _rebuild(e: ir.Expr, kids: list[ir.Expr]) -> ir.Expr | None:

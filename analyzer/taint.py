@@ -4,7 +4,8 @@ A label names a source a detector cares about: ``timestamp`` and ``height``
 (what a block producer chooses), ``caller`` and ``value`` (``msg.sender``,
 ``msg.value``), ``origin``, ``param`` (an argument of a transaction),
 ``deploy`` (an argument of ``init``), ``balance``, ``ext`` (what another
-contract returned), ``state:PATH`` (read from storage). Labels flow through
+contract returned), ``state:PATH`` (read from storage), and ``stored:LABEL``
+for what an earlier transaction's caller chose and storage kept. Labels flow through
 every operator, through locals (flow-insensitively: a local carries what any
 of its assignments carries), through private and library functions (each
 analysed for the labels its arguments carry at a call: the call graph is
@@ -33,6 +34,13 @@ ENV_LABELS = {
     "self.balance": "balance",
 }
 BUILTIN_LABELS = {"balance": "balance"}
+# what a past transaction chose is not what this one chooses: through storage
+# these labels become ``stored:LABEL``; block values stay what they are
+PER_TRANSACTION = frozenset({"param", "caller", "value", "origin", "ext"})
+
+
+def through_storage(labels: Labels) -> Labels:
+    return frozenset(f"stored:{x}" if x in PER_TRANSACTION else x for x in labels)
 
 
 def storage_path(ctx, key: ir.Expr, resolve=None) -> str | None:
@@ -98,7 +106,7 @@ class Taint:
             for f in self._entries():
                 for path, labels in self.function(f.name, self.entry_args(f)).stores.items():
                     written.setdefault(path, set()).update(labels)
-            new = {p: frozenset(v) for p, v in written.items()}
+            new = {p: through_storage(frozenset(v)) for p, v in written.items()}
             if new == self.state:
                 return
             self.state = new

@@ -1,7 +1,5 @@
-from deed.compiler import ir
-
 from ..model import Detector
-from ._util import exposed, is_param
+from ._util import exposed
 
 
 class CallerControlledSend(Detector):
@@ -9,23 +7,31 @@ class CallerControlledSend(Detector):
     title = "Send to an address the caller chooses, unchecked"
     impact = "high"
     confidence = "medium"
-    finds = "A public function that sends value to one of its own parameters and never checks msg.sender."
-    why = "The caller picks where the money goes: unless the amount is the caller's own, this pays strangers."
-    fix = "Send to an address kept in state (the seller, the holder), or check that the caller may direct the payment."
+    finds = "A send (or a call carrying value) whose recipient comes from a transaction's arguments (directly, through locals, helpers or storage anyone can write), with no guard on the caller on every path to it."
+    why = "The caller names who receives the contract's money: anyone can pay themselves."
+    fix = "Pay a recipient the contract recorded (the seller, the policy holder), or check who may call it."
 
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            if not exposed(f) or ctx.summaries[f.name].checks_caller:
+            if not exposed(f):
                 continue
-            for b in f.blocks:
-                for s in b.stmts:
-                    if isinstance(s, ir.Send) and is_param(s.to, f):
-                        out.append(
-                            self.finding(
-                                f"{f.name} sends to its parameter {s.to.name} without checking the caller",
-                                s.span,
-                                f.name,
-                            )
-                        )
+            for e in ctx.access.entry_effects(f):
+                if not e.moves_value or e.guards or e.to is None:
+                    continue
+                if "param" not in ctx.taint.expr(f, e.to):
+                    continue
+                if (
+                    f.payable
+                    and ctx.access.payout_reason(f, e) == "passes on what the caller pays in"
+                ):
+                    continue
+                out.append(
+                    self.finding(
+                        f"{f.name} pays an address its caller chooses, and nothing checks the caller",
+                        e.stmt.span,
+                        f.name,
+                    )
+                )
+                break
         return out

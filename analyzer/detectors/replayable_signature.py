@@ -1,8 +1,11 @@
 from deed.compiler import ir
 
-from ..context import expressions, mentions
 from ..model import Detector
-from ._util import nodes, statements
+
+
+def leaves(e: ir.Expr) -> set[str]:
+    """The parameters and storage reads an expression is built from."""
+    return {ir.format_expr(n) for n in ir.walk(e) if isinstance(n, ir.Local | ir.Load)}
 
 
 class ReplayableSignature(Detector):
@@ -10,28 +13,49 @@ class ReplayableSignature(Detector):
     title = "Signature check with no nonce or expiry"
     impact = "high"
     confidence = "medium"
-    finds = "verify_ed25519 in a function that neither records anything in storage (a nonce, a used flag) nor looks at block.timestamp (an expiry)."
+    finds = (
+        "A signature check guarding a public function (directly or in a helper, judged at every "
+        "public caller) whose signed message contains nothing the function then records (a nonce, "
+        "a used flag, the record's new status) and nothing it checks against block.timestamp (an expiry)."
+    )
     why = "The same signed message can be submitted again and again: a signed payout or approval is replayed."
-    fix = "Put a nonce or an expiry in the signed message and record it as used: require(not self.used[digest]); self.used[digest] = True."
+    fix = "Sign a nonce (signed_by takes one) and record it as used in the same function: require(not self.used[nonce]); self.used[nonce] = True. Or sign an expiry and check it."
 
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            checks = [
-                s for s, n in nodes(f) if isinstance(n, ir.Builtin) and n.name == "verify_ed25519"
-            ]
-            if not checks:
+            if not f.public or f.is_init:  # a view's verdict is replayed by its callers
                 continue
-            s = ctx.summaries[f.name]
-            uses_time = any(
-                mentions(e, "block.timestamp") for _, st in statements(f) for e in expressions(st)
-            )
-            if not s.writes and not uses_time:
+            effects = ctx.access.entry_effects(f)
+            recorded = set()
+            for e in effects:
+                if e.kind == "store":
+                    recorded |= leaves(e.key) | leaves(e.value)
+                    if e.path:
+                        recorded.add(f"path:{e.path}")
+            for check, stmt in ctx.access.builtins_reached(f.name, "verify_ed25519"):
+                message = check.args[1]
+                signed = leaves(message)
+                facts = [x for e in effects for x in e.facts]
+                facts += ctx.access.flows[f.name].postconditions
+                if signed & recorded or self._expires(facts, signed):
+                    continue
                 out.append(
                     self.finding(
-                        f"{f.name} accepts a signature that can be used again",
-                        checks[0].span,
+                        f"{f.name} accepts a signed message that can be used again: nothing in it is recorded as used or expires",
+                        stmt.span,
                         f.name,
                     )
                 )
+                break
         return out
+
+    @staticmethod
+    def _expires(facts, signed: set[str]) -> bool:
+        """A condition ties block.timestamp to something signed."""
+        for fact in facts:
+            nodes = list(ir.walk(fact.cond))
+            if any(isinstance(n, ir.Env) and n.name == "block.timestamp" for n in nodes):
+                if leaves(fact.cond) & signed:
+                    return True
+        return False

@@ -1,4 +1,6 @@
-from ..model import Detector
+from ..model import Detector, Finding
+from ..taint import root_of
+from .unprotected_role_change import authority_roots
 
 
 class UninitializedState(Detector):
@@ -6,16 +8,30 @@ class UninitializedState(Detector):
     title = "State read but never written"
     impact = "low"
     confidence = "medium"
-    finds = "A state variable that some function reads and no function (init included) ever writes."
-    why = "It always holds its zero value: a zero address as owner, a zero limit, a zero price. Usually a forgotten assignment in init."
-    fix = "Set it in init (or in the function meant to set it), or replace it with a constant."
+    finds = "A state variable that some function reads and no reachable code ever writes: no write at all, writes only in dead code or in helpers nobody calls, or only behind a check of the caller against state that is itself never set. High when the variable decides who may act (an owner, an oracle, a signer)."
+    why = "It always holds its zero value: a zero address as owner, a zero limit, a zero price. An authority that is never set locks every function it guards, or, as a signer, may accept what it should refuse."
+    fix = "Set it in init (or in a function someone can call), or replace it with a constant."
 
     def detect(self, ctx):
         reads = set().union(*(s.reads for s in ctx.direct.values())) if ctx.direct else set()
-        writes = set().union(*(s.writes for s in ctx.direct.values())) if ctx.direct else set()
+        written = {root_of(p) for p in ctx.access.initialized}
+        authorities = authority_roots(ctx)
         spans = ctx.state_spans()
-        return [
-            self.finding(f"{name} is read but never written: it is always zero", spans[name])
-            for name, _ in ctx.program.state
-            if name in reads and name not in writes
-        ]
+        out = []
+        for name, _ in ctx.program.state:
+            if name not in reads or name in written:
+                continue
+            high = name in authorities
+            message = f"{name} is read but no reachable code writes it: it is always zero"
+            if high:
+                message += "; it decides who may act"
+            out.append(
+                Finding(
+                    self.id,
+                    "high" if high else self.impact,
+                    self.confidence,
+                    message,
+                    spans[name],
+                )
+            )
+        return out

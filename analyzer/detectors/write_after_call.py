@@ -1,8 +1,4 @@
-from deed.compiler import ir
-
-from ..context import all_nodes
 from ..model import Detector
-from ._util import reachable_from
 
 
 class WriteAfterCall(Detector):
@@ -10,39 +6,45 @@ class WriteAfterCall(Detector):
     title = "State written after an external call"
     impact = "medium"
     confidence = "medium"
-    finds = "A storage write that can run after a call to another contract in the same function."
-    why = "Deed refuses reentrant calls, so this is not reentrancy; but the callee saw the old state, and a callee that fails late leaves the update half done for the reader. Checks-effects-interactions keeps contracts easy to reason about."
-    fix = "Update state first, then call other contracts."
+    finds = (
+        "A storage write, or a call that writes another contract of the same compilation, that can "
+        "run after a call to another contract in the same transaction: in the function itself or "
+        "in the helpers it calls."
+    )
+    why = (
+        "The VM refuses a call into a contract already on the call stack, so a contract cannot be "
+        "re-entered; but the callee (a hook, a token with transfer hooks) can call a third contract "
+        "that reads this contract's or its partner's state before it is updated. A vault that paid "
+        "through a hook before burning shares in a separate ledger paid twice the deposit."
+    )
+    fix = "Update every contract's state first (checks, effects), then call other contracts (interactions)."
 
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            blocks = {b.index: b for b in f.blocks}
-            for b in f.blocks:
-                items = [*b.stmts, b.term]
-                for i, s in enumerate(items):
-                    if not any(isinstance(n, ir.ExtCall) for n in all_nodes(s)):
-                        continue
-                    later = [x for x in items[i + 1 :] if isinstance(x, ir.Store)]
-                    for r in reachable_from(f, b.index):
-                        later += [x for x in blocks[r].stmts if isinstance(x, ir.Store)]
-                    if later:
-                        out.append(
-                            self.finding(
-                                f"{f.name} writes storage after calling another contract",
-                                later[0].span,
-                                f.name,
-                            )
-                        )
-                        break
-        return _unique(out)
+            if not (f.public and not f.view):
+                continue
+            for e in ctx.access.entry_effects(f):
+                if not e.after_call:
+                    continue
+                what = self._effect(ctx, e)
+                if what is None:
+                    continue
+                where = f" (in {' -> '.join(e.via)})" if e.via else ""
+                out.append(
+                    self.finding(
+                        f"{f.name} {what}{where} after calling another contract",
+                        e.stmt.span,
+                        f.name,
+                    )
+                )
+                break
+        return out
 
-
-def _unique(findings):
-    seen, out = set(), []
-    for x in findings:
-        key = (x.function, x.span)
-        if key not in seen:
-            seen.add(key)
-            out.append(x)
-    return out
+    @staticmethod
+    def _effect(ctx, e) -> str | None:
+        if e.kind == "store":
+            return f"writes {e.path or 'storage'}"
+        if e.kind == "call" and e.call is not None and ctx.sibling_writes(e.call.method):
+            return f"changes another contract's state ({e.call.interface}.{e.call.method})"
+        return None
