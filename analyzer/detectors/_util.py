@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deed.compiler import ir
 
-from ..context import all_nodes
+from ..context import all_nodes, expressions
 
 
 def statements(f: ir.Function):
@@ -41,3 +41,20 @@ def is_param(e: ir.Expr, f: ir.Function) -> bool:
 def exposed(f: ir.Function) -> bool:
     """Callable by transactions and changing things: public, not a view, not init."""
     return f.public and not f.view and not f.is_init
+
+
+def resolved_nodes(ctx, f: ir.Function):
+    """(statement, expression node) pairs with locals and helper results
+    resolved: ``q = a / b; r = q * c`` shows the quotient inside the product."""
+    flow = ctx.access.flows[f.name]
+    for b in f.blocks:
+        if b.index not in flow.reachable:
+            continue
+        for s in [*b.stmts, b.term]:
+            for e in expressions(s):
+                for n in ir.walk(flow.resolve(e, b.index)):
+                    yield s, n
+
+
+def mentions_env(e: ir.Expr, names) -> bool:
+    return any(isinstance(n, ir.Env) and n.name in names for n in ir.walk(e))

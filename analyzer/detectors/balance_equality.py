@@ -1,7 +1,17 @@
 from deed.compiler import ir
 
 from ..model import Detector
-from ._util import nodes
+from ._util import resolved_nodes
+
+
+def _balance(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Env):
+        return e.name == "self.balance"
+    if isinstance(e, ir.Builtin) and e.name == "balance":
+        return True
+    if isinstance(e, ir.Binary) and e.op in ("add", "sub"):
+        return _balance(e.left) or _balance(e.right)
+    return False
 
 
 class BalanceEquality(Detector):
@@ -16,12 +26,9 @@ class BalanceEquality(Detector):
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            for s, n in nodes(f):
+            for s, n in resolved_nodes(ctx, f):
                 if isinstance(n, ir.Compare) and n.op in ("eq", "ne"):
-                    if any(
-                        isinstance(x, ir.Env) and x.name == "self.balance"
-                        for x in (n.left, n.right)
-                    ):
+                    if any(_balance(x) for x in (n.left, n.right)):
                         out.append(
                             self.finding(
                                 "the contract's balance is compared exactly", s.span, f.name

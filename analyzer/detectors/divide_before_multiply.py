@@ -1,7 +1,7 @@
 from deed.compiler import ir
 
 from ..model import Detector
-from ._util import nodes
+from ._util import resolved_nodes
 
 
 class DivideBeforeMultiply(Detector):
@@ -16,7 +16,7 @@ class DivideBeforeMultiply(Detector):
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            for s, n in nodes(f):
+            for s, n in resolved_nodes(ctx, f):
                 if isinstance(n, ir.Binary) and n.op == "mul":
                     if any(isinstance(x, ir.Binary) and x.op == "div" for x in (n.left, n.right)):
                         out.append(

@@ -1,7 +1,20 @@
 from deed.compiler import ir
 
 from ..model import Detector
-from ._util import nodes
+from ._util import mentions_env, resolved_nodes
+
+BLOCK_VALUES = ("block.timestamp", "block.height")
+
+
+def _is_time(e: ir.Expr) -> bool:
+    """A block value or arithmetic on it (not a hash or a modulo of it)."""
+    if isinstance(e, ir.Env):
+        return e.name in BLOCK_VALUES
+    if isinstance(e, ir.Binary) and e.op in ("add", "sub", "min", "max"):
+        return _is_time(e.left) or _is_time(e.right)
+    if isinstance(e, ir.Unary) and e.op == "cast":
+        return _is_time(e.operand)
+    return False
 
 
 class TimestampEquality(Detector):
@@ -9,20 +22,17 @@ class TimestampEquality(Detector):
     title = "Strict equality on the block's time or height"
     impact = "low"
     confidence = "high"
-    finds = "block.timestamp or block.height compared with == or !=."
+    finds = "block.timestamp or block.height (or a sum or difference of it, kept in locals or returned by helpers) compared with == or !=."
     why = "No block may land on that exact second or height: the condition may never hold, and the money waits forever."
     fix = "Compare with >= or <: deadlines are moments after which something may happen."
 
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            for s, n in nodes(f):
+            for s, n in resolved_nodes(ctx, f):
                 if isinstance(n, ir.Compare) and n.op in ("eq", "ne"):
                     sides = [n.left, n.right]
-                    if any(
-                        isinstance(x, ir.Env) and x.name in ("block.timestamp", "block.height")
-                        for x in sides
-                    ):
+                    if any(mentions_env(x, BLOCK_VALUES) and _is_time(x) for x in sides):
                         out.append(
                             self.finding(
                                 f"{'==' if n.op == 'eq' else '!='} on a block value", s.span, f.name

@@ -1,9 +1,9 @@
 from deed.compiler import ir
 
 from ..model import Detector
-from ._util import nodes
+from ._util import resolved_nodes
 
-BLOCK_VALUES = ("block.timestamp", "block.height")
+BLOCK_LABELS = frozenset({"timestamp", "height"})
 
 
 class WeakRandomness(Detector):
@@ -18,15 +18,13 @@ class WeakRandomness(Detector):
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            for s, n in nodes(f):
+            for s, n in resolved_nodes(ctx, f):
                 inner = None
-                if isinstance(n, ir.Binary) and n.op == "mod":
+                if isinstance(n, ir.Binary) and n.op == "mod" and not _elapsed(n.left):
                     inner = n.left
                 elif isinstance(n, ir.Builtin) and n.name in ("sha256", "keccak256"):
                     inner = n.args[0]
-                if inner is not None and any(
-                    isinstance(x, ir.Env) and x.name in BLOCK_VALUES for x in ir.walk(inner)
-                ):
+                if inner is not None and ctx.taint.expr(f, inner) & BLOCK_LABELS:
                     out.append(
                         self.finding(
                             "a block value feeds a modulo or a hash, as if it were random",
@@ -36,3 +34,8 @@ class WeakRandomness(Detector):
                     )
                     break
         return out
+
+
+def _elapsed(e: ir.Expr) -> bool:
+    """Time since a start, taken modulo a period: a calendar, not a lottery."""
+    return isinstance(e, ir.Binary) and e.op == "sub"
