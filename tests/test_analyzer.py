@@ -36,6 +36,7 @@ def test_standard_contracts_analyze_clean():
     for path in STANDARD:
         a = analyze(compile_file(path.relative_to(ROOT)))
         assert a.findings == [], (path.name, [f.message for f in a.findings])
+        assert a.unused == a.unknown == a.unjustified == [], path.name
 
 
 def test_sarif_output_is_valid_sarif_2_1_0():
