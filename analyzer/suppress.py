@@ -30,6 +30,8 @@ from deed.compiler import ast
 # the id is taken up to the closing parenthesis, whatever it holds, so that a
 # misspelt id (Send-In-Loop, two ids) is reported rather than ignored
 PATTERN = re.compile(r"#\s*deed:\s*allow\(([^)]*)\)\s*(.*)$")
+# a string literal (as the grammar's STRING): its text is not a comment
+STRING = re.compile(r'"([^"\\\n]|\\.)*"')
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,11 @@ class Source:
 def suppressions(source: str) -> list[Suppression]:
     out = []
     for number, text in enumerate(source.splitlines(), start=1):
-        m = PATTERN.search(text)
+        # find the comment with string literals blanked (same length, so the
+        # position holds), then read the reason from the line as written
+        blanked = STRING.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', text)
+        found = PATTERN.search(blanked)
+        m = PATTERN.match(text, found.start()) if found else None
         if m:
             out.append(Suppression(m.group(1).strip(), number, m.group(2).strip()))
     return out

@@ -13,6 +13,7 @@ from deed.analyzer.model import Detector
 from deed.analyzer.printers import call_graph, cfg, summary
 from deed.analyzer.report import sarif
 from deed.analyzer.run import analyze
+from deed.analyzer.suppress import suppressions
 from deed.cli.main import main
 from deed.compiler.driver import compile_file, compile_source
 
@@ -301,3 +302,16 @@ contract B:
     src = tmp_path / "t.deed"
     src.write_text(text)
     assert run("analyze", src).output.count("unused suppression") == 1
+
+
+def test_an_allow_is_a_comment_not_the_text_of_a_string():
+    text = """contract Notes:
+    n: uint
+    pub note(x: uint):
+        require(x > 0, "# deed: allow(unused-state) not a comment")
+        self.n = x  # deed: allow(unused-state) the "next" version reads it
+"""
+    a = analyze(compile_source(text, "t.deed"), detectors=by_id("unused-state"))
+    [(line, reason)] = [(s.line, s.reason) for s in suppressions(text)]
+    assert (line, reason) == (5, 'the "next" version reads it')
+    assert a.unused == [s for s in suppressions(text)]
