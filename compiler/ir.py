@@ -163,6 +163,9 @@ class Eval(Located):
 class Require(Located):
     cond: Expr
     message: str
+    # inserted by the compiler (a bounds, enum, size or loop-bound check), not
+    # written by the author: the analyzer judges only the author's conditions
+    implicit: bool = field(default=False, kw_only=True)
 
 
 Stmt = SetLocal | Unpack | Store | EmitEvent | Send | Eval | Require

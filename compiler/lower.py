@@ -188,7 +188,7 @@ class _FunctionLowerer:
                     inside = ir.Compare(
                         T.BOOL, "lt", ir.Local(t, i, name), ir.Const(t, len(t.members))
                     )
-                    self.emit(ir.Require(inside, f"{name} is not a {t.name}"))
+                    self.emit(ir.Require(inside, f"{name} is not a {t.name}", implicit=True))
             self.check_list_params()
         self.body(fn.node.body)
         if self.current.term is None:
@@ -475,6 +475,7 @@ class _FunctionLowerer:
                         ir.Const(t, bound) if bound <= t.range[1] else ir.Const(t, t.range[1]),
                     ),
                     "loop bound exceeded",
+                    implicit=True,
                 )
             )
             self.terminate(ir.Jump(after.index))
@@ -647,6 +648,7 @@ class _FunctionLowerer:
             ir.Require(
                 ir.Compare(T.BOOL, "lt", index, self.list_value_length(t, data)),
                 "index out of range",
+                implicit=True,
             )
         )
         return self.list_value_element(t, data, index)
@@ -704,6 +706,7 @@ class _FunctionLowerer:
             ir.Require(
                 ir.Compare(T.BOOL, "lt", index, self.list_value_length(t, data)),
                 "index out of range",
+                implicit=True,
             )
         )
         current = self.list_value_element(t, data, index)
@@ -740,7 +743,11 @@ class _FunctionLowerer:
                 size = ir.Builtin(T.UINT, "len", [data])
                 exact = ir.Const(T.UINT, t.size * T.element_width(t.elem))
                 self.emit(
-                    ir.Require(ir.Compare(T.BOOL, "eq", size, exact), f"{loc.name} is not a {t}")
+                    ir.Require(
+                        ir.Compare(T.BOOL, "eq", size, exact),
+                        f"{loc.name} is not a {t}",
+                        implicit=True,
+                    )
                 )
             elif isinstance(t, T.ListType) and T.element_width(t.elem) > 1:
                 data = ir.Local(t, self.slot(loc), loc.name)
@@ -750,6 +757,7 @@ class _FunctionLowerer:
                     ir.Require(
                         ir.Compare(T.BOOL, "eq", whole, ir.Const(T.UINT, 0)),
                         f"{loc.name} is not a {t}",
+                        implicit=True,
                     )
                 )
 
@@ -770,6 +778,7 @@ class _FunctionLowerer:
             ir.Require(
                 ir.Compare(T.BOOL, "eq", size, ir.Const(T.UINT, 32 * len(rtype.fields))),
                 f"report data is not a {rtype.name}",
+                implicit=True,
             )
         )
         return data
@@ -813,7 +822,9 @@ class _FunctionLowerer:
         index = self.held(self.expr(e.index), T.UINT, "index")
         self.emit(
             ir.Require(
-                ir.Compare(T.BOOL, "lt", index, self.length(container, base)), "index out of range"
+                ir.Compare(T.BOOL, "lt", index, self.length(container, base)),
+                "index out of range",
+                implicit=True,
             )
         )
         return ir.MapKey(T.BYTES32, base, index)
@@ -825,7 +836,7 @@ class _FunctionLowerer:
             data = ir.Local(t, self.slot(local), local.name)
             n = self.list_value_length(t, data)
             full = ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity))
-            self.emit(ir.Require(full, "list is full"))
+            self.emit(ir.Require(full, "list is full", implicit=True))
             element = self.encode_element(t.elem, self.value(e.args[0], t.elem))
             self.emit(
                 ir.SetLocal(self.slot(local), local.name, ir.Builtin(t, "concat", [data, element]))
@@ -834,7 +845,11 @@ class _FunctionLowerer:
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
         self.emit(
-            ir.Require(ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity)), "list is full")
+            ir.Require(
+                ir.Compare(T.BOOL, "lt", n, ir.Const(T.UINT, t.capacity)),
+                "list is full",
+                implicit=True,
+            )
         )
         slot = ir.MapKey(T.BYTES32, base, n)
         if isinstance(t.elem, T.StructType):  # one store per leaf field
@@ -851,7 +866,11 @@ class _FunctionLowerer:
         t = e.ref.list
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
-        self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty", implicit=True
+            )
+        )
         last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
         slot = self.held(ir.MapKey(T.BYTES32, base, last), T.BYTES32, "key")
         out: list[ir.Expr] = []
@@ -869,7 +888,11 @@ class _FunctionLowerer:
             data = ir.Local(t, self.slot(local), local.name)
             width = T.element_width(t.elem)
             n = self.held(self.list_value_length(t, data), T.UINT, "len")
-            self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+            self.emit(
+                ir.Require(
+                    ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty", implicit=True
+                )
+            )
             last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
             value = self.held(self.list_value_element(t, data, last), t.elem, "popped")
             start = ir.Binary(T.UINT, "mul", last, ir.Const(T.UINT, width))
@@ -879,7 +902,11 @@ class _FunctionLowerer:
             return value
         base = self.base_key(e.func.obj)
         n = self.held(ir.Load(T.UINT, base), T.UINT, "len")
-        self.emit(ir.Require(ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty"))
+        self.emit(
+            ir.Require(
+                ir.Compare(T.BOOL, "gt", n, ir.Const(T.UINT, 0)), "list is empty", implicit=True
+            )
+        )
         last = self.held(ir.Binary(T.UINT, "sub", n, ir.Const(T.UINT, 1)), T.UINT, "last")
         value = self.temp(t.elem, "popped")
         self.emit(
