@@ -195,7 +195,7 @@ def test_allow_above_a_function_covers_it_decorators_included():
     @payable
     pub pay(to: address, back: address, amount: uint):
         send(to, amount)
-        send(back, msg.value)
+        send(back, amount + msg.value)
         emit Paid(to, amount)
     pub refund(to: address, amount: uint):
         send(to, amount)

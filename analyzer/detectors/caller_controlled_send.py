@@ -33,5 +33,4 @@ class CallerControlledSend(Detector):
                         f.name,
                     )
                 )
-                break
         return out
