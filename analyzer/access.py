@@ -40,7 +40,7 @@ SIGNATURE_BUILTINS = ("verify_ed25519", "oracle_report")
 
 @dataclass(frozen=True)
 class Guard:
-    kind: str  # caller fixed record-owner role signature
+    kind: str  # caller fixed record-owner role signature either (alternatives)
     subject: str  # the state, constant or check involved
 
     def text(self) -> str:
@@ -50,6 +50,7 @@ class Guard:
             "record-owner": f"msg.sender owns {self.subject}",
             "role": f"role {self.subject}[msg.sender]",
             "signature": f"signature ({self.subject})",
+            "either": f"({self.subject})",
         }[self.kind]
 
 
@@ -313,7 +314,9 @@ class AccessModel:
             right = self.classify(cond.right, holds)
             if both:  # either side holding is enough
                 return left + right
-            return left + right if left and right else []  # every alternative guarded
+            if not (left and right):
+                return []  # an alternative nobody guards
+            return [Guard("either", " or ".join(g.text() for g in [*left, *right]))]
         if isinstance(cond, ir.Compare) and cond.op in ("eq", "ne"):
             if (cond.op == "eq") != holds:
                 return []
@@ -416,29 +419,11 @@ class AccessModel:
                 out += [e for e in self.entry_effects(f) if self.passable(e)]
         return out
 
-    def describe(self, f: ir.Function) -> list[str]:
-        """One line per effect: what it does and what guards it (the summary view)."""
-        lines = []
-        for e in self.entry_effects(f):
-            what = _effect_text(e)
-            guard = ", ".join(g.text() for g in e.guards) or "unguarded"
-            lines.append(f"{what}: {guard}")
-        return list(dict.fromkeys(lines))
-
 
 def _written(subject: str, paths: set[str]) -> bool:
     return any(
         p == subject or p.startswith(subject + "[") or subject.startswith(p + "[") for p in paths
     )
-
-
-def _effect_text(e: Effect) -> str:
-    if e.kind == "send":
-        return f"send to {ir.format_expr(e.to)}"
-    if e.kind == "store":
-        return f"write {e.path or '?'}"
-    assert e.call is not None
-    return f"call {e.call.interface}.{e.call.method}"
 
 
 def _copy(e: Effect) -> Effect:

@@ -26,7 +26,6 @@ class FunctionSummary:
     external_calls: list[str] = field(default_factory=list)  # Interface.method
     sends: bool = False  # send() or a call carrying value
     emits: set[str] = field(default_factory=set)
-    checks_caller: bool = False  # a require or branch compares msg.sender
 
     @property
     def moves_funds(self) -> bool:
@@ -154,8 +153,6 @@ class Context:
             summary.sends = True
         if isinstance(node, ir.EmitEvent):
             summary.emits.add(node.event)
-        if isinstance(node, ir.Require | ir.Branch) and mentions(node.cond, "msg.sender"):
-            summary.checks_caller = True
         for n in all_nodes(node):
             if isinstance(n, ir.Load):
                 slot = self.root_slot(n.key, f)
@@ -169,9 +166,6 @@ class Context:
                     isinstance(n.value, ir.Const) and n.value.value == 0
                 ):
                     summary.sends = True
-        # a check the function computes into a local and branches on later
-        if isinstance(node, ir.SetLocal) and mentions(node.value, "msg.sender"):
-            summary.checks_caller = True
 
     @cached_property
     def summaries(self) -> dict[str, FunctionSummary]:
@@ -191,7 +185,6 @@ class Context:
                 list(d.external_calls),
                 d.sends,
                 set(d.emits),
-                d.checks_caller,
             )
             for callee in d.calls:
                 c = done[callee]
@@ -200,7 +193,6 @@ class Context:
                 s.external_calls += c.external_calls
                 s.sends |= c.sends
                 s.emits |= c.emits
-                s.checks_caller |= c.checks_caller
             done[name] = s
         return {name: done[name] for name in self.direct}
 

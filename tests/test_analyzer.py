@@ -100,7 +100,9 @@ def test_suppression_of_a_send_line(tmp_path):
 def test_printers():
     ctx = Context(compile_file("contracts/escrow.deed"))
     text = summary(ctx)
-    assert "confirm_delivery" in text and "checked caller" in text
+    assert "confirm_delivery" in text and "guarded" in text
+    # every effect of a public function is listed with what guards it
+    assert "send to self.seller" in text and "guarded by msg.sender == self.buyer" in text
     dot = call_graph(ctx)
     assert dot.startswith('digraph "Escrow calls"') and '"confirm_delivery" -> "release";' in dot
     graph = cfg(ctx, "resolve")
