@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from deed.compiler import ir
+from deed.compiler import types as T
 
 from .flow import Fact, FunctionFlow, nodes_of, substitute
 from .taint import root_of, storage_path
@@ -51,6 +52,7 @@ class Guard:
             "role": f"role {self.subject}[msg.sender]",
             "signature": f"signature ({self.subject})",
             "either": f"({self.subject})",
+            "commitment": f"the caller's commitment in {self.subject}",
         }[self.kind]
 
 
@@ -70,6 +72,9 @@ class Effect:
     value: ir.Expr | None = None
     call: ir.ExtCall | None = None
     after_call: bool = False  # another contract may have run before it (same transaction)
+    site: tuple[int, int] | None = (
+        None  # where in the entry function (the call site for a helper's)
+    )
     guards: list[Guard] = field(default_factory=list)
 
     @property
@@ -168,6 +173,7 @@ class AccessModel:
                     key=res(s.key),
                     value=res(s.value),
                     after_call=after,
+                    site=(block, i),
                 )
             )
         for n in nodes_of(s):
@@ -180,15 +186,16 @@ class AccessModel:
                         facts(),
                         to=res(n.target),
                         amount=None if n.value is None else res(n.value),
-                        call=n,
+                        call=res(n),
                         after_call=after,
+                        site=(block, i),
                     )
                 )
             elif isinstance(n, ir.Call):
                 params = {k: res(a) for k, a in enumerate(n.args)}
                 here = facts()
                 for inner in self.local_effects(n.function):
-                    out.append(_lift(inner, f.name, s, here, params, after))
+                    out.append(_lift(inner, f.name, here, params, after, (block, i)))
         return out
 
     def _blocks_after_calls(self, f: ir.Function) -> set[tuple[int, int]]:
@@ -214,11 +221,20 @@ class AccessModel:
                 work += flow.blocks[x].successors()
         return out
 
+    @cached_property
+    def view_methods(self) -> set[tuple[str, str]]:
+        return {(i, m) for i, m, _, _, view in self.ctx.program.imports if view}
+
     def _calls_out(self, n: ir.Expr) -> bool:
+        """A call that can run another contract's code that changes state
+        (a view call cannot)."""
         if isinstance(n, ir.ExtCall):
-            return True
+            return (n.interface, n.method) not in self.view_methods
         if isinstance(n, ir.Call):
-            return any(e.kind == "call" for e in self.local_effects(n.function))
+            return any(
+                e.kind == "call" and (e.call.interface, e.call.method) not in self.view_methods
+                for e in self.local_effects(n.function)
+            )
         return False
 
     def entry_effects(self, f: ir.Function) -> list[Effect]:
@@ -226,9 +242,12 @@ class AccessModel:
         cache = self.__dict__.setdefault("_entry_effects", {})
         if f.name not in cache:
             out = []
+            paths = self.block_guards(f)
             for e in self.local_effects(f.name):
                 e = _copy(e)
                 e.guards = self.guards(e.facts)
+                if e.site is not None:
+                    e.guards = list(dict.fromkeys(e.guards + paths.get(e.site[0], [])))
                 out.append(e)
             cache[f.name] = out
         return cache[f.name]
@@ -267,13 +286,59 @@ class AccessModel:
         amount = e.amount if e.amount is not None else ir.Const(None, 0)
         if f.payable and "value" in self.ctx.taint.expr(f, amount) and not self._drains(f, amount):
             return "passes on what the caller pays in"
-        if e.to is not None and is_caller(e.to) and self._own_entry(amount, e.facts):
-            return "refunds the caller's own entry"
-        if e.to is not None and "param" not in self.ctx.taint.expr(f, amount):
+        if self._own_entry(amount, e.facts):
+            return "pays out the caller's own entry"
+        if self._given_up_elsewhere(f, amount):
+            return "pays what the caller gave up in another contract"
+        if e.to is not None and _entry_of(amount, e.to):
+            return "returns an entry to the address it is kept under"
+        if (
+            e.to is not None
+            and "param" not in self.ctx.taint.expr(f, amount)
+            and not self.dropped_caller_check(f)
+        ):
             party = self._party(e.to)
             if party is not None:
                 return f"pays {party.subject}, a party the caller cannot choose"
         return None
+
+    def _given_up_elsewhere(self, f: ir.Function, amount: ir.Expr) -> bool:
+        """A call in the same transaction took the amount from the caller in
+        another contract (``ledger.burn(msg.sender, shares)``) and would have
+        reverted otherwise."""
+        text = ir.format_expr(amount)
+        for e in self.local_effects(f.name):
+            if e.kind != "call" or e.call is None:
+                continue
+            if (e.call.interface, e.call.method) in self.view_methods:
+                continue
+            args = [ir.format_expr(a) for a in e.call.args]
+            if text in args and any(is_caller(a) for a in e.call.args):
+                return True
+        return False
+
+    def dropped_caller_check(self, f: ir.Function) -> bool:
+        """``f`` computes whether the caller may act and drops the answer
+        (``self.is_buyer()`` as a statement): the author meant a guard."""
+        flow = self.flows[f.name]
+        read = {
+            n.index
+            for b in f.blocks
+            for s in [*b.stmts, b.term]
+            for n in nodes_of(s)
+            if isinstance(n, ir.Local)
+        }
+        for b in f.blocks:
+            for s in b.stmts:
+                dropped = None
+                if isinstance(s, ir.Eval) and isinstance(s.value, ir.Call):
+                    dropped = s.value
+                elif isinstance(s, ir.SetLocal) and s.index not in read:
+                    dropped = s.value
+                if dropped is not None and isinstance(dropped.type, T.BoolType):
+                    if mentions_caller(flow.resolve(dropped, b.index)):
+                        return True
+        return False
 
     def _drains(self, f: ir.Function, amount: ir.Expr) -> bool:
         """The amount also carries a caller's argument or the balance."""
@@ -282,7 +347,8 @@ class AccessModel:
 
     @staticmethod
     def _own_entry(amount: ir.Expr, facts: list[Fact]) -> bool:
-        """The amount is (bounded by) storage kept under the caller's key."""
+        """The amount is (bounded by) what is kept under the caller's key:
+        their deposit, their allowance, their shares in a ledger."""
         if any(caller_keyed(n) for n in ir.walk(amount)):
             return True
         text = ir.format_expr(amount)
@@ -290,11 +356,43 @@ class AccessModel:
             c = fact.cond
             if isinstance(c, ir.Compare) and c.op in ("le", "lt", "ge", "gt"):
                 sides = (ir.format_expr(c.left), ir.format_expr(c.right))
-                if text in sides and any(caller_keyed(n) for n in ir.walk(c)):
+                if text in sides and mentions_caller(c):
                     return True
         return False
 
     # ------------------------------------------------------------------ guards
+
+    def block_guards(self, f: ir.Function) -> dict[int, list[Guard]]:
+        """Guards every path to the start of each block passes, where the
+        paths may pass different ones (``if caller is the buyer: ... elif
+        caller is the seller: ... else: revert``). A must-analysis over the
+        CFG, optimistic at loop back edges."""
+        flow = self.flows[f.name]
+        live = [b.index for b in f.blocks if b.index in flow.reachable]
+        guards_in: dict[int, list[Guard] | None] = {b: None for b in live}
+        guards_in[flow.entry] = []
+        leaving = {b: self.guards(flow._own_facts(b, len(flow.blocks[b].stmts))) for b in live}
+        for _ in range(len(live) + 2):
+            changed = False
+            for b in live:
+                if b == flow.entry:
+                    continue
+                incoming = []
+                for p in flow.predecessors[b]:
+                    if p not in guards_in or guards_in[p] is None:
+                        continue
+                    have = guards_in[p] + leaving[p]
+                    edge = flow.edge_condition(p, b)
+                    if edge is not None:
+                        have = have + self.classify(*edge)
+                    incoming.append(have)
+                new = _merge(incoming)
+                if new != guards_in[b]:
+                    guards_in[b] = new
+                    changed = True
+            if not changed:
+                break
+        return {b: g or [] for b, g in guards_in.items()}
 
     def guards(self, facts: list[Fact]) -> list[Guard]:
         out: list[Guard] = []
@@ -324,11 +422,15 @@ class AccessModel:
                 if is_caller(me):
                     g = self._party(other)
                     return [g] if g else []
-            # a role given as an enum or flag: roles[msg.sender] == Role.Admin
             for side, other in ((cond.left, cond.right), (cond.right, cond.left)):
+                # a role given as an enum or flag: roles[msg.sender] == Role.Admin
                 if isinstance(other, ir.Const) and caller_keyed(side):
                     g = self._role(side)
                     return [g] if g else []
+                # an earlier commitment of this caller: commits[msg.sender] == hash(...)
+                if caller_keyed(side) and _hashes(other):
+                    path = storage_path(self.ctx, side.key)
+                    return [Guard("commitment", root_of(path or "?"))]
             return []
         if isinstance(cond, ir.Builtin) and cond.name in SIGNATURE_BUILTINS and holds:
             return [Guard("signature", cond.name)]
@@ -420,6 +522,33 @@ class AccessModel:
         return out
 
 
+def _merge(incoming: list[list[Guard]]) -> list[Guard]:
+    """Guards that hold after a merge: those on every incoming path, or one
+    alternative per path."""
+    if not incoming or any(not g for g in incoming):
+        return []
+    common = [g for g in incoming[0] if all(g in other for other in incoming[1:])]
+    if common:
+        return common
+    texts = list(dict.fromkeys(g[0].text() for g in incoming))
+    return [Guard("either", " or ".join(texts))]
+
+
+def _hashes(e: ir.Expr) -> bool:
+    return any(isinstance(n, ir.Builtin) and n.name in ("keccak256", "sha256") for n in ir.walk(e))
+
+
+def _entry_of(amount: ir.Expr, to: ir.Expr) -> bool:
+    """The amount is read from a map entry kept under the recipient's address."""
+    text = ir.format_expr(to)
+    return any(
+        isinstance(n, ir.MapKey) and ir.format_expr(n.key) == text
+        for x in ir.walk(amount)
+        if isinstance(x, ir.Load)
+        for n in ir.walk(x.key)
+    )
+
+
 def _written(subject: str, paths: set[str]) -> bool:
     return any(
         p == subject or p.startswith(subject + "[") or subject.startswith(p + "[") for p in paths
@@ -430,7 +559,7 @@ def _copy(e: Effect) -> Effect:
     return Effect(**{k: getattr(e, k) for k in e.__dataclass_fields__})
 
 
-def _lift(inner: Effect, entry: str, stmt, facts: list[Fact], params: dict, after: bool) -> Effect:
+def _lift(inner: Effect, entry: str, facts: list[Fact], params: dict, after: bool, site) -> Effect:
     """A callee's effect seen from the call site: its expressions in the
     caller's frame, the caller's facts at the call added."""
     sub = lambda x: None if x is None else substitute(x, params)  # noqa: E731
@@ -445,6 +574,7 @@ def _lift(inner: Effect, entry: str, stmt, facts: list[Fact], params: dict, afte
         inner.path,
         sub(inner.key),
         sub(inner.value),
-        inner.call,
+        sub(inner.call),
         inner.after_call or after,
+        site,
     )

@@ -185,14 +185,14 @@ class FunctionFlow:
             if isinstance(e.type, T.BoolType) and len(defs) > 1:
                 return self._alternatives(e, defs)
             return e
-        kids = ir.children(e)
-        if not kids:
-            return e
         if isinstance(e, ir.Call):
             value = self.peer(e.function).return_value
             if value is not None:
                 params = {k: self.resolve(a, at_block, depth + 1) for k, a in enumerate(e.args)}
                 return substitute(value, params)
+        kids = ir.children(e)
+        if not kids:
+            return e
         rebuilt = _rebuild(e, [self.resolve(k, at_block, depth + 1) for k in kids])
         return rebuilt if rebuilt is not None else e
 
@@ -289,6 +289,14 @@ class FunctionFlow:
             ):
                 return Fact(self.resolve(t.cond, dominator), holds)
         return None
+
+    def edge_condition(self, source: int, target: int) -> tuple[ir.Expr, bool] | None:
+        """The condition known on the edge ``source`` -> ``target``."""
+        t = self.blocks[source].term
+        if not isinstance(t, ir.Branch) or t.if_true == t.if_false:
+            return None
+        holds = t.if_true == target
+        return self.resolve(t.cond, source), holds
 
     def facts_at(self, block: int, index: int) -> list[Fact]:
         """What every path from the entry to statement ``index`` of ``block``

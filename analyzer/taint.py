@@ -205,7 +205,32 @@ class Taint:
             return NONE
         for child in ir.children(e):
             out |= self._expr(f, frame, child)
+        if out & BLOCK and _scrambles(e):
+            out.add(PSEUDO_RANDOM)
         return frozenset(out)
+
+
+BLOCK = frozenset({"timestamp", "height"})
+PSEUDO_RANDOM = "pseudo-random"  # a block value hashed or reduced modulo: a dice a producer loads
+TIME_UNIT = 60  # moduli that are whole minutes (hours, days, weeks) make a calendar, not a dice
+
+
+def _scrambles(e: ir.Expr) -> bool:
+    """A hash, or a modulo that is not calendar arithmetic."""
+    if isinstance(e, ir.Builtin):
+        return e.name in ("sha256", "keccak256")
+    if isinstance(e, ir.Binary) and e.op == "mod":
+        left, right = e.left, e.right
+        if (
+            isinstance(right, ir.Const)
+            and right.value >= TIME_UNIT
+            and right.value % TIME_UNIT == 0
+        ):
+            return False
+        if isinstance(left, ir.Binary) and left.op in ("sub", "div"):
+            return False  # time since a start, or whole days, taken modulo a period
+        return True
+    return False
 
 
 def _assignments(s) -> list[tuple[int, ir.Expr]]:

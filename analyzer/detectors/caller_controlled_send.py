@@ -21,11 +21,8 @@ class CallerControlledSend(Detector):
                     continue
                 if "param" not in ctx.taint.expr(f, e.to):
                     continue
-                if (
-                    f.payable
-                    and ctx.access.payout_reason(f, e) == "passes on what the caller pays in"
-                ):
-                    continue
+                if ctx.access.payout_reason(f, e) is not None:
+                    continue  # the caller's own money or entry, wherever it goes
                 out.append(
                     self.finding(
                         f"{f.name} pays an address its caller chooses, and nothing checks the caller",

@@ -22,7 +22,8 @@ class IgnoredCallResult(Detector):
     confidence = "high"
     finds = (
         "A call to another contract whose result (a success flag, an amount) is dropped: used as a "
-        "statement, kept in a local nothing reads, or returned by a helper whose caller drops it."
+        "statement, kept in a local nothing reads (a tuple's flag included), returned by a helper "
+        "whose caller drops it, or checked only to log the failure and carry on."
     )
     why = "A call that reports failure in its result (a token returning False) goes unnoticed: the contract carries on as if it had been paid."
     fix = 'Check it: require(token.transfer(...), "transfer failed"), or use the amount returned.'
@@ -33,16 +34,32 @@ class IgnoredCallResult(Detector):
             read = local_reads(f)
             for b in f.blocks:
                 for s in b.stmts:
-                    dropped = self._dropped(ctx, f, s, read)
+                    dropped = self._dropped(ctx, s, read)
                     if dropped:
                         out.append(self.finding(f"the {dropped} is ignored", s.span, f.name))
+                logged = self._only_logged(ctx, f, b)
+                if logged:
+                    out.append(
+                        self.finding(
+                            f"a failed {logged} is only logged: the function carries on",
+                            b.term.span,
+                            f.name,
+                        )
+                    )
         return out
 
-    def _dropped(self, ctx, f, s, read: set[int]) -> str | None:
+    def _dropped(self, ctx, s, read: set[int]) -> str | None:
         if isinstance(s, ir.Eval):
             value = s.value
         elif isinstance(s, ir.SetLocal) and s.index not in read:
             value = s.value
+        elif isinstance(s, ir.Unpack) and isinstance(s.value, ir.ExtCall):
+            types = getattr(s.value.type, "elems", ())
+            for k, (index, name) in enumerate(s.targets):
+                t = types[k] if k < len(types) else None
+                if index not in read and isinstance(t, T.BoolType):
+                    return f"flag {name} returned by {s.value.interface}.{s.value.method}"
+            return None
         else:
             return None
         if isinstance(value.type, T.NoneType):
@@ -58,3 +75,25 @@ class IgnoredCallResult(Detector):
         callee = ctx.functions[call.function]
         plain = tuple(frozenset() for _ in callee.params)
         return "ext" in ctx.taint.function(call.function, plain).returns
+
+    @staticmethod
+    def _only_logged(ctx, f: ir.Function, b: ir.Block) -> str | None:
+        """A branch on a call's success flag whose failure side neither
+        reverts nor returns, but joins the success side again."""
+        t = b.term
+        if not isinstance(t, ir.Branch):
+            return None
+        cond = ctx.access.flows[f.name].resolve(t.cond, b.index)
+        negated = isinstance(cond, ir.Unary) and cond.op == "not"
+        inner = cond.operand if negated else cond
+        if not (isinstance(inner, ir.ExtCall) and isinstance(inner.type, T.BoolType)):
+            return None
+        failure = t.if_true if negated else t.if_false
+        success = t.if_false if negated else t.if_true
+        blocks = {x.index: x for x in f.blocks}
+        fail = blocks.get(failure)
+        if fail is None or any(isinstance(s, ir.Require) for s in fail.stmts):
+            return None
+        if isinstance(fail.term, ir.Jump) and fail.term.target == success:
+            return f"{inner.interface}.{inner.method}"
+        return None

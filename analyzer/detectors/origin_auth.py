@@ -1,6 +1,5 @@
 from deed.compiler import ir
 
-from ..context import mentions
 from ..model import Detector
 from ._util import statements
 
@@ -17,7 +16,22 @@ class OriginAuth(Detector):
     def detect(self, ctx):
         out = []
         for f in ctx.program.functions:
-            for _, s in statements(f):
-                if isinstance(s, ir.Require | ir.Branch) and mentions(s.cond, "tx.origin"):
+            flow = ctx.access.flows[f.name]
+            for b, s in statements(f):
+                if not isinstance(s, ir.Require | ir.Branch):
+                    continue
+                cond = flow.resolve(s.cond, b.index)
+                if any(_origin_check(n) for n in ir.walk(cond)):
                     out.append(self.finding("tx.origin decides who may act", s.span, f.name))
         return out
+
+
+def _origin_check(n: ir.Expr) -> bool:
+    """tx.origin compared with something other than msg.sender (``msg.sender
+    == tx.origin`` only tells a person from a contract)."""
+    if not (isinstance(n, ir.Compare) and n.op in ("eq", "ne")):
+        return False
+    for me, other in ((n.left, n.right), (n.right, n.left)):
+        if isinstance(me, ir.Env) and me.name == "tx.origin":
+            return not (isinstance(other, ir.Env) and other.name == "msg.sender")
+    return False

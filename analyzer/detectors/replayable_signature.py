@@ -38,7 +38,7 @@ class ReplayableSignature(Detector):
                 signed = leaves(message)
                 facts = [x for e in effects for x in e.facts]
                 facts += ctx.access.flows[f.name].postconditions
-                if signed & recorded or self._expires(facts, signed):
+                if signed & recorded or self._expires(facts, signed) or self._once(effects, facts):
                     continue
                 out.append(
                     self.finding(
@@ -49,6 +49,19 @@ class ReplayableSignature(Detector):
                 )
                 break
         return out
+
+    @staticmethod
+    def _once(effects, facts) -> bool:
+        """The function moves a state it requires (``require(not
+        self.released)`` then ``self.released = True``): it succeeds once, for
+        any message."""
+        checked = {
+            ir.format_expr(n.key) for x in facts for n in ir.walk(x.cond) if isinstance(n, ir.Load)
+        }
+        return any(
+            e.kind == "store" and isinstance(e.value, ir.Const) and ir.format_expr(e.key) in checked
+            for e in effects
+        )
 
     @staticmethod
     def _expires(facts, signed: set[str]) -> bool:

@@ -28,14 +28,34 @@ class TimestampEquality(Detector):
 
     def detect(self, ctx):
         out = []
+        last_seen = _last_seen(ctx)
         for f in ctx.program.functions:
             for s, n in resolved_nodes(ctx, f):
                 if isinstance(n, ir.Compare) and n.op in ("eq", "ne"):
-                    sides = [n.left, n.right]
-                    if any(mentions_env(x, BLOCK_VALUES) and _is_time(x) for x in sides):
+                    for x, other in ((n.left, n.right), (n.right, n.left)):
+                        if not (mentions_env(x, BLOCK_VALUES) and _is_time(x)):
+                            continue
+                        if (
+                            isinstance(other, ir.Load)
+                            and ctx.access.path_of(f, other.key) in last_seen
+                        ):
+                            continue  # once per block: compared with the block it last ran in
                         out.append(
                             self.finding(
                                 f"{'==' if n.op == 'eq' else '!='} on a block value", s.span, f.name
                             )
                         )
+                        break
         return out
+
+
+def _last_seen(ctx) -> set[str]:
+    """Storage only ever written with the block value itself (the block a
+    function last ran in)."""
+    exact: dict[str, bool] = {}
+    for f in ctx.program.functions:
+        for e in ctx.access.local_effects(f.name):
+            if e.kind == "store" and e.path:
+                same = isinstance(e.value, ir.Env) and e.value.name in BLOCK_VALUES
+                exact[e.path] = exact.get(e.path, True) and same
+    return {p for p, yes in exact.items() if yes}
