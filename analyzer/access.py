@@ -110,7 +110,19 @@ class AccessModel:
         self.open_paths: set[str] = set()  # anyone can write a value of their choosing
         self.claimed_paths: set[str] = set()  # record fields set to their creator
         self.unreachable: set[str] = set()  # guarded by state nobody can set
+        self._warm()
         self._solve()
+
+    def _warm(self) -> None:
+        """Compute each function's summaries after its callees', so that a
+        chain of a thousand helpers never recurses a thousand deep."""
+        from .context import callees_first
+
+        order = callees_first(self.ctx.direct, lambda n: self.ctx.direct[n].calls)
+        for name in order:
+            flow = self.flows[name]
+            _ = flow.return_value, flow.postconditions
+            self.local_effects(name)
 
     # ------------------------------------------------------------------ flows
 
@@ -258,6 +270,14 @@ class AccessModel:
         cache = self.__dict__.setdefault("_builtins_reached", {})
         if (name, builtin) in cache:
             return cache[(name, builtin)]
+        warmed = self.__dict__.setdefault("_warmed_builtins", set())
+        if builtin not in warmed:  # callees first, once per builtin
+            from .context import callees_first
+
+            warmed.add(builtin)
+            for callee in callees_first(self.ctx.direct, lambda n: self.ctx.direct[n].calls):
+                self.builtins_reached(callee, builtin)
+            return cache[(name, builtin)]
         flow = self.flows[name]
         out: list[tuple[ir.Builtin, object]] = []
         for b in self.ctx.functions[name].blocks:
@@ -286,12 +306,13 @@ class AccessModel:
         amount = e.amount if e.amount is not None else ir.Const(None, 0)
         if f.payable and "value" in self.ctx.taint.expr(f, amount) and not self._drains(f, amount):
             return "passes on what the caller pays in"
-        if self._own_entry(amount, e.facts):
-            return "pays out the caller's own entry"
+        settled = self._settled_entries(f)
+        if self._own_entry(amount, e.facts, settled):
+            return "pays out the caller's own entry, and settles it"
         if self._given_up_elsewhere(f, amount):
             return "pays what the caller gave up in another contract"
-        if e.to is not None and _entry_of(amount, e.to):
-            return "returns an entry to the address it is kept under"
+        if e.to is not None and _entry_of(amount, e.to, settled):
+            return "returns an entry to the address it is kept under, and settles it"
         if (
             e.to is not None
             and "param" not in self.ctx.taint.expr(f, amount)
@@ -345,18 +366,31 @@ class AccessModel:
         labels = self.ctx.taint.expr(f, amount)
         return bool(labels & {"param", "balance"})
 
+    def _settled_entries(self, f: ir.Function) -> set[str]:
+        """Storage keys ``f`` writes (an entry it clears or decrements)."""
+        return {
+            ir.format_expr(e.key)
+            for e in self.local_effects(f.name)
+            if e.kind == "store" and e.key is not None
+        }
+
     @staticmethod
-    def _own_entry(amount: ir.Expr, facts: list[Fact]) -> bool:
-        """The amount is (bounded by) what is kept under the caller's key:
-        their deposit, their allowance, their shares in a ledger."""
-        if any(caller_keyed(n) for n in ir.walk(amount)):
+    def _own_entry(amount: ir.Expr, facts: list[Fact], settled: set[str]) -> bool:
+        """The amount is (bounded by) what is kept under the caller's key
+        (their deposit, their allowance) and the function writes that entry
+        (clears or decrements it), so it cannot be paid twice."""
+        # a once-per-caller flag settles any entry of the caller (taken[msg.sender] = True)
+        once = any("msg.sender" in key for key in settled)
+        if any(caller_keyed(n) and (once or _touches(n, settled)) for n in ir.walk(amount)):
             return True
         text = ir.format_expr(amount)
         for fact in facts:
             c = fact.cond
             if isinstance(c, ir.Compare) and c.op in ("le", "lt", "ge", "gt"):
                 sides = (ir.format_expr(c.left), ir.format_expr(c.right))
-                if text in sides and mentions_caller(c):
+                if text in sides and any(
+                    caller_keyed(n) and _touches(n, settled) for n in ir.walk(c)
+                ):
                     return True
         return False
 
@@ -538,11 +572,23 @@ def _hashes(e: ir.Expr) -> bool:
     return any(isinstance(n, ir.Builtin) and n.name in ("keccak256", "sha256") for n in ir.walk(e))
 
 
-def _entry_of(amount: ir.Expr, to: ir.Expr) -> bool:
-    """The amount is read from a map entry kept under the recipient's address."""
+def _touches(load: ir.Load, written: set[str]) -> bool:
+    """The entry ``load`` reads, or the record holding it, is written."""
+    key = load.key
+    while True:
+        if ir.format_expr(key) in written:
+            return True
+        if not isinstance(key, ir.MapKey):
+            return False
+        key = key.base
+
+
+def _entry_of(amount: ir.Expr, to: ir.Expr, settled: set[str]) -> bool:
+    """The amount is read from a map entry kept under the recipient's
+    address, and the function settles that entry."""
     text = ir.format_expr(to)
     return any(
-        isinstance(n, ir.MapKey) and ir.format_expr(n.key) == text
+        isinstance(n, ir.MapKey) and ir.format_expr(n.key) == text and _touches(x, settled)
         for x in ir.walk(amount)
         if isinstance(x, ir.Load)
         for n in ir.walk(x.key)

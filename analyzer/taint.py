@@ -90,6 +90,7 @@ class Taint:
         self.ctx = ctx
         self.state: dict[str, Labels] = {}
         self._memo: dict[tuple, FunctionTaint] = {}
+        self._depth = 0
         self._solve()
 
     def _entries(self) -> list[ir.Function]:
@@ -99,9 +100,22 @@ class Taint:
         label = "deploy" if f.is_init else "param"
         return tuple(frozenset({label}) for _ in f.params)
 
+    MAX_CONTEXT_DEPTH = 64  # deeper call chains use each helper's any-caller summary
+
+    def _warm(self) -> None:
+        """Each helper analysed for any caller, callees first: deep chains of
+        helpers then never recurse deeply."""
+        from .context import callees_first
+
+        for name in callees_first(self.ctx.direct, lambda n: self.ctx.direct[n].calls):
+            f = self.ctx.functions[name]
+            self.function(name, tuple(frozenset({"param"}) for _ in f.params))
+
     def _solve(self) -> None:
         for _ in range(self.MAX_ROUNDS):
             self._memo = {}
+            self._depth = 0
+            self._warm()
             written: dict[str, set[str]] = {}
             for f in self._entries():
                 for path, labels in self.function(f.name, self.entry_args(f)).stores.items():
@@ -146,6 +160,15 @@ class Taint:
         if key in self._memo:
             return self._memo[key]
         f = self.ctx.functions[name]
+        if self._depth > self.MAX_CONTEXT_DEPTH:
+            return self._memo[(name, tuple(frozenset({"param"}) for _ in f.params))]
+        self._depth += 1
+        try:
+            return self._analyse(f, key, args)
+        finally:
+            self._depth -= 1
+
+    def _analyse(self, f: ir.Function, key, args: tuple[Labels, ...]) -> FunctionTaint:
         frame = FunctionTaint(locals={i: a for i, a in enumerate(args)})
         self._memo[key] = frame  # the call graph is acyclic: no call reaches this entry
         statements = [s for b in f.blocks for s in [*b.stmts, b.term]]

@@ -34,7 +34,7 @@ class IgnoredCallResult(Detector):
             read = local_reads(f)
             for b in f.blocks:
                 for s in b.stmts:
-                    dropped = self._dropped(ctx, s, read)
+                    dropped = self._dropped(ctx, s, read, f, b.index)
                     if dropped:
                         out.append(self.finding(f"the {dropped} is ignored", s.span, f.name))
                 logged = self._only_logged(ctx, f, b)
@@ -48,11 +48,15 @@ class IgnoredCallResult(Detector):
                     )
         return out
 
-    def _dropped(self, ctx, s, read: set[int]) -> str | None:
+    def _dropped(self, ctx, s, read: set[int], f, block: int) -> str | None:
         if isinstance(s, ir.Eval):
             value = s.value
         elif isinstance(s, ir.SetLocal) and s.index not in read:
             value = s.value
+            if isinstance(value, ir.Local):  # a part of a tuple a call returned
+                whole = ctx.access.flows[f.name].resolve(value, block)
+                if isinstance(whole, ir.ExtCall) and not isinstance(value.type, T.NoneType):
+                    return f"{value.type} {s.name} returned by {whole.interface}.{whole.method}"
         elif isinstance(s, ir.Unpack) and isinstance(s.value, ir.ExtCall):
             types = getattr(s.value.type, "elems", ())
             for k, (index, name) in enumerate(s.targets):
