@@ -4,6 +4,7 @@ from .balance_equality import BalanceEquality
 from .caller_controlled_send import CallerControlledSend
 from .constant_condition import ConstantCondition
 from .divide_before_multiply import DivideBeforeMultiply
+from .front_running import FrontRunning
 from .ignored_call_result import IgnoredCallResult
 from .locked_funds import LockedFunds
 from .loop_gas import LoopGas
@@ -42,4 +43,5 @@ DETECTORS = [
     ConstantCondition,
     ShadowedState,
     UnusedFunction,
+    FrontRunning,
 ]
