@@ -13,6 +13,7 @@ from .origin_auth import OriginAuth
 from .replayable_signature import ReplayableSignature
 from .send_in_loop import SendInLoop
 from .shadowed_state import ShadowedState
+from .signature_binding import SignatureBinding
 from .timestamp_equality import TimestampEquality
 from .uninitialized_state import UninitializedState
 from .unprotected_funds import UnprotectedFunds
@@ -44,4 +45,5 @@ DETECTORS = [
     ShadowedState,
     UnusedFunction,
     FrontRunning,
+    SignatureBinding,
 ]
