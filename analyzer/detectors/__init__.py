@@ -6,6 +6,7 @@ from .constant_condition import ConstantCondition
 from .divide_before_multiply import DivideBeforeMultiply
 from .front_running import FrontRunning
 from .ignored_call_result import IgnoredCallResult
+from .late_cover import LateCover
 from .locked_funds import LockedFunds
 from .loop_gas import LoopGas
 from .missing_event import MissingEvent
@@ -46,4 +47,5 @@ DETECTORS = [
     UnusedFunction,
     FrontRunning,
     SignatureBinding,
+    LateCover,
 ]
