@@ -136,10 +136,10 @@ def _time_params(f: ir.Function, effects: list[Effect], flows) -> set[int]:
 def _margin_ahead(cond: ir.Expr, holds: bool, p: int) -> bool:
     """``cond`` (being ``holds``) puts parameter ``p`` at least a nonzero,
     contract-chosen margin after block.timestamp."""
-    for c in _conjuncts(cond, holds):
+    for c, c_holds in _conjuncts(cond, holds):
         if not (isinstance(c, ir.Compare) and c.op in NEGATED):
             continue
-        op = c.op if holds else NEGATED[c.op]
+        op = c.op if c_holds else NEGATED[c.op]
         small, big = (c.left, c.right) if op in ("lt", "le") else (c.right, c.left)
         if p not in _locals_in(big) or not _mentions(small, "block.timestamp"):
             continue
@@ -150,12 +150,15 @@ def _margin_ahead(cond: ir.Expr, holds: bool, p: int) -> bool:
     return False
 
 
-def _conjuncts(cond: ir.Expr, holds: bool) -> list[ir.Expr]:
-    """Parts that each hold: ``a and b`` holding, or ``a or b`` failing (then
-    every part fails, which the caller reads through ``holds``)."""
+def _conjuncts(cond: ir.Expr, holds: bool) -> list[tuple[ir.Expr, bool]]:
+    """(part, whether it holds) for parts known from ``cond`` being ``holds``:
+    both sides of ``a and b`` holding, of ``a or b`` failing; ``not``
+    flips (``not time.passed(departure - CUTOFF)``)."""
+    if isinstance(cond, ir.Unary) and cond.op == "not":
+        return _conjuncts(cond.operand, not holds)
     if isinstance(cond, ir.Logic) and cond.op == ("and" if holds else "or"):
         return _conjuncts(cond.left, holds) + _conjuncts(cond.right, holds)
-    return [cond]
+    return [(cond, holds)]
 
 
 def _adds_margin(e: ir.Expr, op: str, base) -> bool:
@@ -182,7 +185,8 @@ def _is_margin(e: ir.Expr) -> bool:
 
 
 def _record_owner_paid(ctx, e: Effect) -> str | None:
-    """The record whose creator ``e`` pays (``policies`` for ``policies[*][0]``)."""
+    """The record whose creator ``e`` pays (``policies`` for ``policies[*][0]``):
+    a send to the record's holder field, or to a caller checked to be it."""
     if not e.moves_value or e.to is None:
         return None
     to = e.to
@@ -190,6 +194,10 @@ def _record_owner_paid(ctx, e: Effect) -> str | None:
         path = storage_path(ctx, to.key)
         if path is not None and path in ctx.access.claimed_paths:
             return root_of(path)
+    if is_caller(to):
+        owned = [g.subject for g in e.guards if g.kind == "record-owner"]
+        if owned:
+            return root_of(owned[0])
     return None
 
 
