@@ -86,7 +86,27 @@ def _approve_race(ctx, f: ir.Function, e: Effect) -> bool:
         return False
     if _reads_path(ctx, e.value, e.path):
         return False  # increase / decrease: the new value is built on the old
-    return not any(_checks_entry_or_zero(ctx, fact, e) for fact in e.facts)
+    if any(_checks_entry_or_zero(ctx, fact, e) for fact in e.facts):
+        return False
+    return _spent_by_second_party(ctx, e.path)
+
+
+def _spent_by_second_party(ctx, path: str) -> bool:
+    """Some public function writes ``m[x][msg.sender]``: the party named by
+    the second key uses the entry up (an allowance, not a per-user setting)."""
+    for g in ctx.program.functions:
+        if not exposed(g):
+            continue
+        for e in ctx.access.entry_effects(g):
+            key = e.key
+            if (
+                e.kind == "store"
+                and e.path == path
+                and isinstance(key, ir.MapKey)
+                and mentions_caller(key.key)
+            ):
+                return True
+    return False
 
 
 def _two_level_caller_key(key: ir.Expr) -> bool:
