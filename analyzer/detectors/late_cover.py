@@ -53,17 +53,20 @@ class LateCover(Detector):
 
     def detect(self, ctx) -> list[Finding]:
         out: list[Finding] = []
+        insured = _insured_records(ctx)
         for f in ctx.program.functions:
             if not exposed(f):
                 continue
             effects = ctx.access.entry_effects(f)
             if f.payable:
-                out += self._purchase(ctx, f, effects)
+                out += self._purchase(ctx, f, effects, insured)
             out += self._claim(ctx, f, effects)
         return out
 
-    def _purchase(self, ctx, f: ir.Function, effects: list[Effect]) -> list[Finding]:
-        if not any(_creates_record(ctx, e) for e in effects):
+    def _purchase(
+        self, ctx, f: ir.Function, effects: list[Effect], insured: set[str]
+    ) -> list[Finding]:
+        if not any(_creates_record(ctx, e) and root_of(e.path) in insured for e in effects):
             return []
         flows = ctx.access.flows
         times = _time_params(f, effects, flows)
@@ -118,6 +121,52 @@ def _creates_record(ctx, e: Effect) -> bool:
     if e.kind != "store" or e.path is None or e.value is None:
         return False
     return ("[" in e.path and is_caller(e.value)) or e.path in ctx.access.claimed_paths
+
+
+def _insured_records(ctx) -> set[str]:
+    """Records (``policies``) whose holder some public function pays on an
+    event another party attests: a signed report, a call only a privileged
+    party (an oracle, the insurer) may make, or state only such a party writes. This is what tells cover from a
+    deposit the holder takes back after a date the holder picked."""
+    attested = _attested_paths(ctx)
+    flows = ctx.access.flows
+    out: set[str] = set()
+    for g in ctx.program.functions:
+        if not exposed(g):
+            continue
+        for e in ctx.access.entry_effects(g):
+            root = _record_owner_paid(ctx, e)
+            if root is None or root in out:
+                continue
+            if any(x.kind != "record-owner" for x in e.guards) or any(
+                _reads_any(ctx, inline_calls(x.cond, flows), attested) for x in e.facts
+            ):
+                out.add(root)
+    return out
+
+
+def _attested_paths(ctx) -> set[str]:
+    """Storage written only where a party other than a record's holder is
+    checked (an owner, a role, a fixed address, a signature)."""
+    out: set[str] = set()
+    for g in ctx.program.functions:
+        if not exposed(g):
+            continue
+        for e in ctx.access.entry_effects(g):
+            if e.kind == "store" and e.path and any(x.kind != "record-owner" for x in e.guards):
+                out.add(e.path)
+    return out
+
+
+def _reads_any(ctx, e: ir.Expr, paths: set[str]) -> bool:
+    for n in ir.walk(e):
+        if isinstance(n, ir.Load):
+            p = storage_path(ctx, n.key)
+            if p is not None and any(
+                p == q or p.startswith(q + "[") or q.startswith(p + "[") for q in paths
+            ):
+                return True
+    return False
 
 
 def _time_params(f: ir.Function, effects: list[Effect], flows) -> set[int]:
