@@ -32,7 +32,8 @@ from ..model import Detector, Finding
 from ..taint import storage_path
 
 BINDING_ENVS = ("self.address", "chain.id")
-MAX_DEPTH = 6
+MAX_DEPTH = 6  # helpers inside helpers
+MAX_EXPRS = 20_000  # a helper called many times over is inlined each time: stop somewhere
 
 
 @dataclass
@@ -105,7 +106,7 @@ def _collect(ctx, name: str, params: dict | None, into: Reached, depth: int, roo
                 into.where.append(root or s)
                 if isinstance(s, ir.Require | ir.Branch) and e is s.cond:
                     into.conds += _conjuncts(r)
-                if depth >= MAX_DEPTH:
+                if depth >= MAX_DEPTH or len(into.exprs) > MAX_EXPRS:
                     continue
                 for n in ir.walk(r):
                     if isinstance(n, ir.Call) and n.function in flows:
