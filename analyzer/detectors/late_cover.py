@@ -66,13 +66,16 @@ class LateCover(Detector):
     def _purchase(
         self, ctx, f: ir.Function, effects: list[Effect], insured: set[str]
     ) -> list[Finding]:
-        if not any(_creates_record(ctx, e) and root_of(e.path) in insured for e in effects):
+        created = {root_of(e.path) for e in effects if _creates_record(ctx, e)} & insured
+        if not created:
             return []
         flows = ctx.access.flows
         times = _time_params(f, effects, flows)
         for e in effects:
-            if e.kind != "store" or e.path is None or "[" not in e.path or e.value is None:
+            if e.kind != "store" or e.path is None or e.value is None:
                 continue
+            if "[" not in e.path or root_of(e.path) not in created:
+                continue  # only the new policy's own fields
             value = inline_calls(e.value, flows)
             if _mentions(value, "block.timestamp"):
                 continue  # a duration from now, not a moment the buyer picks
