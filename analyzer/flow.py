@@ -365,37 +365,3 @@ def _rebuild(e: ir.Expr, kids: list[ir.Expr]) -> ir.Expr | None:
             value, rest = rest[0], rest[1:]
         return ir.ExtCall(e.type, e.interface, e.method, target, value, rest)
     return None
-
-
-# ---------------------------------------------------------------- calls inlined
-# (added for the front-running, signature-binding and late-cover detectors)
-
-
-def returned_expression(flow: FunctionFlow) -> ir.Expr | None:
-    """The one expression a function returns on every normal return (resolved
-    in its own frame), or None when its returns differ or carry nothing:
-    ``time.after(WAIT)`` stands for ``block.timestamp + WAIT``."""
-    found: dict[str, ir.Expr] = {}
-    for b in flow.function.blocks:
-        t = b.term
-        if isinstance(t, ir.Return) and b.index in flow.reachable and t.value is not None:
-            e = flow.resolve(t.value, b.index)
-            found[ir.format_expr(e)] = e
-    return next(iter(found.values())) if len(found) == 1 else None
-
-
-def inline_calls(e: ir.Expr, flows: dict[str, FunctionFlow], depth: int = 0) -> ir.Expr:
-    """``e`` with each call to a function returning one expression replaced by
-    that expression, its parameters bound to the call's arguments."""
-    if depth > 8:
-        return e
-    kids = ir.children(e)
-    if kids:
-        rebuilt = _rebuild(e, [inline_calls(k, flows, depth + 1) for k in kids])
-        e = rebuilt if rebuilt is not None else e
-    if isinstance(e, ir.Call) and e.function in flows:
-        body = returned_expression(flows[e.function])
-        if body is not None:
-            params = dict(enumerate(e.args))
-            return inline_calls(substitute(body, params), flows, depth + 1)
-    return e

@@ -19,7 +19,7 @@ from deed.compiler import ir
 from deed.compiler import types as T
 
 from ..access import Effect, caller_keyed, is_caller, mentions_caller
-from ..flow import Fact, inline_calls
+from ..flow import Fact
 from ..model import Detector, Finding
 from ..taint import storage_path
 from ._util import exposed
@@ -55,13 +55,12 @@ class FrontRunning(Detector):
             if not exposed(f):
                 continue
             effects = ctx.access.entry_effects(f)
-            flows = ctx.access.flows
             for e in effects:
                 if _approve_race(ctx, f, e):
                     out.append(self._found(f, e, "overwrites an allowance without checking it"))
                     break
             for e in effects:
-                if _rewards_caller(e) and _copyable_hash_match(ctx, f, e, flows):
+                if _rewards_caller(e) and _copyable_hash_match(ctx, f, e):
                     out.append(
                         self._found(f, e, "rewards whoever first sends a value whose hash matches")
                     )
@@ -154,12 +153,12 @@ def _rewards_caller(e: Effect) -> bool:
     return e.kind == "store" and e.value is not None and is_caller(e.value)
 
 
-def _copyable_hash_match(ctx, f: ir.Function, e: Effect, flows) -> bool:
+def _copyable_hash_match(ctx, f: ir.Function, e: Effect) -> bool:
     """A fact at the effect compares a hash of a caller-supplied value with
     stored state, and no fact binds the claim to the caller beforehand."""
     if e.guards:
         return False  # only a bound party (owner, role, signer) gets here: a copy is refused
-    conds = [inline_calls(fact.cond, flows) for fact in e.facts]
+    conds = [fact.cond for fact in e.facts]
     if any(caller_keyed(n) for c in conds for n in ir.walk(c)):
         return False  # commits[msg.sender], a caller-keyed deadline or stake
     return any(

@@ -21,7 +21,7 @@ from deed.compiler import ir
 from deed.compiler import types as T
 
 from ..access import Effect, is_caller
-from ..flow import expressions, inline_calls
+from ..flow import expressions
 from ..model import Detector, Finding
 from ..taint import root_of, storage_path
 from ._util import exposed
@@ -69,18 +69,17 @@ class LateCover(Detector):
         created = {root_of(e.path) for e in effects if _creates_record(ctx, e)} & insured
         if not created:
             return []
-        flows = ctx.access.flows
-        times = _time_params(f, effects, flows)
+        times = _time_params(f, effects)
         for e in effects:
             if e.kind != "store" or e.path is None or e.value is None:
                 continue
             if "[" not in e.path or root_of(e.path) not in created:
                 continue  # only the new policy's own fields
-            value = inline_calls(e.value, flows)
+            value = e.value
             if _mentions(value, "block.timestamp"):
                 continue  # a duration from now, not a moment the buyer picks
             for p in sorted(_locals_in(value) & times):
-                if not any(_margin_ahead(inline_calls(x.cond, flows), x.holds, p) for x in e.facts):
+                if not any(_margin_ahead(x.cond, x.holds, p) for x in e.facts):
                     name = f.params[p][0]
                     return [
                         self.finding(
@@ -94,7 +93,6 @@ class LateCover(Detector):
         return []
 
     def _claim(self, ctx, f: ir.Function, effects: list[Effect]) -> list[Finding]:
-        flows = ctx.access.flows
         for e in effects:
             root = _record_owner_paid(ctx, e)
             if root is None:
@@ -102,7 +100,7 @@ class LateCover(Detector):
             carries_time, times = _report_times(ctx, f, e)
             if not carries_time:
                 continue
-            conds = [inline_calls(x.cond, flows) for x in e.facts]
+            conds = [x.cond for x in e.facts]
             if any(_compares_with_record(ctx, c, times, root) for c in conds):
                 continue
             return [
@@ -132,7 +130,6 @@ def _insured_records(ctx) -> set[str]:
     party (an oracle, the insurer) may make, or state only such a party writes. This is what tells cover from a
     deposit the holder takes back after a date the holder picked."""
     attested = _attested_paths(ctx)
-    flows = ctx.access.flows
     out: set[str] = set()
     for g in ctx.program.functions:
         if not exposed(g):
@@ -142,7 +139,7 @@ def _insured_records(ctx) -> set[str]:
             if root is None or root in out:
                 continue
             if any(x.kind != "record-owner" for x in e.guards) or any(
-                _reads_any(ctx, inline_calls(x.cond, flows), attested) for x in e.facts
+                _reads_any(ctx, x.cond, attested) for x in e.facts
             ):
                 out.add(root)
     return out
@@ -172,12 +169,12 @@ def _reads_any(ctx, e: ir.Expr, paths: set[str]) -> bool:
     return False
 
 
-def _time_params(f: ir.Function, effects: list[Effect], flows) -> set[int]:
+def _time_params(f: ir.Function, effects: list[Effect]) -> set[int]:
     """Parameters that are times: u64, or compared with block.timestamp."""
     out = {i for i, (_, t) in enumerate(f.params) if t == T.U64}
     for e in effects:
         for fact in e.facts:
-            for n in ir.walk(inline_calls(fact.cond, flows)):
+            for n in ir.walk(fact.cond):
                 if isinstance(n, ir.Compare) and n.op in NEGATED:
                     for mine, other in ((n.left, n.right), (n.right, n.left)):
                         if _mentions(other, "block.timestamp"):
@@ -258,11 +255,10 @@ def _report_times(ctx, f: ir.Function, e: Effect) -> tuple[bool, list[str]]:
     u64 field of an ``oracle_report``, a u64 parameter inside a message
     ``verify_ed25519`` checks), and the text of the expressions standing for
     those times in ``f``."""
-    flows = ctx.access.flows
     out: list[str] = []
     carries_time = False
     for fact in e.facts:
-        for n in ir.walk(inline_calls(fact.cond, flows)):
+        for n in ir.walk(fact.cond):
             if isinstance(n, ir.Builtin) and n.name == "verify_ed25519" and len(n.args) == 3:
                 found = [
                     ir.format_expr(x)
@@ -274,11 +270,11 @@ def _report_times(ctx, f: ir.Function, e: Effect) -> tuple[bool, list[str]]:
             elif isinstance(n, ir.Builtin) and n.name == "oracle_report":
                 fields = getattr(n.type, "fields", ())
                 carries_time |= any(t == T.U64 for _, t in fields)
-    flow = flows[f.name]
+    flow = ctx.access.flows[f.name]
     for b in f.blocks:
         for s in [*b.stmts, b.term]:
             for n in expressions(s):
-                r = inline_calls(flow.resolve(n, b.index), flows)
+                r = flow.resolve(n, b.index)
                 out += [ir.format_expr(x) for x in ir.walk(r) if _report_field_time(x)]
     return carries_time, list(dict.fromkeys(out))
 

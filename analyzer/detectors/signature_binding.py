@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from deed.compiler import ir
 
 from ..access import mentions_caller
-from ..flow import expressions, inline_calls, substitute
+from ..flow import expressions, substitute
 from ..model import Detector, Finding
 from ..taint import storage_path
 
@@ -69,7 +69,7 @@ class SignatureBinding(Detector):
 
     def detect(self, ctx) -> list[Finding]:
         out: list[Finding] = []
-        written = ctx.access.written_paths()
+        written = ctx.access.initialized
         for f in ctx.program.functions:
             if not f.public or f.is_init:
                 continue
@@ -153,7 +153,7 @@ def _bindings(reached: Reached, key: ir.Expr) -> list[tuple[ir.Compare, ir.Expr]
 
 def _problems(ctx, f: ir.Function, v: ir.Builtin, reached: Reached, written: set[str]):
     key, message, _ = v.args
-    full = inline_calls(message, ctx.access.flows)
+    full = message
     envs = {n.name for n in ir.walk(full) if isinstance(n, ir.Env)}
     missing = [name for name in BINDING_ENVS if name not in envs]
     if missing:
