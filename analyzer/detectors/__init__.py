@@ -4,7 +4,9 @@ from .balance_equality import BalanceEquality
 from .caller_controlled_send import CallerControlledSend
 from .constant_condition import ConstantCondition
 from .divide_before_multiply import DivideBeforeMultiply
+from .front_running import FrontRunning
 from .ignored_call_result import IgnoredCallResult
+from .late_cover import LateCover
 from .locked_funds import LockedFunds
 from .loop_gas import LoopGas
 from .missing_event import MissingEvent
@@ -12,6 +14,7 @@ from .origin_auth import OriginAuth
 from .replayable_signature import ReplayableSignature
 from .send_in_loop import SendInLoop
 from .shadowed_state import ShadowedState
+from .signature_binding import SignatureBinding
 from .timestamp_equality import TimestampEquality
 from .uninitialized_state import UninitializedState
 from .unprotected_funds import UnprotectedFunds
@@ -42,4 +45,7 @@ DETECTORS = [
     ConstantCondition,
     ShadowedState,
     UnusedFunction,
+    FrontRunning,
+    SignatureBinding,
+    LateCover,
 ]
