@@ -83,7 +83,7 @@ def _approve_race(ctx, f: ir.Function, e: Effect) -> bool:
         return False
     if "param" not in ctx.taint.expr(f, e.value):
         return False
-    if _reads_path(ctx, e.value, e.path):
+    if _reads_path(ctx, e.value, e.path) or f"state:{e.path}" in ctx.taint.expr(f, e.value):
         return False  # increase / decrease: the new value is built on the old
     if any(_checks_entry_or_zero(ctx, fact, e) for fact in e.facts):
         return False

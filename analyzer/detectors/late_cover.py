@@ -20,7 +20,7 @@ from __future__ import annotations
 from deed.compiler import ir
 from deed.compiler import types as T
 
-from ..access import Effect, is_caller
+from ..access import Effect, caller_keyed, is_caller
 from ..flow import expressions
 from ..model import Detector, Finding
 from ..taint import root_of, storage_path
@@ -54,42 +54,79 @@ class LateCover(Detector):
     def detect(self, ctx) -> list[Finding]:
         out: list[Finding] = []
         insured = _insured_records(ctx)
+        bounded = _bounded_fields(ctx)
         for f in ctx.program.functions:
             if not exposed(f):
                 continue
             effects = ctx.access.entry_effects(f)
             if f.payable:
-                out += self._purchase(ctx, f, effects, insured)
+                out += self._purchase(ctx, f, effects, insured, bounded)
+                if insured:
+                    out += self._extension(ctx, f, effects)
             out += self._claim(ctx, f, effects)
         return out
 
     def _purchase(
-        self, ctx, f: ir.Function, effects: list[Effect], insured: set[str]
+        self, ctx, f: ir.Function, effects: list[Effect], insured: set[str], bounded: set[str]
     ) -> list[Finding]:
-        created = {root_of(e.path) for e in effects if _creates_record(ctx, e)} & insured
-        if not created:
+        creating = [e for e in effects if _creates_record(ctx, e) and root_of(e.path) in insured]
+        if not creating:
             return []
+        record_keys = {_record_key(e.key) for e in creating} - {None}
+        roots = {root_of(e.path) for e in creating}
         times = _time_params(f, effects)
         for e in effects:
-            if e.kind != "store" or e.path is None or e.value is None:
+            if e.kind != "store" or e.path is None or e.value is None or "[" not in e.path:
                 continue
-            if "[" not in e.path or root_of(e.path) not in created:
-                continue  # only the new policy's own fields
+            if root_of(e.path) not in roots and _record_key(e.key) not in record_keys:
+                continue  # only the new policy's own fields (one struct, or maps keyed alike)
             value = e.value
-            if _mentions(value, "block.timestamp"):
-                continue  # a duration from now, not a moment the buyer picks
+            if _duration_from_now(value):
+                continue  # block.timestamp plus a duration: not a moment the buyer picks
             for p in sorted(_locals_in(value) & times):
-                if not any(_margin_ahead(x.cond, x.holds, p) for x in e.facts):
-                    name = f.params[p][0]
-                    return [
-                        self.finding(
-                            f"{f.name} records {name}, a time the buyer picks, without requiring "
-                            "it to lie a margin after the purchase: cover can be bought once "
-                            "the outcome is known",
-                            e.stmt.span,
-                            f.name,
-                        )
-                    ]
+                if e.path in bounded:
+                    # claims pay only events after this time: it must not lie in the past
+                    if any(_not_before_now(x.cond, x.holds, p) for x in e.facts):
+                        continue
+                elif any(_margin_ahead(x.cond, x.holds, p) for x in e.facts):
+                    continue
+                name = f.params[p][0]
+                return [
+                    self.finding(
+                        f"{f.name} records {name}, a time the buyer picks, without requiring "
+                        "it to lie a margin after the purchase: cover can be bought once "
+                        "the outcome is known",
+                        e.stmt.span,
+                        f.name,
+                    )
+                ]
+        return []
+
+    def _extension(self, ctx, f: ir.Function, effects: list[Effect]) -> list[Finding]:
+        """A paid extension of an existing policy's end that never checks the
+        cover is still running: cover bought back in hindsight."""
+        for e in effects:
+            if e.kind != "store" or e.path is None or e.value is None or "[" not in e.path:
+                continue
+            if e.value.type != T.U64:
+                continue
+            old = [
+                n
+                for n in ir.walk(e.value)
+                if isinstance(n, ir.Load) and storage_path(ctx, n.key) == e.path
+            ]
+            if not old or "param" not in ctx.taint.expr(f, e.value):
+                continue
+            if any(_time_vs_field(ctx, x.cond, e.path) for x in e.facts):
+                continue
+            return [
+                self.finding(
+                    f"{f.name} extends a policy's end without checking that its cover still "
+                    "runs: cover can be extended after the event",
+                    e.stmt.span,
+                    f.name,
+                )
+            ]
         return []
 
     def _claim(self, ctx, f: ir.Function, effects: list[Effect]) -> list[Finding]:
@@ -100,8 +137,11 @@ class LateCover(Detector):
             carries_time, times = _report_times(ctx, f, e)
             if not carries_time:
                 continue
-            conds = [x.cond for x in e.facts]
-            if any(_compares_with_record(ctx, c, times, root) for c in conds):
+            if any(
+                p.startswith(root + "[") or p == root
+                for x in e.facts
+                for p in _fields_below(ctx, x.cond, x.holds, times)
+            ):
                 continue
             return [
                 self.finding(
@@ -230,6 +270,88 @@ def _is_margin(e: ir.Expr) -> bool:
     )
 
 
+def _record_key(key: ir.Expr | None) -> str | None:
+    """The key of the record a storage key addresses (``id`` in
+    ``holders[id]`` and in ``policies[id].start``)."""
+    while isinstance(key, ir.MapKey):
+        k = key.key
+        if not (isinstance(k, ir.Const) and str(k.type) == "u8"):
+            return ir.format_expr(k)
+        key = key.base
+    return None
+
+
+def _duration_from_now(e: ir.Expr) -> bool:
+    """``block.timestamp + d`` (or a cast of it): cover starting now."""
+    while isinstance(e, ir.Unary) and e.op == "cast":
+        e = e.operand
+    if isinstance(e, ir.Env):
+        return e.name == "block.timestamp"
+    return (
+        isinstance(e, ir.Binary)
+        and e.op == "add"
+        and (_duration_from_now(e.left) or _duration_from_now(e.right))
+    )
+
+
+def _not_before_now(cond: ir.Expr, holds: bool, p: int) -> bool:
+    """``cond`` puts parameter ``p`` at or after block.timestamp."""
+    for c, c_holds in _conjuncts(cond, holds):
+        if not (isinstance(c, ir.Compare) and c.op in NEGATED):
+            continue
+        op = c.op if c_holds else NEGATED[c.op]
+        small, big = (c.left, c.right) if op in ("lt", "le") else (c.right, c.left)
+        if p in _locals_in(big) and _mentions(small, "block.timestamp"):
+            return True
+    return False
+
+
+def _time_vs_field(ctx, cond: ir.Expr, path: str) -> bool:
+    """A comparison of block.timestamp with the field at ``path``."""
+    for n in ir.walk(cond):
+        if isinstance(n, ir.Compare) and n.op in NEGATED:
+            sides = (n.left, n.right)
+            if any(_mentions(x, "block.timestamp") for x in sides) and any(
+                isinstance(m, ir.Load) and storage_path(ctx, m.key) == path
+                for x in sides
+                for m in ir.walk(x)
+            ):
+                return True
+    return False
+
+
+def _bounded_fields(ctx) -> set[str]:
+    """Record fields some claim requires a report's event time to be at or
+    after: a policy whose claims only pay events after its start."""
+    out: set[str] = set()
+    for f in ctx.program.functions:
+        if not exposed(f):
+            continue
+        for e in ctx.access.entry_effects(f):
+            if not e.moves_value:
+                continue
+            _, times = _report_times(ctx, f, e)
+            for x in e.facts:
+                out |= _fields_below(ctx, x.cond, x.holds, times)
+    return out
+
+
+def _fields_below(ctx, cond: ir.Expr, holds: bool, times: list[str]) -> set[str]:
+    out: set[str] = set()
+    for c, c_holds in _conjuncts(cond, holds):
+        if not (isinstance(c, ir.Compare) and c.op in NEGATED):
+            continue
+        op = c.op if c_holds else NEGATED[c.op]
+        small, big = (c.left, c.right) if op in ("lt", "le") else (c.right, c.left)
+        if _has_any(big, times):
+            for m in ir.walk(small):
+                if isinstance(m, ir.Load):
+                    path = storage_path(ctx, m.key)
+                    if path:
+                        out.add(path)
+    return out
+
+
 # ---------------------------------------------------------------- claim
 
 
@@ -247,6 +369,12 @@ def _record_owner_paid(ctx, e: Effect) -> str | None:
         owned = [g.subject for g in e.guards if g.kind == "record-owner"]
         if owned:
             return root_of(owned[0])
+        for fact in e.facts:  # a record kept under the caller's own address
+            for n in ir.walk(fact.cond):
+                if caller_keyed(n):
+                    path = storage_path(ctx, n.key)
+                    if path and "[" in path:
+                        return root_of(path)
     return None
 
 
@@ -290,13 +418,9 @@ def _report_field_time(e: ir.Expr) -> bool:
 
 
 def _compares_with_record(ctx, cond: ir.Expr, times: list[str], root: str) -> bool:
-    for n in ir.walk(cond):
-        if not (isinstance(n, ir.Compare) and n.op in NEGATED):
-            continue
-        for mine, other in ((n.left, n.right), (n.right, n.left)):
-            if _has_any(mine, times) and _reads_record(ctx, other, root):
-                return True
-    return False
+    """The report's event time is required at or after one of the record's
+    times (a bound from above only, the end of cover, lets earlier events pay)."""
+    return any(p.startswith(root + "[") for p in _fields_below(ctx, cond, True, times))
 
 
 def _has_any(e: ir.Expr, texts: list[str]) -> bool:
