@@ -27,12 +27,18 @@ class ReplayableSignature(Detector):
             if not f.public or f.is_init:  # a view's verdict is replayed by its callers
                 continue
             effects = ctx.access.entry_effects(f)
+            # what a store records as used: what its key is built from
+            # (used[nonce] = True), or the entry itself (nonces[who] += 1);
+            # a running total that merely adds the amount records nothing
             recorded = set()
             for e in effects:
-                if e.kind == "store":
-                    recorded |= leaves(e.key) | leaves(e.value)
-                    if e.path:
-                        recorded.add(f"path:{e.path}")
+                if e.kind == "store" and e.key is not None:
+                    recorded |= leaves(e.key) - {ir.format_expr(e.key)}
+                    recorded |= {
+                        ir.format_expr(n)
+                        for n in ir.walk(e.value)
+                        if isinstance(n, ir.Load) and ir.format_expr(n.key) == ir.format_expr(e.key)
+                    }
             for check, stmt in ctx.access.builtins_reached(f.name, "verify_ed25519"):
                 message = check.args[1]
                 signed = leaves(message)
