@@ -131,3 +131,19 @@ for machine in (TokenMachine, EscrowTwinMachine, PoolTwinMachine):
     globals()[f"Test{machine.__name__}"] = case
 
 del case, machine
+
+
+def test_token_approve_must_pass_through_zero():
+    """The approve race: a spender watching an allowance change from 100 to
+    50 could spend 100 first and 50 after. A non-zero allowance changes only
+    through zero, so each step is one the owner sees settled."""
+    h = Harness()
+    t = h.deployed(TOKEN)
+    h.send("alice", t, "mint", [h.addr("alice"), 1_000])
+    assert h.send("alice", t, "approve", [h.addr("bob"), 100]).success
+    r = h.send("alice", t, "approve", [h.addr("bob"), 50])
+    assert r.revert_reason == "set the allowance to zero first"
+    assert h.call(t, "allowance", [h.addr("alice"), h.addr("bob")]).return_values == (100,)
+    assert h.send("alice", t, "approve", [h.addr("bob"), 0]).success
+    assert h.send("alice", t, "approve", [h.addr("bob"), 50]).success
+    assert h.call(t, "allowance", [h.addr("alice"), h.addr("bob")]).return_values == (50,)
