@@ -124,18 +124,18 @@ def run_demo(path: Path, echo: Callable[[str], None]) -> None:
     oracles = [d.keys[f"oracle-{i}"] for i in (1, 2, 3)]
 
     echo("\n== insurance: parametric flight-delay cover (oracles: 2 of 3)")
-    cover_args = (
-        [ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), U256],
-        [signer_set(oracles), 2, 500],
+    cover_args = (  # sales close 2 hours before departure
+        [ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), U256, U64],
+        [signer_set(oracles), 2, 500, 2 * HOUR],
     )
     cover = d.deploy("insurer", "insurance/flight_delay", *cover_args, value=20 * ETHER)
     flight = _field("LH454 2026-11-22")
+    departure = d.timestamp + 6 * HOUR
     premium = d.chain.call(cover, "premium_for", [2 * ETHER]).return_values[0]
-    d.send("traveller", cover, "buy", [flight, d.timestamp + 6 * HOUR, 2 * ETHER], value=premium)
+    d.send("traveller", cover, "buy", [flight, departure, 2 * ETHER], value=premium)
     d.new_block(seconds=9 * HOUR)  # the flight lands 150 minutes late
-    report = sign_report(
-        d.timestamp - 600, flight + (150).to_bytes(32, "big"), [(0, oracles[0]), (2, oracles[2])]
-    )
+    reported = flight + departure.to_bytes(32, "big") + (150).to_bytes(32, "big")
+    report = sign_report(d.timestamp - 600, reported, [(0, oracles[0]), (2, oracles[2])])
     d.send(
         "oracle-1",
         cover,
