@@ -2,7 +2,8 @@
 
 Compiles the standard contracts, deploys them with signed transactions, and
 runs a complete story: a flight-delay policy sold and paid from a signed
-oracle report; an invoice paid in parts with its tax routed; a bill of
+oracle report; an invoice issued although another account registered its
+document hash first, then paid in parts with its tax routed; a bill of
 exchange drawn, accepted, endorsed, discounted and paid at maturity; a trade
 escrow funded and released on a signed delivery report. Every receipt is
 printed with its gas.
