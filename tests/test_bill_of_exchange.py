@@ -8,7 +8,7 @@ only by its drawer."""
 import hashlib
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from support import Harness
@@ -171,6 +171,35 @@ def test_the_33rd_endorsement_and_beyond():
     assert holder(h, c) == h.addr("dave")
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(1, len(NAMES) - 1), min_size=33, max_size=70))
+def test_any_chain_of_endorsements_is_kept_however_long(steps):
+    """Past any former limit, the numbered endorsements are the chain of
+    earlier holders, and each of them, and only they and the drawer, have
+    recourse once the bill is dishonoured."""
+    h = Harness(names=NAMES)
+    c = draw(h)
+    h.send("bob", c, "accept")
+    chain, current = [], "carol"
+    for step in steps:  # each step names another party: at least 33 endorsements
+        to = NAMES[(NAMES.index(current) + step) % len(NAMES)]
+        assert h.send(current, c, "endorse", [h.addr(to)], price=0).success
+        chain.append(current)
+        current = to
+    assert h.call(c, "endorsements").return_values == (len(chain),)
+    for i, earlier in enumerate(chain):
+        assert h.call(c, "endorser", [i]).return_values == (h.addr(earlier),)
+    h.next_block(seconds=91 * DAY)
+    assert h.send(current, c, "dishonour").success
+    for who in NAMES:
+        if who == current:
+            continue
+        r = h.send(who, c, "take_recourse", value=AMOUNT, price=0)
+        assert r.success == (who == "alice" or who in chain), (who, r.revert_reason)
+        if r.success:
+            current = who
+
+
 def test_init_and_offer_rules(bill):
     h, c = bill
     assert (
@@ -280,12 +309,8 @@ class BillMachine(RuleBasedStateMachine):
             for doc in (DOC, b"\x09" * 32):
                 holder = self.h.chain.state.document_holder(registry_id(self.h.addr(drawer), doc))
                 assert (holder is not None) == ((drawer, doc) in self.drawn)
-                if holder is not None:
-                    assert call_drawer(self.h, holder) == self.h.addr(drawer)
-
-
-def call_drawer(h: Harness, c: bytes) -> bytes:
-    return h.call(c, "drawer").return_values[0]
+                if holder is not None:  # the drawer's own bill, naming them
+                    assert self.h.call(holder, "drawer").return_values == (self.h.addr(drawer),)
 
 
 TestBillInvariants = BillMachine.TestCase
