@@ -1,7 +1,10 @@
 """contracts/bills/invoice.deed: every public function, its reverts and
-events, and a stateful test: money is routed, never held, created or lost;
+events, and stateful tests: money is routed, never held, created or lost;
 the tax parts add up to the tax on the whole; an invoice is reimbursed at
-most once and issued once across all contracts."""
+most once and issued once across all contracts, and only by its issuer: a
+squatter who registers the document hash first blocks nothing."""
+
+import hashlib
 
 import pytest
 from hypothesis import settings
@@ -11,21 +14,49 @@ from support import Harness
 
 from deed.compiler.driver import compile_file
 from deed.vm.codec import encode_values
-from deed.vm.types import ADDRESS, BYTES32, U64, U256
+from deed.vm.packing import encode
+from deed.vm.types import ADDRESS, BYTES32, TAG_STRING, U64, U256, ValueType
 
 MODULE = compile_file("contracts/bills/invoice.deed").module
 DOC = b"invoice 2026-0042".ljust(32, b"\0")
 AMOUNT = 1_000_000
 TAX_BPS = 1_900  # 19%
+BILL = compile_file("contracts/bills/bill_of_exchange.deed").module
+TAG = "deed-bills-document-v1"
 
 
-def issue(h: Harness, doc=DOC, amount=AMOUNT, tax=TAX_BPS, due=None, payer="bob", token=bytes(20)):
+def registry_id(issuer: bytes, doc: bytes) -> bytes:
+    """What a financier computes from a document (its hash and the issuer it
+    names) to find the one contract that may finance it."""
+    packed = encode([ValueType(TAG_STRING, len(TAG)), ADDRESS, BYTES32], [TAG, issuer, doc])
+    return hashlib.sha256(packed).digest()
+
+
+def issue(
+    h: Harness,
+    doc=DOC,
+    amount=AMOUNT,
+    tax=TAX_BPS,
+    due=None,
+    payer="bob",
+    token=bytes(20),
+    issuer="alice",
+):
     due = h.timestamp + 30 * 86400 if due is None else due
     args = encode_values(
         [ADDRESS, ADDRESS, BYTES32, U256, U256, U64, ADDRESS],
         [h.addr(payer), h.addr("dave"), doc, amount, tax, due, token],
     )
-    return h.deploy(MODULE, sender="alice", init_args=args)
+    return h.deploy(MODULE, sender=issuer, init_args=args)
+
+
+def draw_bill(h: Harness, doc=DOC, drawer="alice"):
+    """A bill of exchange on ``doc``: the other kind of bill, same registry."""
+    args = encode_values(
+        [ADDRESS, ADDRESS, BYTES32, U256, U64],
+        [h.addr("bob"), h.addr(drawer), doc, AMOUNT, h.timestamp + 86400],
+    )
+    return h.deploy(BILL, sender=drawer, init_args=args)
 
 
 @pytest.fixture
@@ -65,10 +96,64 @@ def test_pay_reverts(inv):
 
 
 def test_the_same_document_cannot_be_issued_twice(inv):
-    h, _ = inv
+    h, c = inv
     assert issue(h).revert_reason == "document already registered"
     assert issue(h, payer="carol").revert_reason == "document already registered"
+    assert draw_bill(h).revert_reason == "document already registered"  # nor drawn as a bill
     assert issue(h, doc=b"\x01" * 32).success
+    assert h.call(c, "registry_id").return_values == (registry_id(h.addr("alice"), DOC),)
+    assert h.chain.state.document_holder(registry_id(h.addr("alice"), DOC)) == c
+    assert h.chain.state.document_holder(DOC) is None  # the bare hash is nobody's
+
+
+def test_a_squatter_who_registers_the_hash_first_blocks_nothing():
+    """The attack, step by step: carol learns the hash of alice's invoice
+    (she is shown the document, or sees alice's deployment waiting for a
+    block) and issues an invoice on it from her own account first."""
+    h = Harness()
+    squat = issue(h, issuer="carol")
+    assert squat.success  # carol may issue what she likes from her account...
+    squatted = squat.contract_address
+    assert h.call(squatted, "issuer").return_values == (h.addr("carol"),)
+    assert h.call(squatted, "registry_id").return_values == (registry_id(h.addr("carol"), DOC),)
+    assert draw_bill(h, drawer="carol").revert_reason == "document already registered"
+    # ...but she took carol's id for the document, not alice's: alice issues it
+    real = issue(h)
+    assert real.success, real.revert_reason
+    alice_id = registry_id(h.addr("alice"), DOC)
+    assert h.chain.state.document_holder(alice_id) == real.contract_address
+    # a financier who reads the document (it names alice) finds alice's
+    # invoice; carol's names another issuer, so it is not this document
+    assert h.call(real.contract_address, "issuer").return_values == (h.addr("alice"),)
+    # and still nobody, alice included, issues the document a second time
+    assert issue(h).revert_reason == "document already registered"
+    assert draw_bill(h).revert_reason == "document already registered"
+
+
+SQUATTER = """
+contract Squatter:
+    init(id: bytes32):
+        register_document(id)
+"""
+
+
+def test_limit_a_contract_that_registers_a_known_id_first_denies_but_cannot_finance():
+    """The VM's registry takes any 32 bytes from any contract, so whoever
+    knows the issuer and the document hash before the invoice is deployed can
+    take its id from a contract of their own: alice cannot issue it then (a
+    denial of service, spec/contracts/invoice.md "Limits"). No bills contract
+    holds the id, so nobody can issue or finance the document either."""
+    from deed.compiler.driver import compile_source
+
+    h = Harness()
+    alice_id = registry_id(h.addr("alice"), DOC)
+    squatter = h.deployed(
+        compile_source(SQUATTER).module, sender="carol", init_args=encode([BYTES32], [alice_id])
+    )
+    assert issue(h).revert_reason == "document already registered"
+    assert h.chain.state.document_holder(alice_id) == squatter
+    with pytest.raises(ValueError, match="no function 'issuer'"):
+        h.call(squatter, "issuer")  # not an invoice: a financier finds nothing to finance
 
 
 def test_overdue_after_the_due_date(inv):
@@ -202,3 +287,64 @@ def test_a_token_that_refuses_the_transfer_reverts_the_payment():
     c2 = issue(h, doc=b"\x06" * 32, tax=0, token=token).contract_address
     assert h.send("bob", c2, "pay_in_tokens", [AMOUNT]).revert_reason == "transfer failed"
     assert h.call(c2, "outstanding").return_values == (AMOUNT,)  # nothing booked
+
+
+ISSUERS = ("alice", "bob", "carol")
+DOCS = tuple(bytes([i]) * 32 for i in range(1, 4))
+
+
+class IssuanceMachine(RuleBasedStateMachine):
+    """Anyone issues invoices and draws bills on a few document hashes, in
+    any order, and the invoices are paid. Invariants: the registry holds one
+    contract at most per (issuer, document), the one that issuer deployed;
+    what others registered never blocks an issuer; payments reach the issuer
+    of the invoice paid."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = Harness(names=(*ISSUERS, "dave", "erin"))
+        self.registered: dict[tuple[str, bytes], bytes] = {}
+        self.invoices: list[tuple[bytes, str]] = []
+
+    @rule(issuer=st.sampled_from(ISSUERS), doc=st.sampled_from(DOCS), as_bill=st.booleans())
+    def register(self, issuer, doc, as_bill):
+        r = draw_bill(self.h, doc, drawer=issuer) if as_bill else issue(self.h, doc, issuer=issuer)
+        fresh = (issuer, doc) not in self.registered
+        assert r.success == fresh, r.revert_reason
+        if not fresh:
+            assert r.revert_reason == "document already registered"
+            return
+        self.registered[issuer, doc] = r.contract_address
+        if not as_bill:
+            self.invoices.append((r.contract_address, issuer))
+
+    @precondition(lambda self: self.invoices)
+    @rule(data=st.data(), value=st.integers(1, AMOUNT))
+    def pay(self, data, value):
+        contract, issuer = data.draw(st.sampled_from(self.invoices))
+        before = {n: self.h.chain.balance(self.h.addr(n)) for n in (issuer, "dave")}
+        r = self.h.send("erin", contract, "pay", value=value, price=0)
+        if not r.success:
+            return
+        tax = r.logs[0].values[2]
+        assert self.h.chain.balance(self.h.addr(issuer)) - before[issuer] == value - tax
+        assert self.h.chain.balance(self.h.addr("dave")) - before["dave"] == tax
+
+    @invariant()
+    def one_contract_per_document_and_issuer(self):
+        state = self.h.chain.state
+        for issuer in ISSUERS:
+            for doc in DOCS:
+                holder = state.document_holder(registry_id(self.h.addr(issuer), doc))
+                assert holder == self.registered.get((issuer, doc))
+                if holder is not None:  # the issuer's own contract, naming them
+                    ident = self.h.call(holder, "registry_id").return_values[0]
+                    assert ident == registry_id(self.h.addr(issuer), doc)
+                    getter = "issuer" if (holder, issuer) in self.invoices else "drawer"
+                    assert self.h.call(holder, getter).return_values == (self.h.addr(issuer),)
+        for doc in DOCS:
+            assert state.document_holder(doc) is None
+
+
+TestIssuance = IssuanceMachine.TestCase
+TestIssuance.settings = settings(max_examples=20, stateful_step_count=12, deadline=None)
