@@ -65,6 +65,15 @@ class FrontRunning(Detector):
                         self._found(f, e, "rewards whoever first sends a value whose hash matches")
                     )
                     break
+                if _rewards_caller(e) and e.moves_value and _copyable_report(ctx, f, e):
+                    out.append(
+                        self._found(
+                            f,
+                            e,
+                            "pays whoever first submits a signed report: a watcher can copy it",
+                        )
+                    )
+                    break
         return out
 
     def _found(self, f: ir.Function, e: Effect, what: str) -> Finding:
@@ -97,7 +106,7 @@ def _spent_by_second_party(ctx, path: str) -> bool:
         if not exposed(g):
             continue
         for e in ctx.access.entry_effects(g):
-            key = e.key
+            key = _entry(e.key)
             if (
                 e.kind == "store"
                 and e.path == path
@@ -110,7 +119,8 @@ def _spent_by_second_party(ctx, path: str) -> bool:
 
 def _two_level_caller_key(key: ir.Expr) -> bool:
     """``mapkey(mapkey(slot, msg.sender), x)``: the caller's own row of a
-    two-level map."""
+    two-level map (or a struct field in it: ``limits[msg.sender][x].remaining``)."""
+    key = _entry(key)
     return (
         isinstance(key, ir.MapKey)
         and isinstance(key.base, ir.MapKey)
@@ -118,6 +128,15 @@ def _two_level_caller_key(key: ir.Expr) -> bool:
         and is_caller(key.base.key)
         and not mentions_caller(key.key)
     )
+
+
+def _entry(key: ir.Expr) -> ir.Expr:
+    """The map entry a key addresses, struct fields stripped."""
+    while (
+        isinstance(key, ir.MapKey) and isinstance(key.key, ir.Const) and str(key.key.type) == "u8"
+    ):
+        key = key.base
+    return key
 
 
 def _reads_path(ctx, e: ir.Expr, path: str) -> bool:
@@ -167,6 +186,29 @@ def _copyable_hash_match(ctx, f: ir.Function, e: Effect) -> bool:
         for n in ir.walk(c)
         if isinstance(n, ir.Compare) and n.op in ("eq", "ne")
     )
+
+
+def _copyable_report(ctx, f: ir.Function, e: Effect) -> bool:
+    """The caller is paid because a signed report (or message) checks out,
+    and nothing ties the payment to who submits it: the signatures do not
+    cover msg.sender, no check names the caller, and it is not their entry."""
+    if not e.guards or any(g.kind != "signature" for g in e.guards):
+        return False
+    if ctx.access.payout_reason(f, _unguarded(e)) is not None:
+        return False  # the caller's own entry or what they paid in
+    for fact in e.facts:
+        for n in ir.walk(fact.cond):
+            if isinstance(n, ir.Builtin) and n.name == "verify_ed25519" and mentions_caller(n):
+                return False
+            if caller_keyed(n):
+                return False
+    return True
+
+
+def _unguarded(e: Effect) -> Effect:
+    copy = Effect(**{k: getattr(e, k) for k in e.__dataclass_fields__})
+    copy.guards = []
+    return copy
 
 
 def _hash_matches_state(ctx, f: ir.Function, cmp: ir.Compare) -> bool:

@@ -86,7 +86,9 @@ class LateCover(Detector):
             for p in sorted(_locals_in(value) & times):
                 if e.path in bounded:
                     # claims pay only events after this time: it must not lie in the past
-                    if any(_not_before_now(x.cond, x.holds, p) for x in e.facts):
+                    if _clamped_to_now(value) or any(
+                        _not_before_now(x.cond, x.holds, p) for x in e.facts
+                    ):
                         continue
                 elif any(_margin_ahead(x.cond, x.holds, p) for x in e.facts):
                     continue
@@ -291,6 +293,15 @@ def _duration_from_now(e: ir.Expr) -> bool:
         isinstance(e, ir.Binary)
         and e.op == "add"
         and (_duration_from_now(e.left) or _duration_from_now(e.right))
+    )
+
+
+def _clamped_to_now(e: ir.Expr) -> bool:
+    """``max(start, block.timestamp)``: never before the purchase."""
+    return (
+        isinstance(e, ir.Binary)
+        and e.op == "max"
+        and (_mentions(e.left, "block.timestamp") or _mentions(e.right, "block.timestamp"))
     )
 
 

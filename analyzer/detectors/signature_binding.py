@@ -166,13 +166,31 @@ def _problems(ctx, f: ir.Function, v: ir.Builtin, reached: Reached, written: set
         empty = _empty_source(ctx, account, written)
         if empty:
             yield f"the signer's address comes from {empty}, which nothing writes: it is empty"
-    if _caller_supplied(ctx, f, key) and not any(
-        _ties(ctx, f, cmp, account, message, reached) for cmp, account in bindings
+    if (
+        _caller_supplied(ctx, f, key)
+        and not _looked_up(reached, key)
+        and not any(_ties(ctx, f, cmp, account, message, reached) for cmp, account in bindings)
     ):
         if bindings:
             yield "the caller passes both the key and the account it must match: anyone can sign"
         else:
             yield "the caller passes the key and no account is tied to it: anyone can sign"
+
+
+def _looked_up(reached: Reached, key: ir.Expr) -> bool:
+    """A condition reads state kept under the key's account
+    (``self.adjusters[address_of(key)]``): the key belongs to a registered party."""
+    text = ir.format_expr(key)
+    for c in reached.conds:
+        for n in ir.walk(c):
+            if isinstance(n, ir.MapKey) and any(
+                isinstance(x, ir.Builtin)
+                and x.name == "address_of"
+                and ir.format_expr(x.args[0]) == text
+                for x in ir.walk(n.key)
+            ):
+                return True
+    return False
 
 
 def _empty_source(ctx, e: ir.Expr, written: set[str]) -> str | None:
