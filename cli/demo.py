@@ -3,7 +3,7 @@
 Compiles the standard contracts, deploys them with signed transactions, and
 runs a complete story: a flight-delay policy sold and paid from a signed
 oracle report; an invoice issued although another account registered its
-document hash first, then paid in parts with its tax routed; a bill of
+document hash first, as an invoice and from a contract of its own, then paid in parts with its tax routed; a bill of
 exchange drawn, accepted, endorsed, discounted and paid at maturity; a trade
 escrow funded and released on a signed delivery report. Every receipt is
 printed with its gas.
@@ -78,13 +78,21 @@ class DemoChain:
             self.echo(f"{'':>10}   events: {events}")
         return r
 
-    def deploy(self, who: str, name: str, init_types=(), init_args=(), value: int = 0) -> bytes:
+    def deploy(
+        self,
+        who: str,
+        name: str,
+        init_types=(),
+        init_args=(),
+        value: int = 0,
+        text: str | None = None,
+    ) -> bytes:
+        """Compile and deploy contracts/NAME.deed (or ``text``, shown as NAME)."""
         start = time.perf_counter()
-        module = compile_source(source(name), f"contracts/{name}.deed").module
+        path = f"contracts/{name}.deed" if text is None else f"{name}.deed"
+        module = compile_source(source(name) if text is None else text, path).module
         ms = 1000 * (time.perf_counter() - start)
-        self.echo(
-            f"{'':>10} compiled contracts/{name}.deed: {len(module.encode()):,} bytes in {ms:.0f} ms"
-        )
+        self.echo(f"{'':>10} compiled {path}: {len(module.encode()):,} bytes in {ms:.0f} ms")
         data = deploy_data(module.encode(), encode_values(list(init_types), list(init_args)))
         r = self._apply(who, None, data, value, f"deploy {name.split('/')[-1]}")
         if not r.success:
@@ -98,6 +106,15 @@ class DemoChain:
         return self._apply(
             who, to, self.chain.encode_call(to, fn, list(args)), value, f"{fn}({text})"
         )
+
+
+# A contract that registers any document hash it is given: in the name of
+# whoever signs its deployment, so never in anyone else's.
+_SQUATTER = """
+contract Squatter:
+    init(doc: bytes32):
+        register_document(doc)
+"""
 
 
 def _short(v) -> str:
@@ -159,9 +176,11 @@ def run_demo(path: Path, echo: Callable[[str], None]) -> None:
         d.timestamp + 30 * DAY,
         bytes(20),
     ]
-    echo("   the carrier saw the document's hash and issues it first: that registers")
-    echo("   the carrier's id for it, not the supplier's, and blocks nothing")
-    d.deploy("carrier", "bills/invoice", invoice_types, invoice_args)
+    echo("   others saw the document's hash and register it first: the carrier from a")
+    echo("   contract of its own, the traveller as an invoice. The VM records each in its")
+    echo("   signer's name, under the signer's own key, so neither blocks the supplier")
+    d.deploy("carrier", "squatter", [BYTES32], [doc], text=_SQUATTER)
+    d.deploy("traveller", "bills/invoice", invoice_types, invoice_args)
     invoice = d.deploy("supplier", "bills/invoice", invoice_types, invoice_args)
     d.send("customer", invoice, "pay", value=4 * ETHER, shown="4 ETH")
     d.send("customer", invoice, "pay", value=6 * ETHER, shown="6 ETH")

@@ -16,6 +16,7 @@ from deed.vm.crypto import KeyPair
 from deed.vm.errors import InvalidTransaction
 from deed.vm.opcodes import GAS
 from deed.vm.oracle import sign_report, signer_set
+from deed.vm.state import REGISTRY_KEY_TAG
 from deed.vm.types import int_type_text
 
 TYPES = ["u8", "u16", "u64", "u256", "i8", "i64", "i256"]
@@ -530,7 +531,7 @@ class _ScenarioGen:
             self.oracle()
             self.out(f"B2I {c.pick(['u64', 'u16', 'i64', 'u256', 'i256'])}")
         elif choice == 18:
-            self.doc_expr(depth - 1)
+            self.registry_key_expr(depth - 1)
             self.out("DOCHOLDER", "SELF", "EQ")
         elif choice == 19:
             self.iexpr(depth - 1)
@@ -573,7 +574,7 @@ class _ScenarioGen:
                 f"SLOADB {_lit(c.pick([b'', b'default']))}",
             )
         elif choice == 9:
-            self.doc_expr(depth - 1)
+            self.registry_key_expr(depth - 1)
             self.out("DOCHOLDER")
         elif choice == 10:
             self.oracle()
@@ -618,6 +619,25 @@ class _ScenarioGen:
         else:
             self.bexpr(depth)
             self.out("SHA256" if self.c.chance(80) else "KECCAK256")
+
+    def registry_key_expr(self, depth: int) -> None:
+        """What DOCHOLDER reads: mostly the registry key of a document under the
+        signer or another account (deed.vm.state.registry_key, built in code),
+        so that the registrations of earlier calls are found."""
+        if self.c.chance(30):
+            self.doc_expr(depth)
+            return
+        self.out(f"CONST {_lit(REGISTRY_KEY_TAG)}")
+        if self.c.chance(75):
+            self.out("ORIGIN")
+        else:
+            self.address_expr()
+        self.out("CONCAT")
+        if self.c.chance(70):
+            self.out(f"CONST {_lit(self.c.pick(DOCS))}")
+        else:
+            self.doc_expr(depth)
+        self.out("CONCAT", "SHA256")
 
     def ed25519(self) -> None:
         c = self.c
@@ -730,7 +750,10 @@ class _ScenarioGen:
             self.out(f"CONST {c.pick([0, 1, 7, 50, 10**9])}" if c.chance(80) else "CALLVALUE")
             self.out("SEND")
         elif choice == 7:
-            self.doc_expr(1)
+            if c.chance(50):  # a document that DOCHOLDER's keys name often
+                self.out(f"CONST {_lit(c.pick(DOCS))}")
+            else:
+                self.doc_expr(1)
             self.out("DOCREG")
         elif choice == 8:  # a typed error, raised when a condition holds
             skip = self.label()

@@ -24,11 +24,17 @@ class Harness:
     """A chain with a few funded accounts and one open block at a time."""
 
     def __init__(
-        self, backend=None, check_signatures: bool = True, names=("alice", "bob", "carol", "dave")
+        self,
+        backend=None,
+        check_signatures: bool = True,
+        names=("alice", "bob", "carol", "dave"),
+        modules=None,
     ):
         self.keys = {n: KeyPair.from_text(n) for n in names}
         self.chain = Chain(
-            backend if backend is not None else MemoryBackend(), check_signatures=check_signatures
+            backend if backend is not None else MemoryBackend(),
+            check_signatures=check_signatures,
+            modules=modules,
         )
         self.chain.genesis({k.address: FUNDS for k in self.keys.values()})
         self.timestamp = 1_000

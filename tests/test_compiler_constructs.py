@@ -400,7 +400,9 @@ def test_oracle_reports_and_the_document_registry():
     r = h.send("alice", a, "settle", [report])
     assert r.success and [(e.event, e.values) for e in r.logs] == [("Paid", (flight, 150))]
     assert h.send("alice", a, "settle", [report]).revert_reason == "oracle report already used"
-    assert h.call(a, "holder", [flight]).return_values == (a,)
+    # registered in the name of the transaction's signer
+    assert h.call(a, "holder", [h.addr("alice"), flight]).return_values == (a,)
+    assert h.call(a, "holder", [h.addr("bob"), flight]).return_values == (bytes(20),)
     lone = sign_report(h.timestamp, data, [(1, keys[1])])
     assert h.send("alice", a, "settle", [lone]).revert_reason == "oracle quorum not reached"
 

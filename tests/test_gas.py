@@ -105,7 +105,12 @@ CASES = {
     "SEND": (f"CONST {ZERO20}\n CONST 0\n SEND", g("CONST", "CONST", "SEND") + GAS.send),
     "DOCREG": (
         f"CONST {KEY}\n DOCREG",
-        g("CONST", "DOCREG") + GAS.storage_new_slot + GAS.cold_access,
+        # its registry key hashes 66 bytes (the tag, the signer, the hash): 3 words
+        g("CONST", "DOCREG")
+        + GAS.hash_base
+        + 3 * GAS.hash_per_word
+        + GAS.storage_new_slot
+        + GAS.cold_access,
     ),
     "DOCHOLDER": (
         f"CONST {KEY}\n DOCHOLDER\n POP",

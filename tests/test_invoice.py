@@ -2,9 +2,8 @@
 events, and stateful tests: money is routed, never held, created or lost;
 the tax parts add up to the tax on the whole; an invoice is reimbursed at
 most once and issued once across all contracts, and only by its issuer: a
-squatter who registers the document hash first blocks nothing."""
-
-import hashlib
+squatter who registers the document hash first, from their account or a
+contract of their own, blocks nothing."""
 
 import pytest
 from hypothesis import settings
@@ -14,22 +13,21 @@ from support import Harness
 
 from deed.compiler.driver import compile_file
 from deed.vm.codec import encode_values
-from deed.vm.packing import encode
-from deed.vm.types import ADDRESS, BYTES32, TAG_STRING, U64, U256, ValueType
+from deed.vm.state import registry_key
+from deed.vm.types import ADDRESS, BYTES32, U64, U256
 
 MODULE = compile_file("contracts/bills/invoice.deed").module
 DOC = b"invoice 2026-0042".ljust(32, b"\0")
 AMOUNT = 1_000_000
 TAX_BPS = 1_900  # 19%
 BILL = compile_file("contracts/bills/bill_of_exchange.deed").module
-TAG = "deed-bills-document-v1"
 
 
 def registry_id(issuer: bytes, doc: bytes) -> bytes:
-    """What a financier computes from a document (its hash and the issuer it
-    names) to find the one contract that may finance it."""
-    packed = encode([ValueType(TAG_STRING, len(TAG)), ADDRESS, BYTES32], [TAG, issuer, doc])
-    return hashlib.sha256(packed).digest()
+    """The registry key of the document ``doc`` registered by ``issuer``: what a
+    financier computes from the document (its hash and the issuer it names)
+    to find the one contract that may finance it (the VM's own function)."""
+    return registry_key(issuer, doc)
 
 
 def issue(
@@ -132,28 +130,56 @@ def test_a_squatter_who_registers_the_hash_first_blocks_nothing():
 
 SQUATTER = """
 contract Squatter:
-    init(id: bytes32):
-        register_document(id)
+    event Squatted(key: bytes32)
+
+    init(doc: bytes32):
+        register_document(doc)
+        emit Squatted(document_key(tx.origin, doc))
+
+    pub squat(doc: bytes32):
+        register_document(doc)
+
+    @view
+    pub key_of(issuer: address, doc: bytes32) -> bytes32:
+        return document_key(issuer, doc)
 """
 
 
-def test_limit_a_contract_that_registers_a_known_id_first_denies_but_cannot_finance():
-    """The VM's registry takes any 32 bytes from any contract, so whoever
-    knows the issuer and the document hash before the invoice is deployed can
-    take its id from a contract of their own: alice cannot issue it then (a
-    denial of service, spec/contracts/invoice.md "Limits"). No bills contract
-    holds the id, so nobody can issue or finance the document either."""
+def test_a_squatter_registering_from_a_contract_of_their_own_blocks_nothing():
+    """The attack that the registry once let through: carol knows alice and
+    the document hash (she watches alice's deployment waiting for a block)
+    and registers the hash first, from a small contract of her own, at its
+    deployment and again in a later call. The VM records both in carol's
+    name, under carol's key: alice's key stays free and alice issues."""
     from deed.compiler.driver import compile_source
 
     h = Harness()
-    alice_id = registry_id(h.addr("alice"), DOC)
-    squatter = h.deployed(
-        compile_source(SQUATTER).module, sender="carol", init_args=encode([BYTES32], [alice_id])
+    module = compile_source(SQUATTER).module
+    r = h.deploy(module, sender="carol", init_args=encode_values([BYTES32], [DOC]))
+    assert r.success, r.revert_reason
+    squatter = r.contract_address
+    carol_key, alice_key = registry_id(h.addr("carol"), DOC), registry_id(h.addr("alice"), DOC)
+    assert r.logs[0].values == (carol_key,)  # the language's document_key is the VM's key
+    assert h.call(squatter, "key_of", [h.addr("alice"), DOC]).return_values == (alice_key,)
+    assert h.chain.state.document_holder(carol_key) == squatter
+    assert h.chain.state.document_holder(alice_key) is None
+    # carol's later calls, whatever hash they pass, register in carol's name too
+    assert h.send("carol", squatter, "squat", [DOC]).revert_reason == (
+        "document already registered"
+    )
+    assert h.send("carol", squatter, "squat", [alice_key]).success  # the key itself, as a hash
+    assert h.chain.state.document_holder(alice_key) is None
+    # alice issues her invoice, whose registry key is hers
+    real = issue(h)
+    assert real.success, real.revert_reason
+    assert h.call(real.contract_address, "registry_id").return_values == (alice_key,)
+    assert h.chain.state.document_holder(alice_key) == real.contract_address
+    # the only way to alice's key is a transaction alice signs: if alice
+    # herself calls the squatter, it registers in her name, and only once
+    assert h.send("alice", squatter, "squat", [DOC]).revert_reason == (
+        "document already registered"
     )
     assert issue(h).revert_reason == "document already registered"
-    assert h.chain.state.document_holder(alice_id) == squatter
-    with pytest.raises(ValueError, match="no function 'issuer'"):
-        h.call(squatter, "issuer")  # not an invoice: a financier finds nothing to finance
 
 
 def test_overdue_after_the_due_date(inv):

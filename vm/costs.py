@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .opcodes import GAS
+from .state import REGISTRY_KEY_TAG
 
 if TYPE_CHECKING:
     from .verifier import VerifiedModule
@@ -94,6 +95,19 @@ def code_load(module_size: int) -> int:
     """First use of a module's code in a transaction: charged whether or not the
     node has it cached (gas cannot depend on a node's cache), priced for a miss."""
     return GAS.code_load_base + GAS.code_load_per_byte * module_size
+
+
+#: Bytes hashed for a registry key: the tag, the signer's address, the document hash.
+REGISTRY_KEY_INPUT = len(REGISTRY_KEY_TAG) + 20 + 32
+
+
+def document_registration() -> int:
+    """DOCREG: hashing its registry key (:func:`deed.vm.state.registry_key`, priced as
+    MKEY hashes a map key, with no digest memory: the key never becomes a value),
+    then creating the entry."""
+    return (
+        GAS.hash_base + GAS.hash_per_word * ((REGISTRY_KEY_INPUT + 31) // 32) + GAS.storage_new_slot
+    )
 
 
 def oracle_check(report_len: int) -> int:

@@ -29,7 +29,15 @@ from .module import Export, Module
 from .opcodes import GAS, LIMITS
 from .oracle import decode_report
 from .reference import reference_functions
-from .state import ACCOUNT, STORAGE, StateDB, account_key, document_key, report_key
+from .state import (
+    ACCOUNT,
+    STORAGE,
+    StateDB,
+    account_key,
+    document_key,
+    registry_key,
+    report_key,
+)
 from .translate import TRANSLATOR_VERSION, compile_module, functions_from_code
 from .types import (
     ADDRESS_SIZE,
@@ -384,6 +392,7 @@ _sha256 = hashlib.sha256
 _MAX_VALUE = LIMITS.max_bytes_value
 _I2B_MEMORY = costs.memory(32)
 _MAX_TX_MEMORY = LIMITS.max_tx_memory
+_DOCREG = costs.document_registration()
 
 
 class Frame:
@@ -597,27 +606,36 @@ class Frame:
 
     # -- shared registries
     def docreg(self, g: int, doc: bytes) -> int:
-        g -= GAS.storage_new_slot
+        """Register ``doc`` in the name of the transaction's signer: under
+        :func:`registry_key` (origin, doc), held by this contract. Only the
+        contract the transaction calls (or deploys) registers, so an entry in
+        a signer's name is made by a contract that the signer named."""
+        g -= _DOCREG
         if g < 0:
             raise OutOfGas()
         if self.static:
             raise revert(g, "document registration in a view call")
         if len(doc) != 32:
             raise revert(g, "a document hash has 32 bytes")
-        g = self.tx.access(g, document_key(doc))
-        if self.state.document_holder(doc) is not None:
+        tx = self.tx
+        if len(tx.call_stack) != 1:
+            raise revert(g, "a document is registered only by the contract the transaction calls")
+        key = registry_key(tx.origin, doc)
+        g = tx.access(g, document_key(key))
+        if self.state.document_holder(key) is not None:
             raise revert(g, "document already registered")
-        self.state.register_document(doc, self.address)
+        self.state.register_document(key, self.address)
         return g
 
-    def docholder(self, g: int, doc: bytes) -> tuple[int, bytes]:
+    def docholder(self, g: int, key: bytes) -> tuple[int, bytes]:
+        """The contract holding the registry key ``key`` (zero address if none)."""
         g -= GAS.storage_read
         if g < 0:
             raise OutOfGas()
-        if len(doc) != 32:
+        if len(key) != 32:
             return g, bytes(ADDRESS_SIZE)
-        g = self.tx.access(g, document_key(doc))
-        holder = self.state.document_holder(doc)
+        g = self.tx.access(g, document_key(key))
+        holder = self.state.document_holder(key)
         return g, holder if holder is not None else bytes(ADDRESS_SIZE)
 
     def oracle(

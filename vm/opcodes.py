@@ -307,7 +307,7 @@ OPCODES: tuple[OpInfo, ...] = (
         "B",
         "",
         2,
-        "register a 32-byte document hash to this contract; reverts if it is registered already; + new slot",
+        "register a 32-byte document hash h in the name of the transaction's signer: under the key SHA-256(tag ‖ origin ‖ h), held by this contract; reverts if that key is registered already or in a call from another contract; + key hash, new slot",
         dynamic=True,
     ),
     _op(
@@ -317,7 +317,7 @@ OPCODES: tuple[OpInfo, ...] = (
         "B",
         "B",
         2,
-        "the contract that registered a document hash (zero address if none); + storage read",
+        "the contract holding a registry key (zero address if none); + storage read",
         dynamic=True,
     ),
     _op(
@@ -353,8 +353,10 @@ def _by_code(code: int) -> OpInfo:
 
 #: Version of the gas schedule below and of the cost formulas in
 #: :mod:`deed.vm.costs`. A chain records it at genesis and refuses to run under
-#: another version (the same transactions would use other gas).
-SCHEDULE_VERSION = 2
+#: another version (the same transactions would use other gas). Schedule 3:
+#: DOCREG registers under a key bound to the transaction's signer, and pays
+#: for hashing it (:func:`deed.vm.costs.document_registration`).
+SCHEDULE_VERSION = 3
 
 
 @dataclass(frozen=True)

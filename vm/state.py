@@ -9,7 +9,10 @@ key                value                                       what
 ``s`` + address    storage cell (see ``codec.encode_cell``)     a contract's storage entry
   + storage key
 ``c`` + code hash  module bytes                                deployed code
-``d`` + doc hash   address of the registering contract         the document registry
+``d`` + registry   address of the registering contract         the document registry:
+  key                                                           a key binds a document hash
+                                                                to its registering signer
+                                                                (:func:`registry_key`)
 ``o`` + address    ``01``                                      an oracle report the contract
   + report id                                                  has used
 =================  ==========================================  =============================
@@ -41,7 +44,9 @@ from .errors import StateError
 ACCOUNT = b"a"
 STORAGE = b"s"
 CODE = b"c"
-DOCUMENT = b"d"  # d ‖ document hash -> the contract that registered it
+DOCUMENT = b"d"  # d ‖ registry key -> the contract that registered it
+#: Domain tag of the document registry's keys (:func:`registry_key`).
+REGISTRY_KEY_TAG = b"deed-docreg-v1"
 REPORT = b"o"  # o ‖ contract ‖ report id -> used
 EMPTY_ROOT = hashlib.sha256(b"deed-empty-state").digest()
 
@@ -54,8 +59,19 @@ def storage_key(address: bytes, key: bytes) -> bytes:
     return STORAGE + address + key
 
 
-def document_key(doc: bytes) -> bytes:
-    return DOCUMENT + doc
+def registry_key(origin: bytes, doc: bytes) -> bytes:
+    """The document registry's key for the 32-byte document hash ``doc``
+    registered by the account ``origin`` (the signer of the registering
+    transaction): SHA-256(``"deed-docreg-v1"`` ‖ origin (20 bytes) ‖ doc).
+    ``DOCREG doc`` registers under this key; ``DOCHOLDER`` reads by it."""
+    if len(origin) != 20 or len(doc) != 32:
+        raise ValueError("a registry key is made of a 20-byte address and a 32-byte hash")
+    return hashlib.sha256(REGISTRY_KEY_TAG + origin + doc).digest()
+
+
+def document_key(key: bytes) -> bytes:
+    """The state entry of the registry key ``key`` (:func:`registry_key`)."""
+    return DOCUMENT + key
 
 
 def report_key(contract: bytes, report_id: bytes) -> bytes:
@@ -502,11 +518,12 @@ class StateDB:
         self.write(STORAGE + address + key, value)
 
     # -- shared registries
-    def document_holder(self, doc: bytes) -> bytes | None:
-        return self.read(DOCUMENT + doc)  # type: ignore[return-value]
+    def document_holder(self, key: bytes) -> bytes | None:
+        """The contract holding the registry key ``key`` (:func:`registry_key`)."""
+        return self.read(DOCUMENT + key)  # type: ignore[return-value]
 
-    def register_document(self, doc: bytes, holder: bytes) -> None:
-        self.write(DOCUMENT + doc, holder)
+    def register_document(self, key: bytes, holder: bytes) -> None:
+        self.write(DOCUMENT + key, holder)
 
     def report_used(self, contract: bytes, report_id: bytes) -> bool:
         return self.read(REPORT + contract + report_id) is not None
