@@ -171,7 +171,14 @@ class AccessModel:
         if isinstance(s, ir.Send):
             out.append(
                 Effect(
-                    "send", f.name, s, facts(), to=res(s.to), amount=res(s.amount), after_call=after
+                    "send",
+                    f.name,
+                    s,
+                    facts(),
+                    to=res(s.to),
+                    amount=res(s.amount),
+                    after_call=after,
+                    site=(block, i),
                 )
             )
         if isinstance(s, ir.Store):
