@@ -82,3 +82,142 @@ def test_rates():
     report = score.render(s)
     assert s.detection >= MIN_DETECTION, report
     assert s.false_flags <= MAX_FALSE_FLAGS, report
+
+
+# Exploits: a few vulnerable files are attacked on a chain, and their fixed
+# twins refuse the same attack, so that the corpus's labels are behaviour,
+# not opinion.
+
+
+def _module(rel: str):
+    return score.compile_contracts(CORPUS / rel)[0].module
+
+
+def _deploy(h, rel: str, types=(), values=(), value: int = 0, sender: str = "alice") -> bytes:
+    from deed.vm.codec import encode_values
+
+    r = h.deploy(
+        _module(rel), sender=sender, init_args=encode_values(list(types), list(values)), value=value
+    )
+    assert r.success, r.revert_reason
+    return r.contract_address
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_ignored_guard_releases_escrow(kind):
+    """unprotected-funds/escrow_soft_guard: a stranger releases the buyer's escrow."""
+    from support import Harness
+
+    from deed.vm.types import ADDRESS
+
+    h = Harness()
+    c = _deploy(
+        h, f"unprotected-funds/escrow_soft_guard.{kind}.deed", [ADDRESS], [h.addr("bob")], value=500
+    )
+    before = h.chain.balance(h.addr("bob"))
+    r = h.send("dave", c, "release")
+    if kind == "vuln":
+        assert r.success and h.chain.balance(h.addr("bob")) == before + 500
+    else:
+        assert r.revert_reason == "buyer only"
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_self_nominated_reviewer(kind):
+    """unprotected-role-change/self_nomination: anyone makes themselves reviewer and pays out."""
+    from support import Harness
+
+    from deed.vm.types import ADDRESS, U256
+
+    h = Harness()
+    c = _deploy(
+        h,
+        f"unprotected-role-change/self_nomination.{kind}.deed",
+        [ADDRESS, U256],
+        [h.addr("bob"), 4],
+        value=400,
+    )
+    r = h.send("dave", c, "set_reviewer", [h.addr("dave")])
+    if kind == "vuln":
+        assert r.success
+        assert h.send("dave", c, "approve_milestone").success
+    else:
+        assert r.revert_reason == "client only"
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_copied_reveal(kind):
+    """front-running/shared_commit: a watcher copies carol's reveal and takes the prize."""
+    from support import Harness
+
+    from deed.vm.types import BYTES32, U64
+
+    def keccak256(data: bytes) -> bytes:
+        from Crypto.Hash import keccak
+
+        return keccak.new(data=data, digest_bits=256).digest()
+
+    h = Harness()
+    answer, salt = b"42".ljust(32, b"\0"), b"salt".ljust(32, b"\0")
+    c = _deploy(
+        h,
+        f"front-running/shared_commit.{kind}.deed",
+        [BYTES32, U64],
+        [keccak256(answer), h.timestamp + 100],
+        value=900,
+    )
+    who = h.addr("carol") if kind == "fixed" else b""
+    assert h.send("carol", c, "commit", [keccak256(answer + salt + who)]).success
+    h.next_block(200)
+    r = h.send("dave", c, "reveal", [answer, salt])  # dave copies carol's pending reveal
+    if kind == "vuln":
+        assert r.success and r.logs[-1].values[0] == h.addr("dave")
+    else:
+        assert r.revert_reason == "not committed"
+        assert h.send("carol", c, "reveal", [answer, salt]).success
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_replayed_gift_card(kind):
+    """signature/constant_nonce: one signed gift card is cashed twice."""
+    from support import Harness
+
+    from deed.vm import packing
+    from deed.vm.types import ADDRESS, BYTES32, U256
+
+    h = Harness()
+    c = _deploy(h, f"signature/constant_nonce.{kind}.deed", value=1_000)
+    shop = h.keys["alice"]
+    card = b"card-7".ljust(32, b"\0")
+    if kind == "vuln":
+        payload = packing.encode([BYTES32, ADDRESS, U256], [card, h.addr("bob"), 100])
+        sig = packing.sign_message(shop, 1, c, 0, payload)
+    else:
+        payload = packing.encode([ADDRESS, U256], [h.addr("bob"), 100])
+        sig = packing.sign_message(shop, 1, c, int.from_bytes(card, "big"), payload)
+    args = [card, 100, shop.public_key, sig]
+    assert h.send("bob", c, "cash", args).success
+    again = h.send("bob", c, "cash", args)
+    if kind == "vuln":
+        assert again.success
+    else:
+        assert again.revert_reason == "cashed already"
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_backdated_season(kind):
+    """late-cover/season_start_min: cover is bought to start before the purchase."""
+    from support import Harness
+
+    from deed.vm.types import TAG_BYTES, ValueType
+
+    h = Harness()
+    h.next_block(90 * 86_400)
+    c = _deploy(
+        h, f"late-cover/season_start_min.{kind}.deed", [ValueType(TAG_BYTES, 64)], [b"\1" * 64]
+    )
+    past = h.timestamp - 30 * 86_400
+    r = h.send("bob", c, "insure", [b"f".ljust(32, b"\0"), past, 1_000], value=100)
+    assert r.success, r.revert_reason
+    start = r.logs[-1].values[2]
+    assert start == (past if kind == "vuln" else h.timestamp)
