@@ -59,20 +59,48 @@ def test_vulnerable_files_name_known_detectors(entry):
 
 
 def test_layout():
-    """Each class has vulnerable files, and every fixed file has its vulnerable twin."""
+    """Every vulnerable file has its fixed twin and every fixed or safe file its
+    vulnerable one; names are snake_case."""
     classes = {cls for cls, _, _ in FILES}
     assert len(classes) >= 17
     names = {(cls, p.name.split(".")[0], kind) for cls, kind, p in FILES}
-    for cls in classes:
-        assert any(k == "vuln" for c, _, k in names if c == cls), cls
     for cls, name, kind in names:
-        if kind == "fixed":
-            assert (cls, name, "vuln") in names, f"{cls}/{name}.fixed.deed has no .vuln twin"
-        assert ID_LIKE(name), name
+        twin = "fixed" if kind == "vuln" else "vuln"
+        assert (cls, name, twin) in names, f"{cls}/{name}.{kind}.deed has no .{twin} twin"
+        assert name.replace("_", "").isalnum() and name == name.lower(), name
 
 
-def ID_LIKE(name: str) -> bool:
-    return name.replace("_", "").isalnum() and name == name.lower()
+def test_scoring_rules(tmp_path):
+    """Found: an expected detector fires anywhere in the file; flagged: any finding."""
+    cls = tmp_path / "unprotected-funds"
+    cls.mkdir()
+    drain = """contract T:
+    event Paid(to: address, amount: uint)
+    owner: address
+    init():
+        self.owner = msg.sender
+    pub pay(to: address, amount: uint):
+        send(to, amount)
+        emit Paid(to, amount)
+"""
+    (cls / "a.vuln.deed").write_text("# expect: unprotected-funds\n" + drain)
+    (cls / "b.vuln.deed").write_text("# expect: [late-cover]\n" + drain)
+    (cls / "a.fixed.deed").write_text(
+        drain.replace(
+            "        send(", '        require(msg.sender == self.owner, "no")\n        send('
+        )
+    )
+    (cls / "b.safe.deed").write_text(drain)
+    s = score.score(tmp_path)
+    by_name = {f.path: f for f in s.files}
+    assert by_name["unprotected-funds/a.vuln.deed"].found
+    assert by_name["unprotected-funds/b.vuln.deed"].expect == ["late-cover"]
+    assert not by_name["unprotected-funds/b.vuln.deed"].found
+    assert not by_name["unprotected-funds/a.fixed.deed"].flagged
+    assert by_name["unprotected-funds/b.safe.deed"].flagged
+    assert (s.vuln_found, s.vuln_total, s.clean_flagged, s.clean_total) == (1, 2, 1, 2)
+    assert [f.path for f in s.misses] == ["unprotected-funds/b.vuln.deed"]
+    assert score.main(["--root", str(tmp_path), "--json"]) == 0
 
 
 def test_rates():
