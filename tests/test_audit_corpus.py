@@ -249,3 +249,48 @@ def test_exploit_backdated_season(kind):
     assert r.success, r.revert_reason
     start = r.logs[-1].values[2]
     assert start == (past if kind == "vuln" else h.timestamp)
+
+
+SPY = """
+interface Shares:
+    @view
+    pub shares_of(holder: address) -> uint
+
+contract Spy:
+    event Saw(shares: uint)
+    ledger: address
+    pub seen: uint
+    init(ledger_addr: address):
+        self.ledger = ledger_addr
+    @payable
+    pub on_redeem(holder: address, shares: uint):
+        self.seen = Shares(self.ledger).shares_of(holder)
+        emit Saw(self.seen)
+"""
+
+
+@pytest.mark.parametrize("kind", ["vuln", "fixed"])
+def test_exploit_hook_sees_unburnt_shares(kind):
+    """write-after-call/vault_hook_ledger: while the vault pays through the hook,
+    the share ledger (another contract) still shows the shares being redeemed."""
+    from support import Harness
+
+    from deed.compiler.driver import compile_source
+    from deed.vm.codec import encode_values
+    from deed.vm.types import ADDRESS
+
+    h = Harness()
+    outs = {
+        o.contract_name: o
+        for o in score.compile_contracts(CORPUS / f"write-after-call/vault_hook_ledger.{kind}.deed")
+    }
+    vault = h.deployed(outs["Vault"].module)
+    ledger = h.deployed(outs["ShareLedger"].module, init_args=encode_values([ADDRESS], [vault]))
+    spy = h.deployed(compile_source(SPY).module, init_args=encode_values([ADDRESS], [ledger]))
+    assert h.send("alice", vault, "set_ledger", [ledger]).success
+    assert h.send("bob", vault, "set_hook", [spy]).success
+    assert h.send("bob", vault, "deposit", value=100).success
+    r = h.send("bob", vault, "redeem", [40])
+    assert r.success, r.revert_reason
+    # the vulnerable vault calls the hook before burning: the hook sees all 100
+    assert h.call(spy, "seen").return_values == ((100,) if kind == "vuln" else (60,))
