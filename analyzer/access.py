@@ -328,7 +328,19 @@ class AccessModel:
             party = self._party(e.to)
             if party is not None:
                 return f"pays {party.subject}, a party the caller cannot choose"
+        if e.to is not None and self._partner_records(f, e.to, amount):
+            return "pays whom a partner contract fixed at deployment records"
         return None
+
+    def _partner_records(self, f: ir.Function, to: ir.Expr, amount: ir.Expr) -> bool:
+        """Recipient (and amount) answered by a contract whose address the
+        caller cannot choose (a claims registry set at deployment)."""
+        if not isinstance(to, ir.ExtCall) or "param" in self.ctx.taint.expr(f, amount):
+            return False
+        target = to.target
+        while isinstance(target, ir.Unary):
+            target = target.operand
+        return isinstance(target, ir.Load) and self._party(target) is not None
 
     def _given_up_elsewhere(self, f: ir.Function, amount: ir.Expr) -> bool:
         """A call in the same transaction took the amount from the caller in

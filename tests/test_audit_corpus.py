@@ -13,14 +13,10 @@ from deed.analyzer.detectors import DETECTORS
 
 CORPUS = Path(__file__).parent / "audit_corpus"
 
-# Detector ids the corpus may name before a detector with that id exists.
-# The analyzer's author removes each one as its detector lands.
-PENDING_IDS = frozenset({"front-running", "signature-binding", "late-cover"})
-
-# The rates the current analyzer reaches (rounded down / up); the target is
-# MIN_DETECTION = 0.80 and MAX_FALSE_FLAGS = 0.05.
-MIN_DETECTION = 0.43
-MAX_FALSE_FLAGS = 0.27
+# The analyzer's goal (issue 11): at least 80% of vulnerable variants found,
+# at most 5% of fixed and safe files flagged.
+MIN_DETECTION = 0.80
+MAX_FALSE_FLAGS = 0.05
 
 
 def _load_score():
@@ -33,7 +29,7 @@ def _load_score():
 
 score = _load_score()
 FILES = score.corpus_files(CORPUS)
-KNOWN_IDS = {d.id for d in DETECTORS} | PENDING_IDS
+KNOWN_IDS = {d.id for d in DETECTORS}
 
 
 def _id(entry) -> str:

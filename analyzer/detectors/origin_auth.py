@@ -28,7 +28,10 @@ class OriginAuth(Detector):
 
 def _origin_check(n: ir.Expr) -> bool:
     """tx.origin compared with something other than msg.sender (``msg.sender
-    == tx.origin`` only tells a person from a contract)."""
+    == tx.origin`` only tells a person from a contract), or looked up in a
+    role map (``self.operators[tx.origin]``)."""
+    if isinstance(n, ir.MapKey) and isinstance(n.key, ir.Env) and n.key.name == "tx.origin":
+        return True
     if not (isinstance(n, ir.Compare) and n.op in ("eq", "ne")):
         return False
     for me, other in ((n.left, n.right), (n.right, n.left)):
