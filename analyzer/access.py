@@ -53,6 +53,7 @@ class Guard:
             "signature": f"signature ({self.subject})",
             "either": f"({self.subject})",
             "commitment": f"the caller's commitment in {self.subject}",
+            "registry": f"{self.subject}(msg.sender)",
         }[self.kind]
 
 
@@ -316,6 +317,13 @@ class AccessModel:
         settled = self._settled_entries(f)
         if self._own_entry(amount, e.facts, settled):
             return "pays out the caller's own entry, and settles it"
+        if (
+            e.to is not None
+            and is_caller(e.to)
+            and not self.ctx.taint.expr(f, amount) & {"param", "balance", "stored:param"}
+            and self._once_per_caller(e.facts, settled)
+        ):
+            return "pays each caller a fixed amount, once"
         if self._given_up_elsewhere(f, amount):
             return "pays what the caller gave up in another contract"
         if e.to is not None and _entry_of(amount, e.to, settled):
@@ -385,6 +393,17 @@ class AccessModel:
         labels = self.ctx.taint.expr(f, amount)
         return bool(labels & {"param", "balance"})
 
+    @staticmethod
+    def _once_per_caller(facts: list[Fact], settled: set[str]) -> bool:
+        """A flag under the caller's key is required clear and then set."""
+        for fact in facts:
+            cond, holds = fact.cond, fact.holds
+            if isinstance(cond, ir.Unary) and cond.op == "not":
+                cond, holds = cond.operand, not holds
+            if not holds and caller_keyed(cond) and _touches(cond, settled):
+                return True
+        return False
+
     def _settled_entries(self, f: ir.Function) -> set[str]:
         """Storage keys ``f`` writes (an entry it clears or decrements)."""
         return {
@@ -402,15 +421,19 @@ class AccessModel:
         once = any("msg.sender" in key for key in settled)
         if any(caller_keyed(n) and (once or _touches(n, settled)) for n in ir.walk(amount)):
             return True
-        text = ir.format_expr(amount)
+        # the amount, or what it is computed from (shares to redeem), is bounded
+        # by the caller's settled entry: require(self.shares[msg.sender] >= count)
+        inputs = {ir.format_expr(amount)} | {
+            ir.format_expr(n) for n in ir.walk(amount) if isinstance(n, ir.Local)
+        }
         for fact in facts:
-            c = fact.cond
-            if isinstance(c, ir.Compare) and c.op in ("le", "lt", "ge", "gt"):
-                sides = (ir.format_expr(c.left), ir.format_expr(c.right))
-                if text in sides and any(
-                    caller_keyed(n) and _touches(n, settled) for n in ir.walk(c)
-                ):
-                    return True
+            for c, _ in _parts(fact.cond):
+                if isinstance(c, ir.Compare) and c.op in ("le", "lt", "ge", "gt"):
+                    sides = (ir.format_expr(c.left), ir.format_expr(c.right))
+                    if inputs & set(sides) and any(
+                        caller_keyed(n) and _touches(n, settled) for n in ir.walk(c)
+                    ):
+                        return True
         return False
 
     # ------------------------------------------------------------------ guards
@@ -487,6 +510,13 @@ class AccessModel:
             return []
         if isinstance(cond, ir.Builtin) and cond.name in SIGNATURE_BUILTINS and holds:
             return [Guard("signature", cond.name)]
+        if holds and isinstance(cond, ir.ExtCall) and any(is_caller(a) for a in cond.args):
+            # a role kept by a partner contract fixed at deployment: registry.is_manager(msg.sender)
+            target = cond.target
+            while isinstance(target, ir.Unary):
+                target = target.operand
+            if isinstance(target, ir.Load) and self._party(target) is not None:
+                return [Guard("registry", f"{cond.interface}.{cond.method}")]
         if holds and caller_keyed(cond):
             g = self._role(cond)
             return [g] if g else []
@@ -573,6 +603,13 @@ class AccessModel:
             if f.public or f.is_init:
                 out += [e for e in self.entry_effects(f) if self.passable(e)]
         return out
+
+
+def _parts(cond: ir.Expr) -> list[tuple[ir.Expr, bool]]:
+    """The conjuncts of a condition that holds."""
+    if isinstance(cond, ir.Logic) and cond.op == "and":
+        return _parts(cond.left) + _parts(cond.right)
+    return [(cond, True)]
 
 
 def _merge(incoming: list[list[Guard]]) -> list[Guard]:

@@ -15,6 +15,17 @@ def local_reads(f: ir.Function) -> set[int]:
     return out
 
 
+def _reachable(blocks: dict[int, ir.Block], start: int) -> set[int]:
+    seen, work = set(), [start]
+    while work:
+        b = work.pop()
+        if b in seen or b not in blocks:
+            continue
+        seen.add(b)
+        work += blocks[b].successors()
+    return seen
+
+
 class IgnoredCallResult(Detector):
     id = "ignored-call-result"
     title = "Result of an external call ignored"
@@ -96,8 +107,11 @@ class IgnoredCallResult(Detector):
         success = t.if_false if negated else t.if_true
         blocks = {x.index: x for x in f.blocks}
         fail = blocks.get(failure)
-        if fail is None or any(isinstance(s, ir.Require) for s in fail.stmts):
+        if fail is None or not all(isinstance(s, ir.EmitEvent) for s in fail.stmts):
+            return None  # the failure side undoes or reverts something
+        if not isinstance(fail.term, ir.Jump):
             return None
-        if isinstance(fail.term, ir.Jump) and fail.term.target == success:
+        join = fail.term.target
+        if join == success or join in _reachable(blocks, success):
             return f"{inner.interface}.{inner.method}"
         return None

@@ -81,6 +81,8 @@ class LateCover(Detector):
             if root_of(e.path) not in roots and _record_key(e.key) not in record_keys:
                 continue  # only the new policy's own fields (one struct, or maps keyed alike)
             value = e.value
+            if value.type != T.U64:
+                continue  # a time field; a limit scaled by the months bought is not one
             if _duration_from_now(value):
                 continue  # block.timestamp plus a duration: not a moment the buyer picks
             for p in sorted(_locals_in(value) & times):
@@ -142,7 +144,7 @@ class LateCover(Detector):
             if any(
                 p.startswith(root + "[") or p == root
                 for x in e.facts
-                for p in _fields_below(ctx, x.cond, x.holds, times)
+                for p in _fields_below(ctx, x.cond, x.holds, times, equal=True)
             ):
                 continue
             return [
@@ -347,9 +349,25 @@ def _bounded_fields(ctx) -> set[str]:
     return out
 
 
-def _fields_below(ctx, cond: ir.Expr, holds: bool, times: list[str]) -> set[str]:
+def _fields_below(
+    ctx, cond: ir.Expr, holds: bool, times: list[str], equal: bool = False
+) -> set[str]:
+    """Record fields the report's event time is required to be at or after
+    (``equal``: or to equal, as a report of the policy's own departure)."""
     out: set[str] = set()
     for c, c_holds in _conjuncts(cond, holds):
+        if isinstance(c, ir.Compare) and c.op == "eq" and c_holds and equal:
+            # the report's time equals the record's (the policy's departure)
+            for mine, other in ((c.left, c.right), (c.right, c.left)):
+                if _has_any(mine, times):
+                    out |= {
+                        path
+                        for m in ir.walk(other)
+                        if isinstance(m, ir.Load)
+                        for path in [storage_path(ctx, m.key)]
+                        if path
+                    }
+            continue
         if not (isinstance(c, ir.Compare) and c.op in NEGATED):
             continue
         op = c.op if c_holds else NEGATED[c.op]
@@ -414,7 +432,9 @@ def _report_times(ctx, f: ir.Function, e: Effect) -> tuple[bool, list[str]]:
         for s in [*b.stmts, b.term]:
             for n in expressions(s):
                 r = flow.resolve(n, b.index)
-                out += [ir.format_expr(x) for x in ir.walk(r) if _report_field_time(x)]
+                found = [ir.format_expr(x) for x in ir.walk(r) if _report_field_time(x)]
+                carries_time |= bool(found)  # a report field read as a time: u64(r.storm_time)
+                out += found
     return carries_time, list(dict.fromkeys(out))
 
 
