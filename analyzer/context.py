@@ -204,6 +204,13 @@ class Context:
         return AccessModel(self)
 
     @cached_property
+    def payouts(self):
+        """Which unguarded payouts are safe (analyzer/payouts.py)."""
+        from .payouts import Payouts
+
+        return Payouts(self, self.access)
+
+    @cached_property
     def taint(self):
         """Which sources every value carries (analyzer/taint.py)."""
         from .taint import Taint

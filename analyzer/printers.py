@@ -49,7 +49,7 @@ def _effects(ctx: Context, f: ir.Function) -> list[str]:
         if e.guards:
             why = "guarded by " + ", ".join(g.text() for g in e.guards)
         elif e.moves_value:
-            why = ctx.access.payout_reason(f, e) or "UNGUARDED"
+            why = ctx.payouts.reason(f, e) or "UNGUARDED"
         else:
             why = "unguarded"
         via = f" (in {' -> '.join(e.via)})" if e.via else ""

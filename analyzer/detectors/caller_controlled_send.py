@@ -21,7 +21,7 @@ class CallerControlledSend(Detector):
                     continue
                 if "param" not in ctx.taint.expr(f, e.to):
                     continue
-                if ctx.access.payout_reason(f, e) is not None:
+                if ctx.payouts.reason(f, e) is not None:
                     continue  # the caller's own money or entry, wherever it goes
                 out.append(
                     self.finding(

@@ -194,7 +194,7 @@ def _copyable_report(ctx, f: ir.Function, e: Effect) -> bool:
     cover msg.sender, no check names the caller, and it is not their entry."""
     if not e.guards or any(g.kind != "signature" for g in e.guards):
         return False
-    if ctx.access.payout_reason(f, _unguarded(e)) is not None:
+    if ctx.payouts.reason(f, _unguarded(e)) is not None:
         return False  # the caller's own entry or what they paid in
     for fact in e.facts:
         for n in ir.walk(fact.cond):

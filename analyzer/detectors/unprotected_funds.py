@@ -22,7 +22,7 @@ class UnprotectedFunds(Detector):
             if not exposed(f):
                 continue
             for e in ctx.access.entry_effects(f):
-                if e.moves_value and ctx.access.payout_reason(f, e) is None:
+                if e.moves_value and ctx.payouts.reason(f, e) is None:
                     where = f" (through {' -> '.join(e.via)})" if e.via else ""
                     out.append(
                         self.finding(
