@@ -36,6 +36,9 @@ def main(argv: list[str]) -> int:
     engines = [e for e in args.engines.split(",") if e]
     if args.baseline and args.baseline not in engines:
         engines.insert(0, args.baseline)
+    unknown = [n for n in args.only.split(",") if n and n not in BY_NAME]
+    if unknown:
+        ap.error(f"unknown attack {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     chosen = [BY_NAME[n] for n in args.only.split(",") if n] or ATTACKS
     if chosen[0].name != "plain loop":
         chosen = [BY_NAME["plain loop"], *chosen]
