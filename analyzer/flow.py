@@ -18,6 +18,11 @@ from functools import cached_property
 from deed.compiler import ir
 from deed.compiler import types as T
 
+from .context import all_nodes as nodes_of
+from .context import expressions
+
+__all__ = ["Fact", "FunctionFlow", "expressions", "nodes_of", "substitute"]
+
 Position = tuple[int, int]  # (block index, statement index; len(stmts) is the terminator)
 
 # builtins that revert unless a signature (or a quorum of them) checks out
@@ -38,23 +43,6 @@ class Fact:
     def text(self) -> str:
         body = ir.format_expr(self.cond)
         return body if self.holds else f"not {body}"
-
-
-def expressions(node) -> list[ir.Expr]:
-    """The top-level expressions of a statement or terminator."""
-    out = []
-    for name in ("value", "key", "to", "amount", "cond", "message"):
-        v = getattr(node, name, None)
-        if isinstance(v, ir.Expr):
-            out.append(v)
-    if isinstance(node, ir.EmitEvent | ir.RaiseError):
-        out.extend(node.args)
-    return out
-
-
-def nodes_of(node):
-    for e in expressions(node):
-        yield from ir.walk(e)
 
 
 def substitute(e: ir.Expr, params: dict[int, ir.Expr]) -> ir.Expr:
