@@ -238,9 +238,33 @@ def creating(path: Path) -> Iterator[Chain]:
             raise
 
 
+CLOCK_OFFSET = "deed-cli.clock-offset"  # meta entry: seconds `deed time advance` added
+
+
+def clock_offset(chain: Chain) -> int:
+    raw = chain.backend.get_meta(CLOCK_OFFSET)
+    return int.from_bytes(raw, "big") if raw else 0
+
+
+def local_now(chain: Chain) -> int:
+    """The local chain's clock: the wall clock plus every advance so far,
+    never before the head block."""
+    return max(int(time.time()) + clock_offset(chain), chain.head.timestamp + 1)
+
+
+def advance_clock(chain: Chain, seconds: int, proposer: bytes) -> BlockHeader:
+    """Move the local chain's clock forward and mine an empty block at the new
+    time, so that calls (which run at the head's time) see it at once."""
+    offset = clock_offset(chain) + seconds
+    chain.backend.commit({}, {CLOCK_OFFSET: offset.to_bytes(32, "big")})
+    block = chain.begin_block(local_now(chain), proposer)
+    return block.commit()
+
+
 def mine(chain: Chain, tx: Transaction, proposer: bytes) -> Receipt:
-    """Apply one transaction in a new block (timestamp: now, never before the parent)."""
-    timestamp = max(int(time.time()), chain.head.timestamp + 1)
+    """Apply one transaction in a new block (at the local clock: the wall
+    clock plus every `deed time advance`, never before the parent)."""
+    timestamp = local_now(chain)
     block = chain.begin_block(timestamp, proposer)
     try:
         receipt = block.apply(tx)

@@ -317,6 +317,23 @@ def keys_new(name: str, home: Path) -> None:
     click.echo(f"{name}: address 0x{key.address.hex()}")
 
 
+@keys.command("show", epilog="Example: deed keys show alice")
+@click.argument("name")
+@HOME
+@JSON
+def keys_show(name: str, home: Path, as_json: bool) -> None:
+    """Show key NAME's address and ed25519 public key (what an oracle or a
+    contract's signer slot is given)."""
+    from .local import KeyStore
+
+    key = KeyStore(home).load(name)
+    address, public = "0x" + key.address.hex(), "0x" + key.public_key.hex()
+    if as_json:
+        click.echo(json.dumps({"name": name, "address": address, "public_key": public}, indent=2))
+    else:
+        click.echo(f"{name}\n  address     {address}\n  public key  {public}")
+
+
 @keys.command("list", epilog="Example: deed keys list")
 @HOME
 @JSON
@@ -330,6 +347,48 @@ def keys_list(home: Path, as_json: bool) -> None:
         click.echo(json.dumps([{"name": n, "address": "0x" + a} for n, a in rows], indent=2))
     for n, a in [] if as_json else rows:
         click.echo(f"{n:<16} 0x{a}")
+
+
+@main.group(epilog="Example: deed time advance 86400")
+def time() -> None:
+    """The local chain's clock (for deadlines: no waiting in real time)."""
+
+
+@time.command("advance", epilog="Example: deed time advance 2days")
+@click.argument("seconds")
+@HOME
+@CHAIN
+@JSON
+def time_advance(seconds: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+    """Move the local chain's clock forward by SECONDS (or 90m, 36h, 2days, 1week)
+    and mine an empty block at the new time; later blocks follow the moved clock."""
+    from .local import advance_clock, writing
+
+    step = _duration(seconds)
+    with writing(_chain_path(home, chain_path)) as c:
+        header = advance_clock(c, step, bytes(20))
+    if as_json:
+        click.echo(json.dumps({"height": header.height, "timestamp": header.timestamp}))
+    else:
+        click.echo(f"block {header.height} at {header.timestamp} (clock +{step} s)")
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}  # fmt: skip
+
+
+def _duration(text: str) -> int:
+    """Seconds from ``3600``, ``90m``, ``36h``, ``2days`` or ``1week``."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]{1,12})\s*([a-z]*)\s*", text.lower())
+    if m is None or (m.group(2) and m.group(2) not in _DURATION_UNITS):
+        raise UsageError(
+            f"{text!r} is not a duration: seconds, or a number with s, m, h, d(ays) or w(eeks)"
+        )
+    seconds = int(m.group(1)) * _DURATION_UNITS.get(m.group(2), 1)
+    if seconds <= 0:
+        raise UsageError("a duration moves the clock forward: give more than 0 seconds")
+    return seconds
 
 
 @main.group(epilog=EPILOG_EXAMPLES["chain"])
@@ -533,7 +592,8 @@ def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, return
 
 
 class Natural(click.ParamType):
-    """A whole number from 0 to a bound, in decimal or 0x hex (for --value and --gas)."""
+    """A whole number from 0 to a bound (for --value, --gas and amounts): decimal,
+    0x hex, an exact exponent (5e18) or a unit (2.5 ether); see values.parse_amount."""
 
     name = "integer"
 
@@ -544,13 +604,16 @@ class Natural(click.ParamType):
     def convert(self, value, param, ctx) -> int:
         if isinstance(value, int):
             return value
-        text = str(value).strip().replace("_", "")
-        if text.isascii() and text.isdigit() and len(text) <= 100:
-            number = int(text)
-        elif text[:2] in ("0x", "0X") and len(text) <= 100 and _is_hex(text[2:]):
-            number = int(text[2:], 16)
-        else:
-            self.fail(f"{value!r} is not a whole number from 0 to {self.bound_text}", param, ctx)
+        from .values import parse_amount
+
+        number = parse_amount(str(value))
+        if number is None or number < 0:
+            self.fail(
+                f"{value!r} is not a whole number from 0 to {self.bound_text} "
+                "(decimal, 0x hex, an exponent as in 5e18, or a unit as in 2.5 ether)",
+                param,
+                ctx,
+            )
         if number > self.bound:
             self.fail(f"{value} is over {self.bound_text}", param, ctx)
         return number

@@ -96,10 +96,58 @@ def _hex(text: str, t: ValueType) -> bytes:
     return bytes.fromhex(m.group("digits"))
 
 
+# Unit names an amount may carry: the native value's base unit and its
+# multiples, as the demo prints them (1 ether = 10**18 base units).
+UNITS: dict[str, int] = {"wei": 0, "gwei": 9, "ether": 18, "eth": 18}
+_AMOUNT = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>[0-9](?:_?[0-9])*)(?:\.(?P<frac>[0-9](?:_?[0-9])*))?"
+    r"(?:[eE](?P<exp>[0-9]{1,3}))?\s*(?P<unit>[A-Za-z]+)?"
+)
+
+
+def parse_amount(text: str) -> int | None:
+    """An exact whole number: decimal or 0x hex with optional ``_``; an
+    exponent (``5e18``, ``2.5e18``); a unit (``2.5 ether``, ``3 gwei``,
+    ``1e3 wei``). None when the text is none of these or the value is not
+    whole (``1.5 wei``): amounts are never rounded."""
+    stripped = text.strip()
+    m = _INTEGER.fullmatch(stripped)
+    if m is not None and len((m.group("hex") or m.group("dec")).lstrip("0_")) <= _MAX_DIGITS:
+        value = int(m.group("hex") or m.group("dec"), 16 if m.group("hex") else 10)
+        return -value if stripped.startswith("-") else value
+    m = _AMOUNT.fullmatch(stripped)
+    if m is None:
+        return None
+    unit = (m.group("unit") or "").lower()
+    if unit and unit not in UNITS:
+        return None
+    frac = (m.group("frac") or "").replace("_", "")
+    digits = m.group("int").replace("_", "") + frac
+    shift = int(m.group("exp") or 0) + UNITS.get(unit, 0) - len(frac)
+    if len(digits.lstrip("0")) + max(shift, 0) > _MAX_DIGITS:
+        return None
+    value = int(digits)
+    if shift >= 0:
+        value *= 10**shift
+    elif value % 10**-shift:
+        return None  # not a whole number of base units
+    else:
+        value //= 10**-shift
+    return -value if m.group("sign") == "-" else value
+
+
 def parse_int(text: str, t: ValueType, keys: KeyLookup) -> int:
     m = _INTEGER.fullmatch(text.strip())
     if m is None:
-        raise _bad(text, t, "not an integer")
+        value = parse_amount(text)
+        if value is None:
+            raise _bad(text, t, "not an integer (decimal, 0x hex, 5e18 or 2.5 ether)")
+        lo, hi = type_range(t)
+        if value < 0 and lo == 0:
+            raise _bad(text, t, "negative, and the type is unsigned")
+        if not lo <= value <= hi:
+            raise _bad(text, t, "out of range")
+        return value
     digits = m.group("hex") or m.group("dec")
     lo, hi = type_range(t)
     if len(digits.lstrip("0_")) > _MAX_DIGITS:

@@ -1,0 +1,107 @@
+"""The daily loop on the command line: a key's public key, amounts with
+exponents and units, and the local chain's clock moved instead of waited for."""
+
+import json
+
+import pytest
+from cli_support import assert_sound, new_chain, write_source
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deed.cli.values import UNITS, parse_amount
+from deed.vm.crypto import KeyPair
+
+DEADLINE = """\
+contract Vault:
+    unlock: u64
+
+    init(after: u64):
+        self.unlock = block.timestamp + after
+
+    @view
+    pub is_open() -> bool:
+        return block.timestamp >= self.unlock
+"""
+
+
+def test_keys_show_prints_the_address_and_the_public_key(tmp_path):
+    local = new_chain(tmp_path, keys=("alice",))
+    r = local.run("keys", "show", "alice", "--json")
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.output)
+    seed = bytes.fromhex((tmp_path / "keys" / "alice.key").read_text().strip())
+    key = KeyPair(seed)
+    assert shown == {
+        "name": "alice",
+        "address": "0x" + key.address.hex(),
+        "public_key": "0x" + key.public_key.hex(),
+    }
+    r = local.run("keys", "show", "nobody")
+    assert r.exit_code == 2 and "no key named nobody" in r.output
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("5e18", 5 * 10**18),
+        ("2.5e18", 25 * 10**17),
+        ("2.5 ether", 25 * 10**17),
+        ("3gwei", 3 * 10**9),
+        ("7 wei", 7),
+        ("1_000", 1000),
+        ("0x10", 16),
+        ("7.0", 7),
+    ],
+)
+def test_amounts_take_exponents_and_units(text, value):
+    assert parse_amount(text) == value
+
+
+@pytest.mark.parametrize("text", ["1.5 wei", "1.5", "5 bananas", "ether", "1e999", "", "0x"])
+def test_an_amount_that_is_not_whole_or_not_a_number_is_refused(text):
+    assert parse_amount(text) is None
+
+
+@given(st.integers(0, 10**30), st.sampled_from(sorted(UNITS)))
+def test_an_amount_written_in_a_unit_is_exact(n, unit):
+    base = 10 ** UNITS[unit]
+    assert parse_amount(f"{n} {unit}") == n * base
+    assert parse_amount(f"{n}e{UNITS[unit]}") == n * base
+
+
+def test_transfer_takes_an_amount_in_units(tmp_path):
+    local = new_chain(tmp_path)
+    r = local.run("transfer", "@bob", "2.5ether", "--from", "alice")
+    assert r.exit_code == 0, r.output
+    bob = json.loads(local.run("balance", "@bob", "--json").output)
+    assert int(bob["balance"]) == 1_000_000 * 10**18 + 25 * 10**17
+    r = local.run("transfer", "@bob", "1.5 wei", "--from", "alice")
+    assert r.exit_code == 2 and "whole number" in r.output
+
+
+def test_time_advance_moves_the_local_clock_for_calls_and_transactions(tmp_path):
+    local = new_chain(tmp_path)
+    source = write_source(tmp_path, "vault.deed", DEADLINE)
+    vault = local.deploy(source, "86400")
+    assert json.loads(local.run("call", vault, "is_open", "--json").output)["return_values"] == [
+        False
+    ]
+    r = local.run("time", "advance", "1day", "--json")
+    assert r.exit_code == 0, r.output
+    moved = json.loads(r.output)
+    assert json.loads(local.run("call", vault, "is_open", "--json").output)["return_values"] == [
+        True
+    ]
+    # later blocks follow the moved clock, never back
+    assert local.run("transfer", "@bob", "1", "--from", "alice").exit_code == 0
+    head = json.loads(local.run("chain", "info", "--json").output)
+    assert head["height"] == moved["height"] + 1 and head["timestamp"] > moved["timestamp"]
+    assert_sound(local.path)
+
+
+@pytest.mark.parametrize("text", ["0", "soon", "-5", "3 fortnights"])
+def test_time_advance_refuses_what_is_not_a_forward_duration(tmp_path, text):
+    local = new_chain(tmp_path)
+    r = local.run("time", "advance", "--", text)
+    assert r.exit_code == 2 and ("duration" in r.output or "forward" in r.output)
+    assert_sound(local.path)
