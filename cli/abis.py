@@ -399,9 +399,13 @@ class Shown:
         self.outputs = outputs
 
     def json(self, values) -> list:
+        if not values:
+            return []  # a call that reverted returns nothing
         return [_json(p, part) for p, part in group(values, self.outputs)]
 
     def text(self, values) -> list[str]:
+        if not values:
+            return []
         return [_text_of(p, part) for p, part in group(values, self.outputs)]
 
     def line(self, values) -> list[str]:

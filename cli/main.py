@@ -863,6 +863,46 @@ def transfer(
         _submit(c, key, to, b"", amount, gas, as_json, abis=Abis(path))
 
 
+@main.command(epilog="Example: deed receipt 0x5f3a...  (the tx hash `deed send --json` prints)")
+@click.argument("tx_hash")
+@HOME
+@CHAIN
+@JSON
+def receipt(tx_hash: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+    """The receipt of transaction TX_HASH, from the node's receipt index: its
+    block, status, gas, events (fields named through the kept ABIs) and any
+    revert reason or typed error. Receipts outlive the command that sent them."""
+    from .abis import Abis, named_texts
+    from .local import reading
+
+    text = tx_hash.strip().removeprefix("0x").removeprefix("0X")
+    if len(text) != 64 or not _is_hex(text):
+        raise UsageError(f"{tx_hash!r} is not a transaction hash: 0x and 64 hex digits")
+    chain_file = _chain_path(home, chain_path)
+    abis = Abis(chain_file)
+    with reading(chain_file) as c:
+        found = c.receipt(bytes.fromhex(text))
+    if found is None:
+        raise Failure(f"no transaction 0x{text} in {chain_file}")
+    r = found.receipt
+    if as_json:
+        shown = _receipt_json(r, (), abis)
+        del shown["return_values"]
+        shown.update(height=found.height, tx_index=found.tx_index)
+        shown["return_data"] = "0x" + r.return_data.hex()
+        click.echo(json.dumps(shown, indent=2))
+        return
+    click.echo(f"tx 0x{text}: block {found.height}, index {found.tx_index}")
+    click.echo(f"{r.status}: gas {r.gas_used}")
+    if r.contract_address:
+        click.echo(f"contract 0x{r.contract_address.hex()}")
+    for e in r.logs:
+        texts = named_texts(_values_text(e.values), e.values, abis.event(e.address, e.event))
+        click.echo(f"event {e.event}({', '.join(texts)})")
+    if r.revert_reason or r.error:
+        click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error, [])}")
+
+
 @main.command(epilog=EPILOG_EXAMPLES["logs"])
 @click.argument("address")
 @click.argument("event", required=False)

@@ -55,6 +55,7 @@ from .state import (
     Account,
     Backend,
     IndexedLog,
+    IndexedReceipt,
     LogQuery,
     StateDB,
     account_key,
@@ -220,6 +221,78 @@ class Receipt:
             parts += (_blob(log.address), _blob(log.event.encode()), _blob(log.data))
         parts += (_blob((self.revert_reason or "").encode()), _blob(self.contract_address or b""))
         return b"".join(parts)
+
+    def stored(self) -> bytes:
+        """What the node's receipt index keeps: the canonical encoding, then a
+        typed error's name and field values (node-local, not hashed)."""
+        w = Writer()
+        w.blob(self.encode())
+        name, values = self.error if self.error else ("", ())
+        w.blob(name.encode())
+        w.uvarint(len(values))
+        for v in values:
+            tag, raw = _host_value(v)
+            w.blob(tag + raw)
+        return w.getvalue()
+
+    @staticmethod
+    def from_stored(data: bytes) -> Receipt:
+        """A receipt read back from the index; its logs carry their encoded
+        data (``Chain.receipt`` decodes their values with the event's types)."""
+        r = Reader(data)
+        body = Reader(r.blob(1 << 32))
+        receipt = Receipt(
+            body.blob(32),
+            body.blob(64).decode(),
+            body.uvarint(1 << 63),
+            body.blob(1 << 32),
+        )
+        for _ in range(body.uvarint(1 << 32)):
+            address, event, log_data = (
+                body.blob(20),
+                body.blob(1 << 16).decode(),
+                body.blob(1 << 32),
+            )
+            receipt.logs.append(Log(address, event, (), log_data))
+        receipt.revert_reason = body.blob(1 << 32).decode() or None
+        receipt.contract_address = body.blob(20) or None
+        body.expect_end()
+        name = r.blob(1 << 16).decode()
+        values = tuple(_host_from(r.blob(1 << 32)) for _ in range(r.uvarint(1 << 16)))
+        receipt.error = (name, values) if name else None
+        r.expect_end()
+        return receipt
+
+
+@dataclass(frozen=True)
+class StoredReceipt:
+    """A committed transaction's receipt and where it landed."""
+
+    height: int
+    tx_index: int
+    receipt: Receipt
+
+
+def _host_value(v: object) -> tuple[bytes, bytes]:
+    """A typed error's field value, tagged (it is kept without its types)."""
+    if isinstance(v, bool):
+        return b"t", b"\x01" if v else b"\x00"
+    if isinstance(v, int):
+        return b"i", str(v).encode()
+    if isinstance(v, str):
+        return b"s", v.encode()
+    return b"b", bytes(v)
+
+
+def _host_from(raw: bytes) -> object:
+    tag, body = raw[:1], raw[1:]
+    if tag == b"t":
+        return body == b"\x01"
+    if tag == b"i":
+        return int(body.decode())
+    if tag == b"s":
+        return body.decode()
+    return body
 
 
 @dataclass(frozen=True)
@@ -398,13 +471,37 @@ class Chain:
         header: BlockHeader,
         writes: dict[bytes, bytes | None] | None = None,
         logs: list[IndexedLog] | None = None,
+        receipts: list[IndexedReceipt] | None = None,
     ) -> None:
         encoded = header.encode()
         meta = {"head": encoded, f"block:{header.height}": encoded}
         if header.height == 0:
             meta["gas_schedule"] = str(SCHEDULE_VERSION).encode()
-        self.state.commit(meta, writes, logs)
+        self.state.commit(meta, writes, logs, receipts)
         self.head = header
+
+    # -- the receipt index
+    def receipt(self, tx_hash: bytes) -> StoredReceipt | None:
+        """The receipt of a committed transaction (None: not in any block this
+        node committed), with its logs' values decoded."""
+        get = getattr(self.backend, "get_receipt", None)
+        if get is None:
+            raise StateError("this state backend keeps no receipt index")
+        row = get(tx_hash)
+        if row is None:
+            return None
+        receipt = Receipt.from_stored(row.data)
+        receipt.logs = [self._decoded_log(log) for log in receipt.logs]
+        return StoredReceipt(row.height, row.tx_index, receipt)
+
+    def _decoded_log(self, log: Log) -> Log:
+        types = tuple(f.type for f in self._event_def(log.address, log.event).fields)
+        return Log(
+            log.address,
+            log.event,
+            to_python_values(types, decode_values(types, log.data)),
+            log.data,
+        )
 
     # -- the log index
     def logs(
@@ -794,7 +891,11 @@ class BlockBuilder:
             receipts_root=merkle_root([hashlib.sha256(r.encode()).digest() for r in self.receipts]),
             gas_used=self.gas_used,
         )
-        chain._commit(header, writes, chain._indexed_logs(self.height, self.receipts))
+        receipts = [
+            IndexedReceipt(r.tx_hash, self.height, i, r.stored())
+            for i, r in enumerate(self.receipts)
+        ]
+        chain._commit(header, writes, chain._indexed_logs(self.height, self.receipts), receipts)
         self.closed = True
         self._checked_caller = None
         chain._building = None

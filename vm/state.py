@@ -101,6 +101,18 @@ EMPTY_ACCOUNT = Account()
 
 
 @dataclass(frozen=True)
+class IndexedReceipt:
+    """A receipt as the node's receipt index keeps it, by transaction hash:
+    written with its block, in the same atomic write, no part of the state.
+    ``data`` is :meth:`deed.vm.chain.Receipt.stored`."""
+
+    tx_hash: bytes
+    height: int
+    tx_index: int
+    data: bytes
+
+
+@dataclass(frozen=True)
 class IndexedLog:
     """A log as the node's log index keeps it: derived from the receipts when
     a block is committed, in the same atomic write, and no part of the state
@@ -166,6 +178,7 @@ class MemoryBackend:
         self.meta: dict[str, bytes] = {}
         self.artifacts: dict[bytes, bytes] = {}  # node-local prepared code, not state
         self.logs: list[IndexedLog] = []  # the log index, in chain order; not state
+        self.receipts: dict[bytes, IndexedReceipt] = {}  # the receipt index; not state
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -181,6 +194,7 @@ class MemoryBackend:
         writes: dict[bytes, bytes | None],
         meta: dict[str, bytes],
         logs: list[IndexedLog] | None = None,
+        receipts: list[IndexedReceipt] | None = None,
     ) -> None:
         for key, value in writes.items():
             if value is None:
@@ -189,6 +203,10 @@ class MemoryBackend:
                 self.data[key] = value
         self.meta.update(meta)
         self.logs.extend(logs or ())
+        self.receipts.update((r.tx_hash, r) for r in receipts or ())
+
+    def get_receipt(self, tx_hash: bytes) -> IndexedReceipt | None:
+        return self.receipts.get(tx_hash)
 
     def query_logs(self, q: LogQuery) -> list[IndexedLog]:
         """Logs matching ``q``, in chain order (height, transaction, log)."""
@@ -234,6 +252,11 @@ class SqliteBackend:
                 "CREATE INDEX IF NOT EXISTS logs_by_event ON logs (address, event, height)"
             )
             self.db.execute(
+                "CREATE TABLE IF NOT EXISTS receipts (tx_hash BLOB PRIMARY KEY,"
+                " height INTEGER NOT NULL, tx_index INTEGER NOT NULL, data BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self.db.execute(
                 "CREATE TABLE IF NOT EXISTS log_topics (address BLOB NOT NULL, event TEXT NOT NULL,"
                 " field TEXT NOT NULL, value BLOB NOT NULL, height INTEGER NOT NULL,"
                 " tx_index INTEGER NOT NULL, log_index INTEGER NOT NULL,"
@@ -259,6 +282,7 @@ class SqliteBackend:
         writes: dict[bytes, bytes | None],
         meta: dict[str, bytes],
         logs: list[IndexedLog] | None = None,
+        receipts: list[IndexedReceipt] | None = None,
     ) -> None:
         upserts = [(k, v) for k, v in writes.items() if v is not None]
         deletes = [(k,) for k, v in writes.items() if v is None]
@@ -271,11 +295,22 @@ class SqliteBackend:
             )
             if logs:
                 self._index_logs(logs)
+            if receipts:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?)",
+                    [(r.tx_hash, r.height, r.tx_index, r.data) for r in receipts],
+                )
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+    def get_receipt(self, tx_hash: bytes) -> IndexedReceipt | None:
+        row = self.db.execute(
+            "SELECT height, tx_index, data FROM receipts WHERE tx_hash = ?", (tx_hash,)
+        ).fetchone()
+        return None if row is None else IndexedReceipt(tx_hash, row[0], row[1], row[2])
 
     def _index_logs(self, logs: list[IndexedLog]) -> None:
         self.db.executemany(
@@ -565,12 +600,15 @@ class StateDB:
         meta: dict[str, bytes] | None = None,
         writes: dict[bytes, bytes | None] | None = None,
         logs: list[IndexedLog] | None = None,
+        receipts: list[IndexedReceipt] | None = None,
     ) -> None:
         """Write this block's changes and ``meta`` atomically, then start afresh
         (``writes``: :meth:`pending_writes`, when the caller has them already;
-        ``logs``: the block's logs for the node's log index)."""
+        ``logs`` and ``receipts``: the block's, for the node's indexes)."""
         writes = self.pending_writes() if writes is None else writes
-        if logs:
+        if receipts:
+            self.backend.commit(writes, meta or {}, logs or [], receipts)
+        elif logs:
             self.backend.commit(writes, meta or {}, logs)
         else:
             self.backend.commit(writes, meta or {})
