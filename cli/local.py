@@ -35,6 +35,16 @@ from deed.vm.state import SqliteBackend
 from .errors import ChainFileError, Failure, UsageError
 
 DEV_FUNDS = 1_000_000 * 10**18
+# The local chain's faucet: a key derived from a fixed text, funded at
+# genesis, that `deed keys fund` signs transfers with. Anyone can derive it:
+# it exists only on local development chains, never on a network.
+FAUCET_FUNDS = 10**12 * 10**18
+
+
+def faucet_key() -> KeyPair:
+    return KeyPair.from_text("deed-local-faucet")
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CHAIN_TABLES = frozenset({"state", "meta"})
 LOCK_TIMEOUT = 60.0  # seconds a writer waits for the lock (DEED_LOCK_TIMEOUT overrides)

@@ -400,8 +400,9 @@ def chain() -> None:
 @HOME
 @CHAIN
 def chain_init(home: Path, chain_path: Path | None) -> None:
-    """Create a local chain whose genesis funds every key in the key store."""
-    from .local import DEV_FUNDS, KeyStore, creating
+    """Create a local chain whose genesis funds every key in the key store
+    (and the local faucet that `deed keys fund` pays from)."""
+    from .local import DEV_FUNDS, FAUCET_FUNDS, KeyStore, creating, faucet_key
 
     path = _chain_path(home, chain_path)
     if path.exists():
@@ -410,7 +411,8 @@ def chain_init(home: Path, chain_path: Path | None) -> None:
     names = store.names()
     if not names:
         raise UsageError("no keys to fund: create one with `deed keys new NAME`")
-    funds = {store.address(n): DEV_FUNDS for n in names}
+    funds = {faucet_key().address: FAUCET_FUNDS}  # for `deed keys fund`
+    funds.update({store.address(n): DEV_FUNDS for n in names})
     with creating(path) as c:
         header = c.genesis(funds)
     click.echo(f"{path}: genesis {header.hash.hex()[:16]}.., funded {', '.join(names)}")
@@ -828,6 +830,36 @@ def send(
         )
         data = export.selector + encode_values(list(export.params), values)
         _submit(c, key, to, data, value, gas, as_json, shown_as, abis)
+
+
+@keys.command("fund", epilog="Example: deed keys fund bob 5ether")
+@click.argument("name")
+@click.argument("amount", type=Natural("2**256-1", 2**256 - 1))
+@HOME
+@CHAIN
+@JSON
+def keys_fund(name: str, amount: int, home: Path, chain_path: Path | None, as_json: bool) -> None:
+    """Give key NAME (or @NAME, or an 0x address) AMOUNT of native value on the
+    local chain: a signed transfer from the local faucet, which `deed chain init`
+    funds at genesis."""
+    from deed.vm.types import ADDRESS
+
+    from .abis import Abis
+    from .local import KeyStore, faucet_key, writing
+    from .values import parse_arg
+
+    store = KeyStore(home)
+    text = name if name.startswith(("@", "0x", "0X")) else "@" + name
+    to = parse_arg(text, ADDRESS, store.address)
+    path = _chain_path(home, chain_path)
+    faucet = faucet_key()
+    with writing(path) as c:
+        if c.balance(faucet.address) < amount + 1_000_000:
+            raise Failure(
+                f"the local faucet of {path} cannot pay {amount}: a chain made before it had one, "
+                "or it is spent; transfer from a funded key with `deed transfer`"
+            )
+        _submit(c, faucet, to, b"", amount, 1_000_000, as_json, abis=Abis(path))
 
 
 @main.command(epilog=EPILOG_EXAMPLES["transfer"])

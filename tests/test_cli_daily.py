@@ -105,3 +105,16 @@ def test_time_advance_refuses_what_is_not_a_forward_duration(tmp_path, text):
     r = local.run("time", "advance", "--", text)
     assert r.exit_code == 2 and ("duration" in r.output or "forward" in r.output)
     assert_sound(local.path)
+
+
+def test_keys_fund_pays_from_the_local_faucet(tmp_path):
+    local = new_chain(tmp_path)
+    local.run("keys", "new", "carol")  # made after the chain: genesis did not fund it
+    r = local.run("keys", "fund", "carol", "5ether", "--json")
+    assert r.exit_code == 0, r.output
+    carol = json.loads(local.run("balance", "@carol", "--json").output)
+    assert int(carol["balance"]) == 5 * 10**18
+    assert local.run("keys", "fund", "carol", "2**300").exit_code == 2
+    r = local.run("keys", "fund", "carol", str(10**40))
+    assert r.exit_code == 1 and "faucet" in r.output
+    assert_sound(local.path)
