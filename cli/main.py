@@ -66,8 +66,19 @@ USAGE_REJECTIONS = {
 NEGATIVE_NUMBER = re.compile(r"-(?:0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)")
 
 
+_JSON_ERRORS = False  # set per invocation: `--json` asks for errors as JSON too
+
+
+def _json_error(kind: str, message: str, code: int) -> None:
+    """An error as JSON on stdout (where --json output goes), for scripts."""
+    click.echo(json.dumps({"error": {"kind": kind, "message": message, "exit_code": code}}))
+
+
 def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    if _JSON_ERRORS:
+        _json_error("failure", message, 1)
+    else:
+        click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
 
@@ -128,8 +139,11 @@ def _boundary(ctx: click.Context) -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("DEED_DEBUG"):
             raise
+        text = f"internal error: {type(exc).__name__}: {exc}"
+        if _JSON_ERRORS:
+            _json_error("internal", text, INTERNAL_ERROR)
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"{text}\n"
             "This is a bug in deed; run again with DEED_DEBUG=1 for the traceback, and report it.",
             err=True,
         )
@@ -179,10 +193,32 @@ class DeedCommand(click.Command):
 
 
 class DeedGroup(click.Group):
-    """A group whose commands (and subgroups) are DeedCommands behind the error boundary."""
+    """A group whose commands (and subgroups) are DeedCommands behind the error boundary.
+    With ``--json`` among the options, errors are JSON too:
+    ``{"error": {"kind": "usage"|"failure"|"internal", "message": ..., "exit_code": N}}``
+    on stdout, with the same exit codes."""
 
     command_class = DeedCommand
     group_class = type
+
+    def main(self, args=None, *rest, **kwargs):
+        global _JSON_ERRORS
+        argv = list(sys.argv[1:] if args is None else args)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        _JSON_ERRORS = "--json" in options
+        if not _JSON_ERRORS or kwargs.get("standalone_mode") is False:
+            return super().main(args, *rest, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(args, *rest, **kwargs)
+        except click.ClickException as exc:
+            kind = "usage" if isinstance(exc, click.UsageError) else "failure"
+            _json_error(kind, exc.format_message(), exc.exit_code)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            _json_error("failure", "aborted", 1)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         with _boundary(ctx):

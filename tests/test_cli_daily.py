@@ -118,3 +118,20 @@ def test_keys_fund_pays_from_the_local_faucet(tmp_path):
     r = local.run("keys", "fund", "carol", str(10**40))
     assert r.exit_code == 1 and "faucet" in r.output
     assert_sound(local.path)
+
+
+@pytest.mark.parametrize(
+    "args, kind, code",
+    [
+        (("balance", "@nobody"), "usage", 2),
+        (("balance",), "usage", 2),
+        (("receipt", "0x" + "00" * 32), "failure", 1),
+        (("time", "advance", "soon"), "usage", 2),
+    ],
+)
+def test_json_asks_for_errors_as_json_too(tmp_path, args, kind, code):
+    local = new_chain(tmp_path)
+    r = local.run(*args, "--json")
+    assert r.exit_code == code
+    error = json.loads(r.stdout)["error"]
+    assert error["kind"] == kind and error["exit_code"] == code and error["message"]
