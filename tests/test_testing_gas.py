@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
+import functools
+import re
+from dataclasses import dataclass
+
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import Harness
 
+from deed.cli.abis import call_args
 from deed.cli.main import main
+from deed.compiler.driver import compile_source
+from deed.testing import strategies
 from deed.testing.gas import GasRecorder, GasRow, render
+from deed.vm.codec import decode_values, encode_values
+from deed.vm.types import parse_type
 
 pytest_plugins = ["pytester"]
 
@@ -158,3 +170,134 @@ def test_snapshot_needs_tests_to_run(pytester: pytest.Pytester):
     pytester.makepyfile(helper="X = 1\n")
     result = _snapshot(".")
     assert result.exit_code == 1 and "no tests collected" in result.output
+
+
+# --------------------------------------------------------------------------- strategies
+
+# One parameter of every kind the compiler puts in an ABI, and a tuple return.
+ALL_TYPES = """
+contract All:
+    enum Colour:
+        Red
+        Green
+        Blue
+    struct Inner:
+        a: u64
+        c: Colour
+    struct Order:
+        buyer: address
+        amount: uint
+        note: string[8]
+        inner: Inner
+    last: uint
+
+    pub f(a: u8, b: i16, c: bool, d: address, e: bytes4, g: bytes[5], h: string[6], k: Colour, o: Order, xs: list[u64, 3], fl: list[bool, 2]) -> (u8, Order, list[u64, 3]):
+        self.last = 1
+        return a, o, xs
+
+    pub g(ys: bytes2[2], ws: i8[2], who: list[address, 2]):
+        self.last = 2
+"""
+
+
+@functools.cache
+def _compiled():
+    return compile_source(ALL_TYPES)
+
+
+def _entry(name: str) -> dict:
+    return next(f for f in _compiled().abi["functions"] if f["name"] == name)
+
+
+@functools.cache
+def _all() -> tuple[dict, bytes, Harness]:
+    """The compiled contract's ``f`` entry, and the contract deployed on a chain."""
+    h = Harness()
+    return _entry("f"), h.deployed(_compiled().module), h
+
+
+def _params() -> list[dict]:
+    """Every parameter of every function of the contract (the representative set)."""
+    return [p for f in _compiled().abi["functions"] for p in f["inputs"]]
+
+
+def _no_keys(name: str) -> bytes:
+    raise AssertionError(f"no key lookups expected, got @{name}")
+
+
+@pytest.mark.parametrize("name", "a b c d e g h k o xs fl ys ws who".split())
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_drawn_values_encode_and_decode_back_equal(name, data):
+    """Through the codec (what the VM reads), and the same VM values as the CLI parses them."""
+    p = next(p for p in _params() if p["name"] == name)
+    value = data.draw(strategies.for_type(p))
+    flat = strategies.to_vm(p, value)
+    types = strategies.vm_types(p)
+    decoded = decode_values(types, encode_values(types, flat))
+    assert strategies.from_vm(p, decoded) == value
+    assert call_args("f", [strategies.to_cli(value)], {"inputs": [p]}, types, _no_keys) == flat
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_function_arguments_run_and_the_tuple_return_comes_back(data):
+    entry, address, h = _all()
+    args = data.draw(strategies.for_function(entry))
+    flat = [v for p, a in zip(entry["inputs"], args, strict=True) for v in strategies.to_vm(p, a)]
+    result = h.call(address, "f", flat)
+    assert result.success, result.revert_reason
+    a, o, xs = strategies.from_vm(entry["outputs"], result.return_values)
+    assert (a, o, xs) == (args[0], args[8], args[9])
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_arrays_of_every_element_kind_are_taken_by_the_vm(data):
+    _, address, h = _all()
+    g = _entry("g")
+    args = data.draw(strategies.for_function(g))
+    flat = [v for p, a in zip(g["inputs"], args, strict=True) for v in strategies.to_vm(p, a)]
+    assert h.call(address, "g", flat).success
+
+
+@dataclass
+class _Method:
+    abi: dict
+
+
+METHOD = _Method({"inputs": [{"name": "n", "type": "u8"}, {"name": "s", "type": "string[2]"}]})
+
+
+def test_the_representative_set_has_every_kind():
+    assert len(_params()) == 14
+    kinds = {p.get("kind") or p.get("deed_type") or p["type"] for p in _params()}
+    assert {"struct", "list", "array", "Colour", "address", "string[6]", "bytes[5]"} <= kinds
+
+
+@settings(max_examples=5)
+@given(args=strategies.for_function(METHOD))
+def test_for_function_takes_an_object_with_an_abi(args):
+    n, s = args
+    assert 0 <= n <= 255 and len(s.encode()) <= 2
+
+
+@settings(max_examples=5)
+@given(value=strategies.for_type([{"name": "", "type": "bool"}, "bytes2"]))
+def test_type_names_and_lists_of_entries_are_types_too(value):
+    assert isinstance(value, tuple) and isinstance(value[0], bool) and len(value[1]) == 2
+    assert strategies.vm_types("bytes[8]") == [parse_type("bytes[8]")]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [("u7", "unknown type 'u7'"), ({"name": "x"}, "no 'type'"), (5, "not 5")],
+)
+def test_a_bad_type_is_a_clear_error(bad, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        strategies.for_type(bad)
+
+
+def test_a_bad_function_entry_is_a_clear_error():
+    with pytest.raises(ValueError, match="not an ABI function entry"):
+        strategies.for_function({"name": "f"})
