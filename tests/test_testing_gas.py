@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -301,3 +302,35 @@ def test_a_bad_type_is_a_clear_error(bad, message):
 def test_a_bad_function_entry_is_a_clear_error():
     with pytest.raises(ValueError, match="not an ABI function entry"):
         strategies.for_function({"name": "f"})
+
+
+# --------------------------------------------------------------------------- docs/testing-gas.md
+
+DOCS = Path(__file__).parent.parent / "docs" / "testing-gas.md"
+
+
+def _examples() -> dict[str, str]:
+    """The doc's examples, each a fenced block after ``<!-- example: NAME -->``."""
+    text = DOCS.read_text()
+    return dict(re.findall(r"<!-- example: (\S+) -->\n```\w+\n(.*?)```", text, re.S))
+
+
+def test_the_docs_report_and_snapshot_examples(pytester: pytest.Pytester):
+    ex = _examples()
+    (pytester.path / "tests").mkdir()
+    test_file = pytester.path / "tests" / "test_counter.py"
+    test_file.write_text(ex["tests/test_counter.py"])
+    report = pytester.runpytest("--deed-gas-report", "tests")
+    report.assert_outcomes(passed=2)
+    assert ex["report"] in report.stdout.str()
+    assert _snapshot().exit_code == 0
+    assert (pytester.path / ".gas-snapshot").read_text() == ex[".gas-snapshot"]
+    test_file.write_text(ex["tests/test_counter.py"].replace("21_000", "21_500"))
+    check = _snapshot("--check")
+    assert check.exit_code == 1
+    assert all(line in check.output for line in ex["check"].splitlines())
+
+
+def test_the_docs_fuzzing_example(pytester: pytest.Pytester):
+    pytester.makepyfile(test_fuzz=_examples()["tests/test_fuzz.py"])
+    pytester.runpytest().assert_outcomes(passed=1)
