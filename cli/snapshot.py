@@ -74,7 +74,7 @@ def read_snapshot(path: Path) -> dict[str, int]:
     return parse_snapshot(text, str(path))
 
 
-def measure(paths: tuple[str, ...]) -> dict[str, int]:
+def measure(paths: tuple[str, ...], match: str | None = None) -> dict[str, int]:
     """Run pytest here, in this process, on ``paths``; the gas of each test that passed.
     A failing run is a failure: a snapshot of a broken suite would only mislead."""
     try:
@@ -86,7 +86,7 @@ def measure(paths: tuple[str, ...]) -> dict[str, int]:
     collector = SnapshotCollector()
     before = set(sys.modules)
     try:
-        code = pytest.main(list(paths), plugins=[collector])
+        code = pytest.main([*paths, *(["-k", match] if match else [])], plugins=[collector])
     finally:
         _forget_test_modules(before)
     if code == _NO_TESTS:
@@ -108,11 +108,18 @@ def _forget_test_modules(before: set[str]) -> None:
         del sys.modules[name]
 
 
-def snapshot(paths: tuple[str, ...], snap: Path, check: bool) -> list[Change]:
-    """Write the snapshot, or (``check``) return how the run differs from it."""
-    old = read_snapshot(snap) if check else None
-    gas = measure(paths)
-    if old is not None:
-        return compare(old, gas)
-    snap.write_text(format_snapshot(gas), encoding="utf-8")
+def snapshot(
+    paths: tuple[str, ...], snap: Path, check: bool, match: str | None = None
+) -> list[Change]:
+    """Write the snapshot, or (``check``) return how the run differs from it.
+
+    With ``match`` (pytest's ``-k``) only the selected tests run: the lines of the
+    others stay in the file as they were, and ``--check`` does not call them missing.
+    """
+    old = read_snapshot(snap) if check or (match and snap.exists()) else {}
+    gas = measure(paths, match)
+    kept = {} if match is None else {t: n for t, n in old.items() if t not in gas}
+    if check:
+        return compare({t: n for t, n in old.items() if t not in kept}, gas)
+    snap.write_text(format_snapshot(kept | gas), encoding="utf-8")
     return []

@@ -334,3 +334,21 @@ def test_the_docs_report_and_snapshot_examples(pytester: pytest.Pytester):
 def test_the_docs_fuzzing_example(pytester: pytest.Pytester):
     pytester.makepyfile(test_fuzz=_examples()["tests/test_fuzz.py"])
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_k_runs_some_tests_and_keeps_the_other_lines(pytester: pytest.Pytester):
+    path = pytester.makepyfile(USER_TESTS.format(bump=100))
+    assert _snapshot(".").exit_code == 0
+    before = (pytester.path / ".gas-snapshot").read_text()
+    path.write_text(USER_TESTS.format(bump=120).replace('total", 7', 'total", 9'))
+    only = _snapshot(".", "-k", "bump", "--check")
+    assert only.exit_code == 1 and "test_bump (gas: 150 -> 170" in only.output
+    assert "test_total" not in only.output and "test_nothing" not in only.output
+    assert _snapshot(".", "-k", "bump").exit_code == 0
+    after = (pytester.path / ".gas-snapshot").read_text()
+    assert after == before.replace("test_bump (gas: 150)", "test_bump (gas: 170)")
+
+
+def test_snapshot_help_has_an_example():
+    result = _snapshot("--help")
+    assert result.exit_code == 0 and "Example: deed snapshot" in result.output
