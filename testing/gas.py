@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class GasEntry:
-    """One transaction: which contract and function it called, and the gas it used."""
+class GasEntry(NamedTuple):
+    """One transaction: which contract and function it called, and the gas it used
+    (a tuple, so ``contract, function, gas = entry`` works as well as the names)."""
 
     contract: str
     function: str

@@ -63,6 +63,16 @@ def test_an_even_count_takes_the_middle_two_for_the_median():
     assert _recorder(("T", "a", 10), ("T", "a", 21)).summary()[0].median == 15
 
 
+def test_entries_are_contract_function_gas_tuples():
+    assert _recorder(("T", "a", 10)).entries == [("T", "a", 10)]
+
+
+@settings(max_examples=20)
+@given(text=strategies.for_type("string[5]"))
+def test_strings_fit_their_size_in_bytes(text):
+    assert len(text.encode()) <= 5
+
+
 def test_summary_since_a_mark_and_clear_keeps_the_running_total():
     r = _recorder(("T", "a", 10))
     mark = r.mark()
