@@ -35,6 +35,7 @@ EPILOG_EXAMPLES = {
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
     "transfer": "Example: deed transfer @bob 1000 --from alice",
     "logs": "Example: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10",
+    "snapshot": "Example: deed snapshot tests/ --check",
 }
 
 INTERNAL_ERROR = 70  # a bug in deed, never a bad input (EX_SOFTWARE)
@@ -1263,6 +1264,35 @@ def demo(chain_path: Path) -> None:
             run_demo(chain_path, click.echo)
     except DeedVMError as exc:
         fail(str(exc))
+
+
+@main.command(epilog=EPILOG_EXAMPLES["snapshot"])
+@click.argument("paths", nargs=-1, type=PathArg(exists=True))
+@click.option(
+    "--snap",
+    type=PathArg(dir_okay=False, path_type=Path),
+    default=Path(".gas-snapshot"),
+    show_default=True,
+    help="The snapshot file.",
+)
+@click.option("--check", is_flag=True, help="Compare with the snapshot file; exit 1 if it differs.")
+@click.option(
+    "-k", "match", metavar="EXPR", help="Only the tests pytest's -k EXPR selects (as in pytest)."
+)
+def snapshot(paths: tuple[str, ...], snap: Path, check: bool, match: str | None) -> None:
+    """Run the tests in PATHS (default: tests/) with pytest and write the gas each
+    test's transactions used to a snapshot file, one `TEST_ID (gas: N)` a line."""
+    from .snapshot import snapshot as take
+
+    if not paths and not Path("tests").is_dir():
+        raise UsageError("no tests/ here: name the test files or directories")
+    changes = take(paths or ("tests",), snap, check, match)
+    for change in changes:
+        click.echo(change.text())
+    if changes:
+        raise Failure(f"the gas differs from {snap} in {len(changes)} test(s)")
+    if check:
+        click.echo(f"the gas matches {snap}")
 
 
 if __name__ == "__main__":
