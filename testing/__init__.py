@@ -3,33 +3,45 @@
 The ``env`` fixture (registered by :mod:`deed.testing.plugin` as a pytest
 plugin) is a fresh :class:`Env` per test::
 
-    def test_pay(env):
-        alice, bob = env.accounts[:2]
-        c = env.deploy("contracts/escrow/trade_escrow.deed", bob, ...)
-        with env.reverts("not allowed"):
-            c.confirm_delivery(sender=bob)
+    def test_refund(env):
+        alice, bob, carol = env.accounts[:3]
+        c = env.deploy("escrow.deed", bob, carol, env.timestamp + 86400)
+        with env.reverts("deadline not reached"):
+            c.refund(sender=alice)
+
+The names below are imported on first use: pytest loads the plugin (and so
+this package) in every run, and a run that never asks for ``env`` should not
+pay for loading the VM.
 """
 
-from .contract import Contract, ContractFunction, Event, Reverted
-from .env import Account, Env, TxReceipt, compiled
-from .gas import RECORDER, GasRecorder
-from .oracles import OracleKey, OracleKeys, ReportType
-from .values import ArgumentError, Fields
+from __future__ import annotations
 
-__all__ = [
-    "RECORDER",
-    "Account",
-    "ArgumentError",
-    "Contract",
-    "ContractFunction",
-    "Env",
-    "Event",
-    "Fields",
-    "GasRecorder",
-    "OracleKey",
-    "OracleKeys",
-    "ReportType",
-    "Reverted",
-    "TxReceipt",
-    "compiled",
-]
+import importlib
+
+_HOMES = {
+    "Account": "env",
+    "Env": "env",
+    "TxReceipt": "env",
+    "compiled": "env",
+    "Contract": "contract",
+    "ContractFunction": "contract",
+    "Event": "contract",
+    "Reverted": "contract",
+    "RECORDER": "gas",
+    "GasRecorder": "gas",
+    "OracleKey": "oracles",
+    "OracleKeys": "oracles",
+    "ReportType": "oracles",
+    "Address": "values",
+    "ArgumentError": "values",
+    "Fields": "values",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'deed.testing' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

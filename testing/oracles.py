@@ -105,5 +105,7 @@ Signers = Iterable[OracleKey | tuple[int, KeyPair]]
 
 def sign(report: ReportType, fields, signers: Signers, timestamp: int) -> bytes:
     """The signed report bytes a contract's ``oracle_report`` takes."""
+    if not 0 <= timestamp < 2**64:
+        raise ArgumentError(f"a report's timestamp is 0 to 2**64-1 seconds, not {timestamp}")
     pairs = [(s.index, s.key) if isinstance(s, OracleKey) else tuple(s) for s in signers]
     return _sign(timestamp, report.data(fields), pairs)  # type: ignore[arg-type]

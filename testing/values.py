@@ -46,6 +46,9 @@ class Address(bytes):
             other = bytes(other)  # type: ignore[call-overload]
         return bytes.__eq__(self, other)
 
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
     __hash__ = bytes.__hash__
 
     def __repr__(self) -> str:
