@@ -192,5 +192,10 @@ class Contract:
 
     def events(self, name: str | None = None) -> list[Event]:
         """Every event this contract emitted so far (only ``name``, if given)."""
-        entries = self.env.chain.logs(address=self.address, event=name, limit=10**9)
-        return [self.event(e.event, e.values) for e in entries]
+        committed = self.env.chain.logs(address=self.address, event=name, limit=10**9)
+        pending = [log for log in self.env.pending_logs() if log.address == self.address]
+        return [self.event(e.event, e.values) for e in committed] + [
+            self.event(log.event, log.values)
+            for log in pending
+            if name is None or log.event == name
+        ]

@@ -1,12 +1,13 @@
 """A chain for one test: funded accounts, contracts as Python objects, time,
 impersonation, snapshots and expected failures.
 
-Every transaction is mined in a block of its own at ``env.timestamp`` (as a
-development node's automine does), so after each call the whole state is
-committed and a snapshot is a copy of the in-memory store: ``revert`` puts
-the copy back under a new :class:`~deed.vm.chain.Chain`. Views run on the
-state as it is, in a block at ``env.timestamp`` that is then dropped, so a
-view sees the time a transaction sent now would see.
+Transactions go into one open block at ``env.timestamp``; the block is
+committed when the clock moves, when blocks are mined, when it is full and
+before a snapshot (committing a block per transaction would cost a state
+root each). A snapshot is then a copy of the in-memory store, and ``revert``
+puts the copy back under a new :class:`~deed.vm.chain.Chain`. Views run on
+the state as it is, at ``env.timestamp``: they see what a transaction sent
+now would see.
 
 Transactions of the named accounts are signed with their keys and the chain
 checks signatures as any node does. ``prank`` (or ``sender=`` any address
@@ -36,6 +37,7 @@ from deed.vm.chain import (
 from deed.vm.codec import encode_values
 from deed.vm.crypto import KeyPair
 from deed.vm.execution import Log
+from deed.vm.opcodes import LIMITS
 from deed.vm.state import MemoryBackend
 
 from . import oracles
@@ -66,6 +68,13 @@ class Account:
 
     def __repr__(self) -> str:
         return f"<Account {self.name} 0x{self.address.hex()}>"
+
+
+@lru_cache(maxsize=256)
+def _account(name: str) -> Account:
+    """The account called ``name``: its key from the name, so the same in every test
+    (made once per process: deriving keys is most of what making an env costs)."""
+    return Account(name, KeyPair.from_text(name))
 
 
 @dataclass
@@ -153,7 +162,7 @@ class Env:
     """One test's chain. Made fresh by the ``env`` fixture; usable without pytest."""
 
     def __init__(self, names: Sequence[str] = NAMES, funds: int = FUNDS) -> None:
-        self.accounts: list[Account] = [Account(n, KeyPair.from_text(n)) for n in names]
+        self.accounts: list[Account] = [_account(n) for n in names]
         self._keys = {a.address: a.key for a in self.accounts}
         self.backend = MemoryBackend()
         self.chain = Chain(self.backend)
@@ -166,6 +175,7 @@ class Env:
         self._reports: dict[str, ReportType] = {}
         self._prank: bytes | None = None
         self._snapshots: list[_Snapshot] = []
+        self._open: BlockBuilder | None = None  # the block transactions go into
 
     # -- accounts and balances
     def account(self, name: str) -> Account:
@@ -185,38 +195,57 @@ class Env:
         if amount < 0:
             raise ValueError("a balance cannot be negative")
         address = address_of(who)
-        block = self.chain.begin_block(self.timestamp)
+        self._block()  # written into the open block, as a transaction's effects are
         self.chain.state.add_balance(address, amount - self.chain.balance(address))
-        block.commit()
 
     # -- time and blocks
     @property
     def height(self) -> int:
-        """The height of the last block (each transaction is mined in its own)."""
-        return self.chain.head.height
+        """The height of the block a transaction sent now goes into."""
+        stale = self._open is not None and self._open.timestamp != self.timestamp
+        return self.chain.head.height + 1 + stale
 
     def warp(self, timestamp: int) -> None:
-        """Send the next transactions (and run views) at ``timestamp``."""
-        if timestamp < self.chain.head.timestamp:
+        """Send the next transactions (and run views) at ``timestamp``, in a
+        new block: the one in progress keeps its time."""
+        if timestamp < self.timestamp:
             raise ValueError(
-                f"cannot warp to {timestamp}: the last block is at {self.chain.head.timestamp}"
+                f"cannot warp back to {timestamp} from {self.timestamp}"
                 " (use env.anchor() or env.revert() to go back)"
             )
         self.timestamp = timestamp
 
     def time_travel(self, seconds: int = 0, blocks: int = 0) -> None:
-        """Move the clock ``seconds`` on and mine ``blocks`` empty blocks."""
+        """Move the clock ``seconds`` on, then ``mine(blocks)``."""
         self.warp(self.timestamp + seconds)
         self.mine(blocks)
 
     def mine(self, blocks: int = 1) -> None:
-        """Mine ``blocks`` empty blocks at ``env.timestamp``."""
+        """Mine ``blocks`` blocks: the one in progress, if any, then empty ones
+        at ``env.timestamp``; ``env.height`` grows by ``blocks``."""
         for _ in range(blocks):
-            self.chain.begin_block(self.timestamp).commit()
+            if self._open is None:
+                self._open = self.chain.begin_block(self.timestamp)
+            self._commit()
+
+    def _block(self) -> BlockBuilder:
+        """The block to send in: the open one if it is at ``env.timestamp``,
+        else a new one (the open one is committed first)."""
+        if self._open is not None and self._open.timestamp != self.timestamp:
+            self._commit()
+        if self._open is None:
+            self._open = self.chain.begin_block(self.timestamp)
+        return self._open
+
+    def _commit(self) -> None:
+        if self._open is not None:
+            self._open.commit()
+            self._open = None
 
     # -- snapshots
     def snapshot(self) -> int:
         """An id to ``revert`` to: the chain, its logs and the clock as they are now."""
+        self._commit()
         b = self.backend
         self._snapshots.append(_Snapshot(dict(b.data), dict(b.meta), len(b.logs), self.timestamp))
         return len(self._snapshots) - 1
@@ -226,6 +255,9 @@ class Env:
         if not 0 <= snapshot_id < len(self._snapshots):
             raise ValueError(f"no snapshot {snapshot_id}")
         s = self._snapshots[snapshot_id]
+        if self._open is not None:
+            self._open.abandon()
+            self._open = None
         b = self.backend
         b.data, b.meta = dict(s.data), dict(s.meta)
         del b.logs[s.logs :]
@@ -325,26 +357,28 @@ class Env:
         nonce = self.chain.nonce(address)
         public = key.public_key if key else _stand_in_key(address)
         tx = Transaction(self.chain.chain_id, nonce, public, to, value, gas, self.gas_price, data)
-        block = self.chain.begin_block(self.timestamp)
-        if key is None:
-            block._validate = _impersonating(block, address)  # type: ignore[method-assign]
-        else:
-            tx = tx.signed(key)
+        block = self._block()
+        if block.gas_used + gas > LIMITS.max_block_gas:  # full: the next block
+            self.mine(1)
+            block = self._block()
+        if key is not None:
+            return block.apply(tx.signed(key)), intrinsic_gas(tx)
+        block._validate = _impersonating(block, address)  # type: ignore[method-assign]
         try:
-            receipt = block.apply(tx)
-        except BaseException:
-            block.abandon()
-            raise
-        block.commit()
-        return receipt, intrinsic_gas(tx)
+            return block.apply(tx), intrinsic_gas(tx)
+        finally:
+            del block._validate  # back to the chain's own checks
 
     def view(self, to: bytes, name: str, flat: list, sender: Addressable | None, value: int):
         """Run ``name`` on the state as it is, at ``env.timestamp``; nothing is kept."""
-        block = self.chain.begin_block(self.timestamp)
-        try:
-            return self.chain.call(to, name, flat, sender=self._sender(sender), value=value)
-        finally:
-            block.abandon()
+        self._block()  # the call runs at the open block's height and time
+        return self.chain.call(to, name, flat, sender=self._sender(sender), value=value)
+
+    def pending_logs(self) -> list[Log]:
+        """The logs of the block in progress (the chain's log index has the rest)."""
+        if self._open is None:
+            return []
+        return [log for r in self._open.receipts for log in r.logs]
 
     def decode_logs(self, logs: Sequence[Log]) -> list[Event]:
         return [self.event_of(log.address, log.event, log.values) for log in logs]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from deed.vm import packing
 from deed.vm.crypto import KeyPair
@@ -49,7 +50,7 @@ class OracleKeys(list):
         """``n`` deterministic keys (the same label gives the same keys)."""
         if not 1 <= n <= 16:
             raise ValueError(f"a signer set has 1 to 16 keys, not {n}")
-        return cls(OracleKey(i, KeyPair.from_text(f"{label} {i}")) for i in range(n))
+        return cls(_oracle_key(label, i) for i in range(n))
 
     @property
     def signer_set(self) -> bytes:
@@ -57,6 +58,11 @@ class OracleKeys(list):
 
     def __bytes__(self) -> bytes:
         return self.signer_set
+
+
+@lru_cache(maxsize=1024)
+def _oracle_key(label: str, index: int) -> OracleKey:
+    return OracleKey(index, KeyPair.from_text(f"{label} {index}"))
 
 
 @dataclass(frozen=True)
