@@ -95,6 +95,11 @@ def describe_failure(result: Receipt | CallResult, abi: dict | None) -> Failure:
     )
 
 
+def _plain(p: dict) -> bool:
+    """A declared value the VM gives as Python wants it: no struct, list, enum or address."""
+    return p.get("kind") is None and "members" not in p and p["type"] != "address"
+
+
 class ContractFunction:
     """One public function of a deployed contract, called as a Python method."""
 
@@ -103,6 +108,8 @@ class ContractFunction:
         self.entry = entry
         self.name: str = entry["name"]
         self.is_view = entry.get("mutability") == "view"
+        # results that are plain scalars come back as the VM gives them
+        self._plain = all(_plain(p) for p in entry["outputs"])
         self._params = next(
             e.params for e in contract.compiled_exports if e.name == self.name and not e.is_init
         )
@@ -120,7 +127,7 @@ class ContractFunction:
         return flat, data
 
     def _result(self, values: Sequence[object]) -> object:
-        out = from_vm_values(self.entry["outputs"], values)
+        out = values if self._plain else from_vm_values(self.entry["outputs"], values)
         if not out:
             return None
         return out[0] if len(out) == 1 else tuple(out)

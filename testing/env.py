@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from deed.vm.chain import (
@@ -58,10 +58,10 @@ class Account:
 
     name: str
     key: KeyPair
+    address: bytes = b""  # the key's address, computed once (it is a hash)
 
-    @property
-    def address(self) -> bytes:
-        return self.key.address
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", self.key.address)
 
     def __bytes__(self) -> bytes:
         return self.address
@@ -79,11 +79,16 @@ def _account(name: str) -> Account:
 
 @dataclass
 class TxReceipt:
-    """The outcome of one transaction, its events decoded through the ABIs."""
+    """The outcome of one transaction, its events decoded through the ABIs
+    when first read (most transactions of a test are never asked)."""
 
     raw: Receipt
     function: str
-    events: list[Event] = field(default_factory=list)
+    env: Env = field(repr=False)
+
+    @cached_property
+    def events(self) -> list[Event]:
+        return self.env.decode_logs(self.raw.logs)
 
     @property
     def gas_used(self) -> int:
@@ -335,7 +340,7 @@ class Env:
 
     def record_receipt(self, receipt: Receipt, function: str) -> TxReceipt:
         """Keep ``receipt`` as ``env.last_receipt``, its events decoded."""
-        self.last_receipt = TxReceipt(receipt, function, self.decode_logs(receipt.logs))
+        self.last_receipt = TxReceipt(receipt, function, self)
         return self.last_receipt
 
     def mine_tx(
