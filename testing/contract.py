@@ -141,8 +141,8 @@ class ContractFunction:
         env = c.env
         _, data = self._calldata(args)
         receipt, intrinsic = env.mine_tx(c.address, data, value, sender, gas)
-        RECORDER.record(c.name, self.name, receipt.gas_used - intrinsic)
-        env.record_receipt(receipt, self.name)
+        recorded = env.record_receipt(receipt, self.name, intrinsic)
+        RECORDER.record(c.name, self.name, recorded.execution_gas)
         if not receipt.success:
             raise Reverted(describe_failure(receipt, c.abi), f"{c.name}.{self.name}", receipt)
         return self._result(receipt.return_values)

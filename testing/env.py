@@ -84,7 +84,13 @@ class TxReceipt:
 
     raw: Receipt
     function: str
+    intrinsic_gas: int  # what carrying the transaction cost, before any execution
     env: Env = field(repr=False)
+
+    @property
+    def execution_gas(self) -> int:
+        """The gas the execution used: ``gas_used`` less the intrinsic gas."""
+        return self.raw.gas_used - self.intrinsic_gas
 
     @cached_property
     def events(self) -> list[Event]:
@@ -329,18 +335,18 @@ class Env:
             init_data = encode_values(list(c.init_params), flat)
         except (ValueError, OverflowError, TypeError) as exc:
             raise ArgumentError(f"{c.name} init: {exc}") from None
-        raw, _ = self.mine_tx(None, deploy_data(c.code, init_data), value, sender, gas)
+        raw, intrinsic = self.mine_tx(None, deploy_data(c.code, init_data), value, sender, gas)
         if not raw.success:
-            self.record_receipt(raw, "init")
+            self.record_receipt(raw, "init", intrinsic)
             raise Reverted(describe_failure(raw, c.abi), f"{c.name} init", raw)
         self._reports.update(c.reports)
         deployed = Contract(self, raw.contract_address, c)
-        self.record_receipt(raw, "init")  # after: init's events decode through the ABI
+        self.record_receipt(raw, "init", intrinsic)  # after: init's events decode through the ABI
         return deployed
 
-    def record_receipt(self, receipt: Receipt, function: str) -> TxReceipt:
+    def record_receipt(self, receipt: Receipt, function: str, intrinsic: int) -> TxReceipt:
         """Keep ``receipt`` as ``env.last_receipt``, its events decoded."""
-        self.last_receipt = TxReceipt(receipt, function, self)
+        self.last_receipt = TxReceipt(receipt, function, intrinsic, self)
         return self.last_receipt
 
     def mine_tx(
