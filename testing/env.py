@@ -232,8 +232,10 @@ class Env:
         self.mine(blocks)
 
     def mine(self, blocks: int = 1) -> None:
-        """Mine ``blocks`` blocks: the one in progress, if any, then empty ones
-        at ``env.timestamp``; ``env.height`` grows by ``blocks``."""
+        """Mine ``blocks`` blocks at ``env.timestamp`` (the one in progress, if
+        it is at that time, is the first): ``env.height`` grows by ``blocks``."""
+        if self._open is not None and self._open.timestamp != self.timestamp:
+            self._commit()  # a block of the past: ``height`` counts it already
         for _ in range(blocks):
             if self._open is None:
                 self._open = self.chain.begin_block(self.timestamp)

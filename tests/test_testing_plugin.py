@@ -92,12 +92,14 @@ def test_warp_time_travel_and_mine(env, vault):
     assert env.height == height + 1  # a new time is a new block
     assert v.deposit(value=1) == 1  # at the deadline: still open
     assert v.deposit.call(value=5) == 6 and env.balance(v) == 1  # a simulation: nothing kept
-    env.time_travel(seconds=1, blocks=3)
-    assert (env.timestamp, env.height) == (start + 101, height + 4)
+    env.warp(env.timestamp + 1)
+    assert (env.timestamp, env.height) == (start + 101, height + 2)  # the deposit's block is past
+    env.mine(3)
+    assert env.height == height + 5
     with env.reverts("TooLate"):
         v.deposit(value=1)
-    env.mine(2)
-    assert env.height == height + 6
+    env.time_travel(seconds=10, blocks=2)  # the failed deposit's block is past, then two more
+    assert (env.timestamp, env.height) == (start + 111, height + 8)
     with pytest.raises(ValueError, match="cannot warp back"):
         env.warp(start)
 
