@@ -3,6 +3,8 @@ on tests/vault.deed (a deadline, an owner, an oracle report, a typed error,
 an enum, a struct and a list), and the example in spec/testing.md runs."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,16 @@ ETH = b"ETH".ljust(32, b"\0")
 def vault(env):
     keys = env.oracle_keys(3)
     return env.deploy(VAULT, env.timestamp + 100, keys), keys
+
+
+def test_the_plugin_is_registered_and_cheap_to_load():
+    """Installing Deed registers the plugin; loading it loads no VM or compiler."""
+    from importlib.metadata import entry_points
+
+    assert "deed.testing.plugin" in {ep.value for ep in entry_points(group="pytest11")}
+    code = "import sys, deed.testing.plugin; print(sorted(m for m in sys.modules if m.startswith('deed')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['deed', 'deed.testing', 'deed.testing.plugin']"
 
 
 def test_the_plugin_gives_a_fresh_env_with_funded_named_accounts(env):
