@@ -32,9 +32,11 @@ import json
 from pathlib import Path
 
 from deed.vm.abi import (  # the ABI's structure: shared with deed.testing
+    Flattener,
     Members,
+    ShapeError,
     decode_elements,
-    encode_element,
+    encode_element,  # noqa: F401  (its home was here: still importable from here)
     group,
     leaves,
     members,
@@ -167,12 +169,22 @@ def _declared(p: dict) -> str:
 
 
 def _parse(value: object, p: dict, keys: KeyLookup, where: str) -> list[object]:
-    kind = p.get("kind")
-    if kind == "struct":
-        return _parse_struct(value, p, keys, where)
-    if kind in ("list", "array"):
-        return [_parse_list(value, p, keys, where)]
-    return [_scalar(value, p, parse_type(p["type"]), keys, where)]
+    """One declared parameter's flat VM values, from its command-line text
+    (a struct or list as JSON or ``(a, b)``: :func:`_unpack`)."""
+    shapes = Flattener(
+        leaf=lambda v, q, w: _scalar(v, q, parse_type(q["type"]), keys, w),
+        unpack=_unpack,
+        struct_form='{"name": value, ...} or (value, ...)',
+        list_form="a JSON array, [a, b, ...]",
+    )
+    try:
+        return shapes.flatten(value, p, where)
+    except ShapeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _unpack(value: object, where: str, what: str) -> object:
+    return _structured(value, where, what) if isinstance(value, str) else value
 
 
 def _scalar(value: object, p: dict, t: ValueType, keys: KeyLookup, where: str) -> object:
@@ -193,51 +205,6 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _parse_struct(value: object, p: dict, keys: KeyLookup, where: str) -> list[object]:
-    fields = p["components"]
-    names = [f["name"] for f in fields]
-    if isinstance(value, str):
-        value = _structured(value, where, f"a {p['type']}")
-    if isinstance(value, dict):
-        unknown = [k for k in value if k not in names]
-        missing = [n for n in names if n not in value]
-        if unknown or missing:
-            raise UsageError(
-                f"{where}: a {p['type']} has the fields {', '.join(names)}"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-            )
-        value = [value[n] for n in names]
-    if not isinstance(value, list) or len(value) != len(fields):
-        raise UsageError(
-            f"{where}: a {p['type']} takes {len(fields)} fields ({', '.join(names)}), "
-            'as {"name": value, ...} or (value, ...)'
-        )
-    out: list[object] = []
-    for v, f in zip(value, fields, strict=True):
-        out += _parse(v, f, keys, f"{where}.{f['name']}")
-    return out
-
-
-def _parse_list(value: object, p: dict, keys: KeyLookup, where: str) -> bytes:
-    if isinstance(value, str):
-        value = _structured(value, where, p["deed_type"])
-    if not isinstance(value, list):
-        raise UsageError(f"{where}: a {p['deed_type']} is a JSON array, [a, b, ...]")
-    if "size" in p and len(value) != p["size"]:
-        raise UsageError(f"{where}: {len(value)} elements, a {p['deed_type']} has {p['size']}")
-    if len(value) > p.get("capacity", len(value)):
-        raise UsageError(
-            f"{where}: {len(value)} elements, a {p['deed_type']} holds at most {p['capacity']}"
-        )
-    e = p["element"]
-    t = parse_type(e["type"])
-    try:
-        return b"".join(encode_element(t, _scalar(v, e, t, keys, f"{where}[]")) for v in value)
-    except ValueError as exc:  # an ABI file whose element type no list holds
-        raise UsageError(f"{where}: {exc}") from None
 
 
 def _structured(text: str, where: str, what: str) -> object:

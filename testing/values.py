@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from deed.vm.abi import decode_elements, encode_element, group, leaves, members_of, name_of
+from deed.vm.abi import (
+    Flattener,
+    ShapeError,
+    decode_elements,
+    group,
+    leaves,
+    members_of,
+    name_of,
+)
 from deed.vm.types import parse_type
 
 
@@ -77,55 +85,10 @@ def _declared(p: dict) -> str:
 
 def to_vm(value: object, p: dict, where: str) -> list[object]:
     """One declared value as its flat VM values (a struct: one per leaf field)."""
-    kind = p.get("kind")
-    if kind == "struct":
-        return _struct(value, p, where)
-    if kind in ("list", "array"):
-        return [_list(value, p, where)]
-    return [_scalar(value, p, where)]
-
-
-def _struct(value: object, p: dict, where: str) -> list[object]:
-    fields = p["components"]
-    names = [f["name"] for f in fields]
-    if isinstance(value, dict):
-        unknown = [k for k in value if k not in names]
-        missing = [n for n in names if n not in value]
-        if unknown or missing:
-            raise ArgumentError(
-                f"{where}: a {p['type']} has the fields {', '.join(names)}"
-                + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-            )
-        value = [value[n] for n in names]
-    if not isinstance(value, list | tuple) or len(value) != len(fields):
-        raise ArgumentError(
-            f"{where}: a {p['type']} is a dict of its fields or a tuple of "
-            f"{len(fields)} ({', '.join(names)}), got {value!r}"
-        )
-    out: list[object] = []
-    for v, f in zip(value, fields, strict=True):
-        out += to_vm(v, f, f"{where}.{f['name']}")
-    return out
-
-
-def _list(value: object, p: dict, where: str) -> bytes:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)  # already packed
-    if not isinstance(value, list | tuple):
-        raise ArgumentError(f"{where}: a {_declared(p)} is a Python list, got {value!r}")
-    if "size" in p and len(value) != p["size"]:
-        raise ArgumentError(f"{where}: {len(value)} elements, a {_declared(p)} has {p['size']}")
-    if len(value) > p.get("capacity", len(value)):
-        raise ArgumentError(
-            f"{where}: {len(value)} elements, a {_declared(p)} holds at most {p['capacity']}"
-        )
-    e = p["element"]
-    t = parse_type(e["type"])
     try:
-        return b"".join(encode_element(t, _scalar(v, e, f"{where}[]")) for v in value)
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise ArgumentError(f"{where}: {exc}") from None
+        return _SHAPES.flatten(value, p, where)
+    except ShapeError as exc:
+        raise ArgumentError(str(exc)) from None
 
 
 def _scalar(value: object, p: dict, where: str) -> object:
@@ -146,6 +109,14 @@ def _member(value: object, m: tuple[str, ...], p: dict, where: str) -> int:
         f"{where}: {value!r} is not a member of {_declared(p)}: "
         f"expected one of {', '.join(m)} (or its number, 0 to {len(m) - 1})"
     )
+
+
+#: Structs and lists as Python writes them; the leaves through :func:`_scalar`.
+_SHAPES = Flattener(
+    leaf=_scalar,
+    struct_form="a dict by field name or a tuple in field order",
+    list_form="a Python list (or its packed bytes)",
+)
 
 
 # --------------------------------------------------------------------------- out of the VM

@@ -14,6 +14,9 @@ Like :mod:`deed.vm.packing`, this module does not import the compiler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from deed.vm.types import (
     TAG_ADDRESS,
     TAG_BOOL,
@@ -21,6 +24,7 @@ from deed.vm.types import (
     TAG_INT,
     TAG_UINT,
     ValueType,
+    parse_type,
 )
 
 Members = tuple[str, ...] | None  # an enum's members, or None for any other type
@@ -113,3 +117,89 @@ def decode_elements(t: ValueType, data: bytes) -> list[object]:
         else:
             out.append(chunk)
     return out
+
+
+# --------------------------------------------------------------------------- declared values to flat ones
+
+
+class ShapeError(ValueError):
+    """A value whose shape is not the declared one (the message says where and why)."""
+
+
+Leaf = Callable[[object, dict, str], object]  # (value, its ABI entry, where) -> the VM value
+
+
+def _as_is(value: object, where: str, what: str) -> object:
+    return value
+
+
+@dataclass(frozen=True)
+class Flattener:
+    """Declared values into the VM's flat values: a struct (a dict by field
+    name, or a list or tuple in field order) into its leaves, a list or array
+    (a list or tuple) into one packed bytes value, any other value through
+    ``leaf``. ``unpack`` first turns a value into a dict or a list if its
+    caller writes them another way (the command line: as text); the ``*_form``
+    texts say in messages how a struct and a list are written there."""
+
+    leaf: Leaf
+    unpack: Callable[[object, str, str], object] = _as_is  # (value, where, what it should be)
+    struct_form: str = "a dict by field name or a tuple in field order"
+    list_form: str = "a list"
+
+    def flatten(self, value: object, p: dict, where: str) -> list[object]:
+        """The flat VM values of ``value``, declared as ``p``; ShapeError if it does not fit."""
+        kind = p.get("kind")
+        if kind == "struct":
+            return self._struct(value, p, where)
+        if kind in ("list", "array"):
+            return [self._list(value, p, where)]
+        return [self.leaf(value, p, where)]
+
+    def _struct(self, value: object, p: dict, where: str) -> list[object]:
+        fields = p["components"]
+        names = [f["name"] for f in fields]
+        value = self.unpack(value, where, f"a {p['type']}")
+        if isinstance(value, dict):
+            unknown = [str(k) for k in value if k not in names]
+            missing = [n for n in names if n not in value]
+            if unknown or missing:
+                raise ShapeError(
+                    f"{where}: a {p['type']} has the fields {', '.join(names)}"
+                    + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                    + (f"; missing: {', '.join(missing)}" if missing else "")
+                )
+            value = [value[n] for n in names]
+        if not isinstance(value, list | tuple) or len(value) != len(fields):
+            raise ShapeError(
+                f"{where}: a {p['type']} takes {len(fields)} fields ({', '.join(names)}), "
+                f"as {self.struct_form}"
+            )
+        out: list[object] = []
+        for v, f in zip(value, fields, strict=True):
+            out += self.flatten(v, f, f"{where}.{f['name']}")
+        return out
+
+    def _list(self, value: object, p: dict, where: str) -> bytes:
+        declared = p["deed_type"]
+        if isinstance(value, bytes | bytearray):
+            return bytes(value)  # packed already
+        value = self.unpack(value, where, declared)
+        if not isinstance(value, list | tuple):
+            raise ShapeError(f"{where}: a {declared} is {self.list_form}")
+        if "size" in p and len(value) != p["size"]:
+            raise ShapeError(f"{where}: {len(value)} elements, a {declared} has {p['size']}")
+        if len(value) > p.get("capacity", len(value)):
+            raise ShapeError(
+                f"{where}: {len(value)} elements, a {declared} holds at most {p['capacity']}"
+            )
+        e = p["element"]
+        t = parse_type(e["type"])
+        out = []
+        for v in value:
+            leaf = self.leaf(v, e, f"{where}[]")
+            try:
+                out.append(encode_element(t, leaf))
+            except (ValueError, OverflowError, TypeError) as exc:
+                raise ShapeError(f"{where}: {exc}") from None
+        return b"".join(out)
