@@ -175,6 +175,7 @@ class Env:
     def __init__(self, names: Sequence[str] = NAMES, funds: int = FUNDS) -> None:
         self.accounts: list[Account] = [_account(n) for n in names]
         self._keys = {a.address: a.key for a in self.accounts}
+        self._by_name = {a.name: a for a in self.accounts}
         self.backend = MemoryBackend()
         self.chain = Chain(self.backend)
         self.chain.genesis({a.address: funds for a in self.accounts})
@@ -191,9 +192,9 @@ class Env:
     # -- accounts and balances
     def account(self, name: str) -> Account:
         """The named account ``name`` (one of ``env.accounts``)."""
-        for a in self.accounts:
-            if a.name == name:
-                return a
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
         raise KeyError(
             f"no account {name!r}: the accounts are {', '.join(a.name for a in self.accounts)}"
         )
