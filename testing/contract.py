@@ -140,7 +140,7 @@ class ContractFunction:
         c = self.contract
         env = c.env
         _, data = self._calldata(args)
-        receipt, intrinsic = env.mine_tx(c.address, data, value, sender, gas)
+        receipt, intrinsic = env.send_tx(c.address, data, value, sender, gas)
         recorded = env.record_receipt(receipt, self.name, intrinsic)
         RECORDER.record(c.name, self.name, recorded.execution_gas)
         if not receipt.success:

@@ -338,7 +338,7 @@ class Env:
             init_data = encode_values(list(c.init_params), flat)
         except (ValueError, OverflowError, TypeError) as exc:
             raise ArgumentError(f"{c.name} init: {exc}") from None
-        raw, intrinsic = self.mine_tx(None, deploy_data(c.code, init_data), value, sender, gas)
+        raw, intrinsic = self.send_tx(None, deploy_data(c.code, init_data), value, sender, gas)
         if not raw.success:
             self.record_receipt(raw, "init", intrinsic)
             raise Reverted(describe_failure(raw, c.abi), f"{c.name} init", raw)
@@ -352,7 +352,7 @@ class Env:
         self.last_receipt = TxReceipt(receipt, function, intrinsic, self)
         return self.last_receipt
 
-    def mine_tx(
+    def send_tx(
         self,
         to: bytes | None,
         data: bytes,
@@ -360,8 +360,9 @@ class Env:
         sender: Addressable | None = None,
         gas: int | None = None,
     ) -> tuple[Receipt, int]:
-        """Mine one transaction in a block of its own: its receipt and its
-        intrinsic gas (the part of ``gas_used`` that is not execution).
+        """Send one transaction in the open block (a new one when it is full):
+        its receipt and its intrinsic gas (the part of ``gas_used`` that is
+        not execution). ``sender`` without a key here is impersonated.
 
         Raises InvalidTransaction (nothing changed) when the chain refuses it,
         for instance when the sender cannot pay ``value``."""
