@@ -11,6 +11,7 @@ import pytest
 
 from deed.testing import RECORDER, Env, Reverted
 from deed.testing.values import ArgumentError
+from deed.vm.errors import InvalidTransaction
 
 ROOT = Path(__file__).parent.parent
 VAULT = ROOT / "tests" / "vault.deed"
@@ -188,6 +189,9 @@ def test_bad_arguments_are_clear_errors(env, vault):
         v.deposit(1)
     with pytest.raises(AttributeError, match="no public function 'withdraw'"):
         _ = v.withdraw
+    with pytest.raises(InvalidTransaction, match="insufficient_funds"):  # the chain refuses it
+        v.deposit(value=10**31, sender=env.accounts[1])
+    assert v.deposit(value=1) == 1  # and nothing changed
     with pytest.raises(FileNotFoundError, match="cannot read the contract"):
         env.deploy("no/such.deed")
     with env.reverts("empty deposit"):  # the deploy itself is fine; init runs
