@@ -31,21 +31,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deed.vm.types import (
-    TAG_ADDRESS,
-    TAG_BOOL,
-    TAG_FIXED_BYTES,
-    TAG_INT,
-    TAG_STRING,
-    TAG_UINT,
-    ValueType,
-    parse_type,
+from deed.vm.abi import (  # the ABI's structure: shared with deed.testing
+    Flattener,
+    Members,
+    ShapeError,
+    decode_elements,
+    encode_element,  # noqa: F401  (its home was here: still importable from here)
+    group,
+    leaves,
+    members,
+    name_of,
 )
+from deed.vm.abi import members_of as _members_of
+from deed.vm.types import TAG_STRING, ValueType, parse_type
 
 from .errors import UsageError
 from .values import KeyLookup, json_value, parse_arg, parse_args, text_value
-
-Members = tuple[str, ...] | None  # an enum's members, or None for any other type
 
 # --------------------------------------------------------------------------- storage
 
@@ -135,27 +136,7 @@ def init_entry(abi: dict | None) -> dict | None:
     return next((f for f in (abi or {}).get("functions", []) if f.get("kind") == "init"), None)
 
 
-def members(fields) -> list[Members]:
-    """The enum members of each field (None for a field that is no enum)."""
-    if not isinstance(fields, list):
-        return []
-    return [_members_of(f) if isinstance(f, dict) else None for f in fields]
-
-
-def _members_of(p: dict) -> Members:
-    m = p.get("members")
-    return tuple(str(x) for x in m) if isinstance(m, list) else None
-
-
 # --------------------------------------------------------------------------- arguments
-
-
-def leaves(params: list[dict]) -> list[dict]:
-    """The declared parameters as the VM sees them: a struct as its fields, in order."""
-    out: list[dict] = []
-    for p in params:
-        out += leaves(p["components"]) if p.get("kind") == "struct" else [p]
-    return out
 
 
 def call_args(what: str, texts, entry: dict | None, types, keys: KeyLookup) -> list[object]:
@@ -188,12 +169,22 @@ def _declared(p: dict) -> str:
 
 
 def _parse(value: object, p: dict, keys: KeyLookup, where: str) -> list[object]:
-    kind = p.get("kind")
-    if kind == "struct":
-        return _parse_struct(value, p, keys, where)
-    if kind in ("list", "array"):
-        return [_parse_list(value, p, keys, where)]
-    return [_scalar(value, p, parse_type(p["type"]), keys, where)]
+    """One declared parameter's flat VM values, from its command-line text
+    (a struct or list as JSON or ``(a, b)``: :func:`_unpack`)."""
+    shapes = Flattener(
+        leaf=lambda v, q, w: _scalar(v, q, parse_type(q["type"]), keys, w),
+        unpack=_unpack,
+        struct_form='{"name": value, ...} or (value, ...)',
+        list_form="a JSON array, [a, b, ...]",
+    )
+    try:
+        return shapes.flatten(value, p, where)
+    except ShapeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _unpack(value: object, where: str, what: str) -> object:
+    return _structured(value, where, what) if isinstance(value, str) else value
 
 
 def _scalar(value: object, p: dict, t: ValueType, keys: KeyLookup, where: str) -> object:
@@ -214,48 +205,6 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _parse_struct(value: object, p: dict, keys: KeyLookup, where: str) -> list[object]:
-    fields = p["components"]
-    names = [f["name"] for f in fields]
-    if isinstance(value, str):
-        value = _structured(value, where, f"a {p['type']}")
-    if isinstance(value, dict):
-        unknown = [k for k in value if k not in names]
-        missing = [n for n in names if n not in value]
-        if unknown or missing:
-            raise UsageError(
-                f"{where}: a {p['type']} has the fields {', '.join(names)}"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-            )
-        value = [value[n] for n in names]
-    if not isinstance(value, list) or len(value) != len(fields):
-        raise UsageError(
-            f"{where}: a {p['type']} takes {len(fields)} fields ({', '.join(names)}), "
-            'as {"name": value, ...} or (value, ...)'
-        )
-    out: list[object] = []
-    for v, f in zip(value, fields, strict=True):
-        out += _parse(v, f, keys, f"{where}.{f['name']}")
-    return out
-
-
-def _parse_list(value: object, p: dict, keys: KeyLookup, where: str) -> bytes:
-    if isinstance(value, str):
-        value = _structured(value, where, p["deed_type"])
-    if not isinstance(value, list):
-        raise UsageError(f"{where}: a {p['deed_type']} is a JSON array, [a, b, ...]")
-    if "size" in p and len(value) != p["size"]:
-        raise UsageError(f"{where}: {len(value)} elements, a {p['deed_type']} has {p['size']}")
-    if len(value) > p.get("capacity", len(value)):
-        raise UsageError(
-            f"{where}: {len(value)} elements, a {p['deed_type']} holds at most {p['capacity']}"
-        )
-    e = p["element"]
-    t = parse_type(e["type"])
-    return b"".join(encode_element(t, _scalar(v, e, t, keys, f"{where}[]")) for v in value)
 
 
 def _structured(text: str, where: str, what: str) -> object:
@@ -295,67 +244,7 @@ def _tuple(s: str, where: str, what: str) -> list:
     raise UsageError(f"{where}: unbalanced parentheses in {s!r} ({what})")
 
 
-# --------------------------------------------------------------------------- list values
-
-
-def element_width(t: ValueType) -> int:
-    if t.tag in (TAG_UINT, TAG_INT):
-        return t.param // 8
-    if t.tag == TAG_BOOL:
-        return 1
-    if t.tag == TAG_ADDRESS:
-        return 20
-    if t.tag == TAG_FIXED_BYTES:
-        return t.param
-    raise UsageError(f"a list value cannot hold {t}")
-
-
-def encode_element(t: ValueType, v: object) -> bytes:
-    """One element of a list value: big-endian, ``element_width`` bytes."""
-    width = element_width(t)
-    if t.tag in (TAG_UINT, TAG_INT, TAG_BOOL):
-        return int(v).to_bytes(width, "big", signed=t.tag == TAG_INT)  # type: ignore[call-overload]
-    return bytes(v)  # type: ignore[arg-type]
-
-
-def decode_elements(t: ValueType, data: bytes) -> list[object]:
-    width = element_width(t)
-    out: list[object] = []
-    for i in range(0, len(data) - width + 1, width):
-        chunk = data[i : i + width]
-        if t.tag in (TAG_UINT, TAG_INT):
-            out.append(int.from_bytes(chunk, "big", signed=t.tag == TAG_INT))
-        elif t.tag == TAG_BOOL:
-            out.append(chunk != b"\0")
-        else:
-            out.append(chunk)
-    return out
-
-
 # --------------------------------------------------------------------------- results
-
-
-def _width(p: dict) -> int:
-    """How many VM values a declared value is."""
-    return len(leaves(p["components"])) if p.get("kind") == "struct" else 1
-
-
-def group(values, outputs: list[dict]) -> list[tuple[dict, list]]:
-    """The flat returned values, one group per declared output."""
-    values = list(values)
-    out = []
-    for p in outputs:
-        n = _width(p)
-        out.append((p, values[:n]))
-        values = values[n:]
-    return out
-
-
-def name_of(value: object, m: Members) -> object:
-    """An enum value as its member's name (other values as they are)."""
-    if m is not None and isinstance(value, int) and 0 <= value < len(m):
-        return m[value]
-    return value
 
 
 def _elements(p: dict, leaf: object) -> list[tuple[ValueType, object]]:

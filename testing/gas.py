@@ -1,8 +1,11 @@
 """Gas used by the transactions a test session sends, and the gas report.
 
-Every transaction sent through ``deed.testing`` calls :meth:`GasRecorder.record`
-on :data:`RECORDER`; the ``--deed-gas-report`` option (``gas_plugin``) and
-``deed snapshot`` read it. Entries are kept raw (not folded into running
+Every transaction sent through ``deed.testing``'s contract objects (success or
+failure) calls :meth:`GasRecorder.record` on :data:`RECORDER` with the gas its
+execution used: the receipt's gas less the transaction's intrinsic gas, so a
+function's figure does not move with the size of its arguments' encoding;
+views and deployments are not recorded. The ``--deed-gas-report`` option
+(``gas_plugin``) and ``deed snapshot`` read it. Entries are kept raw (not folded into running
 statistics) so that a median is exact and a caller can take any slice of them.
 """
 

@@ -6,177 +6,187 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from support import Harness
 
-from deed.compiler.driver import compile_file
-from deed.vm.codec import encode_values
-from deed.vm.crypto import KeyPair
-from deed.vm.oracle import sign_report, signer_set
-from deed.vm.types import ADDRESS, BYTES32, TAG_BYTES, TAG_UINT, U64, ValueType
+from deed.testing import Env, Reverted
+from deed.vm.oracle import sign_report
 
-MODULE = compile_file("contracts/escrow/trade_escrow.deed").module
-CARRIERS = [KeyPair.from_text(f"carrier {i}") for i in range(2)]
+CONTRACT = "contracts/escrow/trade_escrow.deed"
 SHIPMENT = b"MSKU 1234567".ljust(32, b"\0")
 DAY = 86400
 PRICE = 5 * 10**18
-FUNDED, DISPUTED, RELEASED, REFUNDED, SPLIT = 1, 2, 3, 4, 5
-END = {RELEASED, REFUNDED, SPLIT}
+END = {"Released", "Refunded", "Split"}
 
 
-def open_deal(h: Harness) -> bytes:
-    types = [ADDRESS, ADDRESS, ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64]
-    args = encode_values(
-        types,
-        [h.addr("bob"), h.addr("carol"), signer_set(CARRIERS), 1, SHIPMENT, h.timestamp + 30 * DAY],
-    )
-    r = h.deploy(MODULE, sender="alice", init_args=args)
-    assert r.success, r.revert_reason
-    return r.contract_address
+def carriers(env: Env):
+    return env.oracle_keys(2, "carrier")
 
 
-def delivered(h: Harness, status: int = 1, shipment: bytes = SHIPMENT, key: int = 0) -> bytes:
-    return sign_report(h.timestamp, shipment + status.to_bytes(32, "big"), [(key, CARRIERS[key])])
+def open_deal(env: Env, seller=None, quorum=1, deadline=None):
+    """Alice buys from Bob (``seller``), Carol arbitrates, one carrier reports."""
+    _, bob, carol = env.accounts[:3]
+    deadline = env.timestamp + 30 * DAY if deadline is None else deadline
+    return env.deploy(CONTRACT, seller or bob, carol, carriers(env), quorum, SHIPMENT, deadline)
+
+
+def delivered(env: Env, status: int = 1, shipment: bytes = SHIPMENT, key: int = 0) -> bytes:
+    return env.sign_report("DeliveryReport", [shipment, status], [carriers(env)[key]])
 
 
 @pytest.fixture
-def deal():
-    h = Harness()
-    c = open_deal(h)
-    assert h.send("alice", c, "deposit", value=PRICE).logs[0].event == "Deposited"
-    return h, c
+def deal(env):
+    c = open_deal(env)
+    c.deposit(value=PRICE)
+    assert env.last_receipt.events[0].name == "Deposited"
+    return env, c
 
 
 def test_delivery_report_releases_to_the_seller(deal):
-    h, c = deal
-    before = h.chain.balance(h.addr("bob"))
-    r = h.send("dave", c, "delivery_report", [delivered(h)])
-    assert r.success and [(e.event, e.values[1:]) for e in r.logs] == [("Released", (PRICE, True))]
-    assert h.chain.balance(h.addr("bob")) == before + PRICE and h.chain.balance(c) == 0
-    assert h.send("dave", c, "delivery_report", [delivered(h, key=1)]).revert_reason == "not funded"
+    env, c = deal
+    bob, dave = env.accounts[1], env.accounts[3]
+    before = env.balance(bob)
+    c.delivery_report(delivered(env), sender=dave)
+    assert [(e.name, e.args.amount, e.args.by_report) for e in env.last_receipt.events] == [
+        ("Released", PRICE, True)
+    ]
+    assert env.balance(bob) == before + PRICE and env.balance(c) == 0
+    with env.reverts("not funded"):
+        c.delivery_report(delivered(env, key=1), sender=dave)
 
 
 @pytest.mark.parametrize(
     "make, reason",
     [
-        (lambda h: delivered(h, status=2), "not delivered"),
-        (lambda h: delivered(h, shipment=b"\x09" * 32), "report is for another shipment"),
-        (lambda h: b"junk", "malformed oracle report: report too short"),
-        (
-            lambda h: sign_report(h.timestamp, SHIPMENT, [(0, CARRIERS[0])]),
+        (lambda env: delivered(env, status=2), "not delivered"),
+        (lambda env: delivered(env, shipment=b"\x09" * 32), "report is for another shipment"),
+        (lambda env: b"junk", "malformed oracle report: report too short"),
+        (  # data that is not the declared fields: signed by hand
+            lambda env: sign_report(env.timestamp, SHIPMENT, [(0, carriers(env)[0].key)]),
             "report data is not a DeliveryReport",
         ),
     ],
 )
 def test_bad_delivery_reports(deal, make, reason):
-    h, c = deal
-    assert h.send("dave", c, "delivery_report", [make(h)]).revert_reason == reason
+    env, c = deal
+    with env.reverts(reason):
+        c.delivery_report(make(env), sender=env.accounts[3])
 
 
 def test_buyer_confirms(deal):
-    h, c = deal
-    assert h.send("bob", c, "confirm_delivery").revert_reason == "not allowed"
-    r = h.send("alice", c, "confirm_delivery")
-    assert r.success and r.logs[0].values[2] is False
-    assert h.call(c, "status").return_values == (RELEASED,)
+    env, c = deal
+    with env.reverts("not allowed"):
+        c.confirm_delivery(sender=env.accounts[1])
+    c.confirm_delivery()
+    assert env.last_receipt.events[0].args.by_report is False
+    assert c.status() == "Released"
 
 
 def test_dispute_and_split(deal):
-    h, c = deal
-    assert h.send("dave", c, "dispute").revert_reason == "not a party"
-    assert h.send("carol", c, "resolve", [5000]).revert_reason == "not disputed"
-    r = h.send("bob", c, "dispute")
-    assert r.logs[0].event == "DisputeRaised"
-    assert h.send("alice", c, "resolve", [5000]).revert_reason == "not allowed"
-    assert h.send("carol", c, "resolve", [10_001]).revert_reason == "more than 100%"
-    seller, buyer = h.chain.balance(h.addr("bob")), h.chain.balance(h.addr("alice"))
-    r = h.send("carol", c, "resolve", [7_000])
-    assert [(e.event, e.values) for e in r.logs] == [
-        ("DisputeResolved", (PRICE * 7 // 10, PRICE * 3 // 10))
+    env, c = deal
+    alice, bob, carol, dave = env.accounts[:4]
+    with env.reverts("not a party"):
+        c.dispute(sender=dave)
+    with env.reverts("not disputed"):
+        c.resolve(5000, sender=carol)
+    c.dispute(sender=bob)
+    assert env.last_receipt.events[0].name == "DisputeRaised"
+    with env.reverts("not allowed"):
+        c.resolve(5000, sender=alice)
+    with env.reverts("more than 100%"):
+        c.resolve(10_001, sender=carol)
+    seller, buyer = env.balance(bob), env.balance(alice)
+    c.resolve(7_000, sender=carol)
+    assert [(e.name, e.args) for e in env.last_receipt.events] == [
+        ("DisputeResolved", {"to_seller": PRICE * 7 // 10, "to_buyer": PRICE * 3 // 10})
     ]
-    assert h.chain.balance(h.addr("bob")) == seller + PRICE * 7 // 10
-    assert h.chain.balance(h.addr("alice")) == buyer + PRICE * 3 // 10
-    assert h.chain.balance(c) == 0
+    assert env.balance(bob) == seller + PRICE * 7 // 10
+    assert env.balance(alice) == buyer + PRICE * 3 // 10
+    assert env.balance(c) == 0
 
 
 def test_refund_after_the_deadline(deal):
-    h, c = deal
-    assert h.send("alice", c, "refund").revert_reason == "deadline not reached"
-    h.next_block(seconds=31 * DAY)
-    r = h.send("alice", c, "refund")
-    assert r.success and [(e.event, e.values[1]) for e in r.logs] == [("Refunded", PRICE)]
-    assert h.send("alice", c, "refund").revert_reason == "not funded"
+    env, c = deal
+    with env.reverts("deadline not reached"):
+        c.refund()
+    env.time_travel(seconds=31 * DAY)
+    c.refund()
+    assert [(e.name, e.args.amount) for e in env.last_receipt.events] == [("Refunded", PRICE)]
+    with env.reverts("not funded"):
+        c.refund()
 
 
-def test_deposit_and_init_rules():
-    h = Harness()
-    c = open_deal(h)
-    assert h.send("bob", c, "deposit", value=1).revert_reason == "not allowed"
-    assert h.send("alice", c, "deposit", value=0).revert_reason == "empty deposit"
-    assert h.send("alice", c, "confirm_delivery").revert_reason == "not funded"
-    assert h.send("alice", c, "deposit", value=1).success
-    assert h.send("alice", c, "deposit", value=1).revert_reason == "already funded"
-    types = [ADDRESS, ADDRESS, ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64]
-    same = encode_values(
-        types, [h.addr("bob"), h.addr("bob"), signer_set(CARRIERS), 1, SHIPMENT, h.timestamp + DAY]
-    )
-    assert h.deploy(MODULE, init_args=same).revert_reason == "three different parties"
-    late = encode_values(
-        types, [h.addr("bob"), h.addr("carol"), signer_set(CARRIERS), 1, SHIPMENT, 1]
-    )
-    assert h.deploy(MODULE, init_args=late).revert_reason == "deadline in the past"
+def test_deposit_and_init_rules(env):
+    bob = env.accounts[1]
+    c = open_deal(env)
+    with env.reverts("not allowed"):
+        c.deposit(sender=bob, value=1)
+    with env.reverts("empty deposit"):
+        c.deposit(value=0)
+    with env.reverts("not funded"):
+        c.confirm_delivery()
+    c.deposit(value=1)
+    with env.reverts("already funded"):
+        c.deposit(value=1)
+    with env.reverts("three different parties"):
+        open_deal(env, seller=env.accounts[2])  # the seller is the arbiter
+    with env.reverts("deadline in the past"):
+        open_deal(env, deadline=1)
+
+
+def test_carrier_keys_are_checked(env):
+    with env.reverts("bad carrier keys or quorum"):
+        open_deal(env, quorum=3)
+
+
+def attempt(call, *args, **kw) -> None:
+    """A step of the machine: it may revert (the invariants judge the outcome)."""
+    try:
+        call(*args, **kw)
+    except Reverted:
+        pass
 
 
 class EscrowMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.h = Harness()
-        self.c = open_deal(self.h)
-        self.start = sum(self.h.chain.balance(self.h.addr(n)) for n in ("alice", "bob"))
+        self.env = Env()
+        self.alice, self.bob, self.carol = self.env.accounts[:3]
+        self.c = open_deal(self.env)
+        self.start = self.env.balance(self.alice) + self.env.balance(self.bob)
 
     @rule(amount=st.integers(0, 10**18))
     def deposit(self, amount):
-        self.h.send("alice", self.c, "deposit", value=amount, price=0)
+        attempt(self.c.deposit, value=amount)
 
     @rule(who=st.sampled_from(["alice", "bob", "dave"]))
     def dispute(self, who):
-        self.h.send(who, self.c, "dispute", price=0)
+        attempt(self.c.dispute, sender=self.env.account(who))
 
     @rule(bps=st.integers(0, 10_000))
     def resolve(self, bps):
-        self.h.send("carol", self.c, "resolve", [bps], price=0)
+        attempt(self.c.resolve, bps, sender=self.carol)
 
     @rule()
     def report(self):
-        self.h.send("dave", self.c, "delivery_report", [delivered(self.h)], price=0)
+        attempt(self.c.delivery_report, delivered(self.env), sender=self.env.account("dave"))
 
     @rule()
     def confirm(self):
-        self.h.send("alice", self.c, "confirm_delivery", price=0)
+        attempt(self.c.confirm_delivery)
 
     @rule()
     def late_refund(self):
-        self.h.next_block(seconds=31 * DAY)
-        self.h.send("alice", self.c, "refund", price=0)
+        self.env.time_travel(seconds=31 * DAY)
+        attempt(self.c.refund)
 
     @invariant()
     def money_is_conserved_and_ends_empty(self):
-        held = self.h.chain.balance(self.c)
-        parties = sum(self.h.chain.balance(self.h.addr(n)) for n in ("alice", "bob"))
+        held = self.env.balance(self.c)
+        parties = self.env.balance(self.alice) + self.env.balance(self.bob)
         assert parties + held == self.start, "money created or lost"
-        assert self.h.call(self.c, "held").return_values == (held,)
-        if self.h.call(self.c, "status").return_values[0] in END:
+        assert self.c.held() == held
+        if self.c.status() in END:
             assert held == 0, "an end state holds money"
 
 
 TestEscrowInvariants = EscrowMachine.TestCase
 TestEscrowInvariants.settings = settings(max_examples=20, stateful_step_count=10, deadline=None)
-
-
-def test_carrier_keys_are_checked():
-    h = Harness()
-    types = [ADDRESS, ADDRESS, ValueType(TAG_BYTES, 160), ValueType(TAG_UINT, 8), BYTES32, U64]
-    bad = encode_values(
-        types,
-        [h.addr("bob"), h.addr("carol"), signer_set(CARRIERS), 3, SHIPMENT, h.timestamp + DAY],
-    )
-    assert h.deploy(MODULE, init_args=bad).revert_reason == "bad carrier keys or quorum"
