@@ -31,4 +31,10 @@ def test_every_reason_event_and_function_is_tested(path):
     events = [e.name for e in out.module.events]
     assert not [e for e in events if f'"{e}"' not in TEST_TEXT], "untested events"
     functions = [e.name for e in out.module.exports if not e.is_init]
-    assert not [f for f in functions if f'"{f}"' not in TEST_TEXT], "untested functions"
+    assert not [f for f in functions if not _called(f)], "untested functions"
+
+
+def _called(function: str) -> bool:
+    """Named in a test: as a string (the harness, the CLI) or called as a
+    method of a deed.testing contract object (``c.release_next(...)``)."""
+    return f'"{function}"' in TEST_TEXT or re.search(rf"\.{function}(?:\.call)?\(", TEST_TEXT)
