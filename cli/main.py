@@ -899,6 +899,131 @@ def keys_fund(name: str, amount: int, home: Path, chain_path: Path | None, as_js
         _submit(c, faucet, to, b"", amount, 1_000_000, as_json, abis=Abis(path))
 
 
+@main.group(epilog="Example: deed oracle set o1 o2 o3")
+def oracle() -> None:
+    """Oracle signer sets and signed reports, from keys of the key store."""
+
+
+@oracle.command("set", epilog="Example: deed oracle set o1 o2 o3   (pass it to init as `oracles`)")
+@click.argument("names", nargs=-1, required=True)
+@HOME
+@JSON
+def oracle_set(names: tuple[str, ...], home: Path, as_json: bool) -> None:
+    """The signer set of keys NAMES, in order: their public keys concatenated,
+    what a contract takes as its oracles (a signer's index is its place here)."""
+    from .local import KeyStore
+
+    if len(names) > 16:
+        raise UsageError(f"a signer set has at most 16 keys, not {len(names)}")
+    store = KeyStore(home)
+    data = b"".join(store.load(n).public_key for n in names)
+    if as_json:
+        click.echo(json.dumps({"signers": list(names), "signer_set": "0x" + data.hex()}))
+    else:
+        click.echo("0x" + data.hex())
+
+
+@oracle.command(
+    "sign",
+    epilog="Example: deed oracle sign flight_delay.deed DelayReport flight=LH400 "
+    "departure=1795639762 delay_minutes=185 --set o1,o2,o3 --signers o1,o3",
+)
+@click.argument("source", type=PathArg(exists=True, dir_okay=False, path_type=Path))
+@click.argument("report_type")
+@click.argument("fields", nargs=-1)
+@click.option(
+    "--set", "signer_set", required=True, help="The contract's signer set: key names in order."
+)
+@click.option(
+    "--signers", default=None, help="Who signs (names from --set) [default: all of --set]."
+)
+@click.option(
+    "--time",
+    "when",
+    default=None,
+    type=Natural("2**64-1", 2**64 - 1),
+    help="Signing time [default: the local chain's clock, or now].",
+)
+@click.option("--contract", default=None, help="Which contract of SOURCE declares the report.")
+@HOME
+@CHAIN
+@JSON
+def oracle_sign(
+    source: Path,
+    report_type: str,
+    fields: tuple[str, ...],
+    signer_set: str,
+    signers: str | None,
+    when: int | None,
+    contract: str | None,
+    home: Path,
+    chain_path: Path | None,
+    as_json: bool,
+) -> None:
+    """A report of type REPORT_TYPE, declared in SOURCE, holding FIELDS
+    (name=value each, values as for arguments), signed by --signers at their
+    places in --set: the bytes to pass where a contract takes a report."""
+    from deed.testing.oracles import report_types
+
+    from .local import KeyStore
+
+    out = _compile(source, contract, as_json)
+    declared = report_types(out.checked.node)
+    if report_type not in declared:
+        known = ", ".join(declared) or "none"
+        raise UsageError(f"{source} declares no report {report_type!r}; its reports: {known}")
+    report = declared[report_type]
+    store = KeyStore(home)
+    values = _report_values(report, fields, store)
+    order = [n.strip() for n in signer_set.split(",") if n.strip()]
+    chosen = order if signers is None else [n.strip() for n in signers.split(",") if n.strip()]
+    strangers = [n for n in chosen if n not in order]
+    if strangers:
+        raise UsageError(f"--signers {', '.join(strangers)} not in --set {signer_set}")
+    pairs = [(order.index(n), store.load(n)) for n in sorted(set(chosen), key=order.index)]
+    timestamp = _report_time(when, home, chain_path)
+    from deed.vm.oracle import sign_report
+
+    blob = sign_report(timestamp, report.data(values), pairs)
+    if as_json:
+        click.echo(json.dumps({"report": "0x" + blob.hex(), "timestamp": timestamp}))
+    else:
+        click.echo("0x" + blob.hex())
+
+
+def _report_values(report, fields: tuple[str, ...], store) -> dict[str, object]:
+    from .values import parse_arg
+
+    types = dict(report.fields)
+    values: dict[str, object] = {}
+    for text in fields:
+        name, sep, value = text.partition("=")
+        if not sep or name not in types:
+            raise UsageError(
+                f"{text!r}: expected FIELD=VALUE with a field of {report.name}: " + ", ".join(types)
+            )
+        values[name] = parse_arg(value, types[name], store.address)
+    missing = [n for n in types if n not in values]
+    if missing:
+        raise UsageError(f"{report.name} needs {', '.join(missing)}")
+    return values
+
+
+def _report_time(when: int | None, home: Path, chain_path: Path | None) -> int:
+    """The signing time: given, or the local chain's clock, or the wall clock."""
+    import time as wall
+
+    if when is not None:
+        return when
+    path = _chain_path(home, chain_path)
+    if path.exists():
+        from .local import local_now, reading
+
+        with reading(path) as c:
+            return local_now(c) - 1  # signed in the head block's second or after
+    return int(wall.time())
+
+
 @main.command(epilog=EPILOG_EXAMPLES["transfer"])
 @click.argument("address")
 @click.argument("amount", type=Natural("2**256-1", 2**256 - 1))

@@ -4,7 +4,7 @@ exponents and units, and the local chain's clock moved instead of waited for."""
 import json
 
 import pytest
-from cli_support import assert_sound, new_chain, write_source
+from cli_support import ROOT, assert_sound, new_chain, write_source
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -135,3 +135,65 @@ def test_json_asks_for_errors_as_json_too(tmp_path, args, kind, code):
     assert r.exit_code == code
     error = json.loads(r.stdout)["error"]
     assert error["kind"] == kind and error["exit_code"] == code and error["message"]
+
+
+def test_a_flight_delay_policy_from_the_command_line_alone(tmp_path):
+    """Sell cover, move the clock past the departure, sign the oracles' report
+    with `deed oracle sign` and claim: no script, no waiting."""
+    local = new_chain(tmp_path, keys=("insurer", "traveller", "o1", "o2", "o3"))
+    flight_delay = ROOT / "contracts" / "insurance" / "flight_delay.deed"
+    signer_set = local.run("oracle", "set", "o1", "o2", "o3").output.strip()
+    assert len(signer_set) == 2 + 3 * 64
+    r = local.run(
+        "deploy",
+        flight_delay,
+        signer_set,
+        "2",
+        "500",
+        "3600",
+        "--from",
+        "insurer",
+        "--value",
+        "100ether",
+    )
+    assert r.exit_code == 0, r.output
+    cover = r.output.split("contract ")[1].split()[0]
+    now = json.loads(local.run("chain", "info", "--json").output)["timestamp"]
+    departure = now + 7200
+    premium = json.loads(local.run("call", cover, "premium_for", "1ether", "--json").output)
+    r = local.run(
+        "send",
+        cover,
+        "buy",
+        "LH400",
+        str(departure),
+        "1ether",
+        "--from",
+        "traveller",
+        "--value",
+        str(premium["return_values"][0]),
+    )
+    assert r.exit_code == 0, r.output
+    assert local.run("time", "advance", "3h").exit_code == 0
+    sign = (
+        "oracle",
+        "sign",
+        flight_delay,
+        "DelayReport",
+        "flight=LH400",
+        f"departure={departure}",
+        "delay_minutes=185",
+        "--set",
+        "o1,o2,o3",
+    )
+    too_few = local.run(*sign, "--signers", "o2").output.strip()
+    assert local.run("send", cover, "claim", "0", too_few, "--from", "traveller").exit_code == 1
+    report = local.run(*sign, "--signers", "o1,o3").output.strip()
+    r = local.run("send", cover, "claim", "0", report, "--from", "traveller", "--json")
+    assert r.exit_code == 0, r.output
+    assert [e["event"] for e in json.loads(r.output)["events"]] == ["DelayRecorded", "PolicyPaid"]
+    bad = local.run(*sign[:3], "NoSuchReport", "--set", "o1")
+    assert bad.exit_code == 2 and "its reports: DelayReport" in bad.output
+    assert local.run(*sign[:4], "flight=LH400", "--set", "o1").exit_code == 2  # fields missing
+    assert local.run(*sign, "--signers", "o9").exit_code == 2
+    assert_sound(local.path)
