@@ -13,8 +13,9 @@ Transactions of the named accounts are signed with their keys and the chain
 checks signatures as any node does. ``prank`` (or ``sender=`` any address
 that is not a named account) sends as an address whose key the test does not
 have: the one block that carries such a transaction checks its nonce, gas and
-balance as usual but takes the sender from the test instead of from a
-signature (see :func:`_impersonating`).
+balance as usual (every check of ``BlockBuilder._validate``) but takes the
+sender from the test instead of from a signature: it replaces only
+``BlockBuilder._sender`` for that transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pathlib import Path
 from deed.vm.chain import (
     BlockBuilder,
     Chain,
-    InvalidTransaction,
     Receipt,
     Transaction,
     deploy_data,
@@ -378,11 +378,11 @@ class Env:
             block = self._block()
         if key is not None:
             return block.apply(tx.signed(key)), intrinsic_gas(tx)
-        block._validate = _impersonating(block, address)  # type: ignore[method-assign]
+        block._sender = lambda _tx: address  # type: ignore[method-assign]
         try:
             return block.apply(tx), intrinsic_gas(tx)
         finally:
-            del block._validate  # back to the chain's own checks
+            del block._sender  # back to the signature
 
     def view(self, to: bytes, name: str, flat: list, sender: Addressable | None, value: int):
         """Run ``name`` on the state as it is, at ``env.timestamp``; nothing is kept."""
@@ -437,33 +437,8 @@ class Env:
 
 def _stand_in_key(address: bytes) -> bytes:
     """The 32 bytes a transaction of an impersonated ``address`` names as its
-    sender's key: never checked (``_impersonating`` takes the sender instead)."""
+    sender's key: never checked (the replaced ``BlockBuilder._sender`` gives the address instead)."""
     return b"deed-testing-prank\0\0" + address[:12]
-
-
-def _impersonating(block: BlockBuilder, address: bytes):
-    """A ``BlockBuilder._validate`` for one block whose transaction is sent as
-    ``address`` without its key: the chain's own checks of gas, nonce and
-    balance, the sender given rather than recovered from a signature."""
-
-    def validate(tx: Transaction) -> tuple[bytes, int]:
-        intrinsic = intrinsic_gas(tx)
-        if tx.gas_limit < intrinsic:
-            raise InvalidTransaction(
-                "intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}"
-            )
-        acc = block.chain.state.account(address)
-        if tx.nonce != acc.nonce:
-            raise InvalidTransaction(
-                "bad_nonce", f"nonce {tx.nonce}, the account expects {acc.nonce}"
-            )
-        if acc.balance < tx.value + tx.gas_limit * tx.gas_price:
-            raise InvalidTransaction(
-                "insufficient_funds", "balance below value + gas limit x gas price"
-            )
-        return address, intrinsic
-
-    return validate
 
 
 def _wanted(expected: str | None, fields: Mapping[str, object]) -> str:
