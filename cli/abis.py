@@ -29,6 +29,7 @@ ABI everything is the flat VM values, enums by number.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from deed.vm.abi import (  # the ABI's structure: shared with deed.testing
@@ -103,8 +104,14 @@ class Abis:
     """The ABIs of the contracts on one chain, read once per address; ``seed``
     puts one in front (``--abi FILE``, or what deploy is deploying)."""
 
-    def __init__(self, chain_file: Path):
-        self.chain_file = chain_file
+    def __init__(self, source: Path | Callable[[bytes], dict | None]):
+        """``source``: the chain file (ABIs in ``CHAIN.abis/``), or a function
+        that fetches one (a node's ``deed_getAbi``)."""
+        if isinstance(source, Path):
+            chain_file = source
+            self._fetch: Callable[[bytes], dict | None] = lambda a: _read(abi_path(chain_file, a))
+        else:
+            self._fetch = source
         self._abis: dict[bytes, dict | None] = {}
 
     def seed(self, address: bytes, abi: dict | None) -> None:
@@ -112,7 +119,7 @@ class Abis:
 
     def abi(self, address: bytes) -> dict | None:
         if address not in self._abis:
-            self._abis[address] = _read(abi_path(self.chain_file, address))
+            self._abis[address] = self._fetch(address)
         return self._abis[address]
 
     def _entry(self, address: bytes, section: str, name: str) -> dict | None:
@@ -130,6 +137,14 @@ class Abis:
 
     def error(self, address: bytes, error: str) -> list[Members]:
         return members((self._entry(address, "errors", error) or {}).get("fields"))
+
+    def field_names(self, address: bytes, section: str, name: str) -> list[str]:
+        """The declared field names of an event or error (``section``: "events"
+        or "errors"), for output that names them; [] when no ABI says."""
+        fields = (self._entry(address, section, name) or {}).get("fields")
+        if not isinstance(fields, list):
+            return []
+        return [f.get("name") if isinstance(f, dict) else None for f in fields]
 
 
 def init_entry(abi: dict | None) -> dict | None:
@@ -327,6 +342,20 @@ def named_texts(texts: list[str], values, m: list[Members]) -> list[str]:
         str(name_of(v, m[i])) if i < len(m) and m[i] is not None else t
         for i, (t, v) in enumerate(zip(texts, values, strict=True))
     ]
+
+
+def labelled(texts: list[str], names: list[str]) -> list[str]:
+    """``name=value`` for each field whose declared name is known."""
+    if len(names) != len(texts):
+        return texts
+    return [f"{n}={t}" if n else t for n, t in zip(names, texts, strict=True)]
+
+
+def args_json(shown_: list, names: list[str]) -> dict | None:
+    """Field values by declared name (``--json``'s ``args``), when the names are known."""
+    if len(names) != len(shown_) or not all(names):
+        return None
+    return dict(zip(names, shown_, strict=True))
 
 
 def named_json(shown_: list, values, m: list[Members]) -> list:

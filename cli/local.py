@@ -19,6 +19,7 @@ they never wait for a writer and see each block whole or not at all.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import sqlite3
@@ -105,6 +106,21 @@ def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
+def node_file(path: Path) -> Path:
+    """Where a running ``deed node`` serving ``path`` says so: ``{"url", "pid"}``."""
+    return path.with_name(path.name + ".node")
+
+
+def serving_node(path: Path) -> str | None:
+    """The URL of the live ``deed node`` serving ``path``, if one is."""
+    try:
+        found = json.loads(node_file(path).read_text())
+        os.kill(int(found["pid"]), 0)
+        return str(found["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @contextmanager
 def exclusive(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the chain's writer lock (the kernel drops it if the process dies)."""
@@ -119,6 +135,12 @@ def exclusive(path: Path, timeout: float | None = None) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                url = serving_node(path)
+                if url is not None:
+                    raise Failure(
+                        f"a deed node serves {path} at {url}: send through it with "
+                        f"--rpc {url} (or set DEED_RPC={url})"
+                    ) from None
                 if time.monotonic() > deadline:
                     raise Failure(
                         f"{path} is busy: another deed command held its lock for {timeout:g} s"
@@ -253,7 +275,7 @@ CLOCK_OFFSET = "deed-cli.clock-offset"  # meta entry: seconds `deed time advance
 
 def clock_offset(chain: Chain) -> int:
     raw = chain.backend.get_meta(CLOCK_OFFSET)
-    return int.from_bytes(raw, "big") if raw else 0
+    return int.from_bytes(raw, "big", signed=True) if raw else 0  # a node may set it back
 
 
 def local_now(chain: Chain) -> int:
@@ -266,7 +288,7 @@ def advance_clock(chain: Chain, seconds: int, proposer: bytes) -> BlockHeader:
     """Move the local chain's clock forward and mine an empty block at the new
     time, so that calls (which run at the head's time) see it at once."""
     offset = clock_offset(chain) + seconds
-    chain.backend.commit({}, {CLOCK_OFFSET: offset.to_bytes(32, "big")})
+    chain.backend.commit({}, {CLOCK_OFFSET: offset.to_bytes(32, "big", signed=True)})
     block = chain.begin_block(local_now(chain), proposer)
     return block.commit()
 

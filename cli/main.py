@@ -161,12 +161,13 @@ class PathArg(click.Path):
 
 
 class DeedCommand(click.Command):
-    """A command behind the error boundary. Commands with contract ARGS take negative
-    numbers as arguments (`deed send ... -5`); any other unknown `-x` is still an unknown option."""
+    """A command behind the error boundary. Commands with arguments take negative
+    numbers as arguments without `--` (`deed send ... -5`); any other unknown `-x`
+    is still an unknown option."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if any(isinstance(p, click.Argument) and p.name == "args" for p in self.params):
+        if any(isinstance(p, click.Argument) for p in self.params):
             self.context_settings.setdefault("ignore_unknown_options", True)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -248,10 +249,28 @@ CHAIN = click.option(
     help="SQLite file of the local chain [default: HOME/chain.db].",
 )
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+RPC = click.option(
+    "--rpc",
+    "rpc",
+    envvar="DEED_RPC",
+    default=None,
+    metavar="URL",
+    help="Talk to the `deed node` at URL (e.g. http://127.0.0.1:8545) instead of the chain "
+    "file [env: DEED_RPC].",
+)
 
 
 def _chain_path(home: Path, chain_path: Path | None) -> Path:
     return chain_path or home / "chain.db"
+
+
+def _ledger(home: Path, chain_path: Path | None, rpc: str | None):
+    """The chain a command works on: the node at ``rpc``, or the chain file."""
+    from .ledger import open_ledger
+
+    if rpc and chain_path is not None:
+        raise UsageError("--chain and --rpc name two chains: give one")
+    return open_ledger(_chain_path(home, chain_path), rpc)
 
 
 def _colour() -> bool:
@@ -395,15 +414,15 @@ def time() -> None:
 @click.argument("seconds")
 @HOME
 @CHAIN
+@RPC
 @JSON
-def time_advance(seconds: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+def time_advance(
+    seconds: str, home: Path, chain_path: Path | None, rpc: str | None, as_json: bool
+) -> None:
     """Move the local chain's clock forward by SECONDS (or 90m, 36h, 2days, 1week)
     and mine an empty block at the new time; later blocks follow the moved clock."""
-    from .local import advance_clock, writing
-
     step = _duration(seconds)
-    with writing(_chain_path(home, chain_path)) as c:
-        header = advance_clock(c, step, bytes(20))
+    header = _ledger(home, chain_path, rpc).advance(step)
     if as_json:
         click.echo(json.dumps({"height": header.height, "timestamp": header.timestamp}))
     else:
@@ -458,14 +477,11 @@ def chain_init(home: Path, chain_path: Path | None) -> None:
 @chain.command("info", epilog="Example: deed chain info --json")
 @HOME
 @CHAIN
+@RPC
 @JSON
-def chain_info(home: Path, chain_path: Path | None, as_json: bool) -> None:
-    """Show the head block of the local chain."""
-    from .local import reading
-
-    path = _chain_path(home, chain_path)
-    with reading(path) as c:
-        head = c.head
+def chain_info(home: Path, chain_path: Path | None, rpc: str | None, as_json: bool) -> None:
+    """Show the head block of the local chain (or of the node at --rpc)."""
+    head = _ledger(home, chain_path, rpc).head()
     info = {
         "height": head.height,
         "hash": "0x" + head.hash.hex(),
@@ -482,17 +498,19 @@ def chain_info(home: Path, chain_path: Path | None, as_json: bool) -> None:
 @click.argument("address")
 @HOME
 @CHAIN
+@RPC
 @JSON
-def balance(address: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+def balance(
+    address: str, home: Path, chain_path: Path | None, rpc: str | None, as_json: bool
+) -> None:
     """Show the balance and nonce of ADDRESS (0x... or @keyname)."""
     from deed.vm.types import ADDRESS
 
-    from .local import KeyStore, reading
+    from .local import KeyStore
     from .values import parse_arg
 
     who = parse_arg(address, ADDRESS, KeyStore(home).address)
-    with reading(_chain_path(home, chain_path)) as c:
-        account = c.account(who)
+    account = _ledger(home, chain_path, rpc).account(who)
     if as_json:
         click.echo(json.dumps({"balance": account.balance, "nonce": account.nonce}, indent=2))
     else:
@@ -521,24 +539,55 @@ def _values_json(values, types=None) -> list:
     return [json_value(t, v) for t, v in zip(types, values, strict=True)]
 
 
-def _error_json(error, members=None) -> list | None:
-    from .abis import named_json
+def _error_json(error, members=None, names=()) -> list | None:
+    """A typed error: ``[name, [values]]``, then ``{field: value}`` when its field names are known."""
+    from .abis import args_json, named_json
 
     if not error:
         return None
     shown = _values_json(error[1])
-    return [error[0], named_json(shown, error[1], members) if members else shown]
+    shown = named_json(shown, error[1], members) if members else shown
+    by_name = args_json(shown, list(names))
+    return [error[0], shown] + ([by_name] if by_name is not None else [])
 
 
-def _error_text(error, members=None) -> str:
-    from .abis import named_texts
+def _error_text(error, members=None, names=()) -> str:
+    from .abis import labelled, named_texts
 
     if not error:
         return ""
     texts = _values_text(error[1])
     if members:
         texts = named_texts(texts, error[1], members)
-    return f" {error[0]}({', '.join(texts)})"
+    return f" {error[0]}({', '.join(labelled(texts, list(names)))})"
+
+
+def _error_names(abis, to, error) -> list[str]:
+    return abis.field_names(to, "errors", error[0]) if abis is not None and to and error else []
+
+
+def _event_json(e, abis) -> dict:
+    """An event of a receipt: its values in order and, when the ABI names them, by name."""
+    from .abis import args_json, named_json
+
+    shown = _values_json(e.values)
+    if abis is not None:
+        shown = named_json(shown, e.values, abis.event(e.address, e.event))
+    out = {"address": "0x" + e.address.hex(), "event": e.event, "values": shown}
+    by_name = args_json(shown, abis.field_names(e.address, "events", e.event)) if abis else None
+    if by_name is not None:
+        out["args"] = by_name
+    return out
+
+
+def _event_text(e, abis) -> str:
+    from .abis import labelled, named_texts
+
+    texts = _values_text(e.values)
+    if abis is not None:
+        texts = named_texts(texts, e.values, abis.event(e.address, e.event))
+        texts = labelled(texts, abis.field_names(e.address, "events", e.event))
+    return f"event {e.event}({', '.join(texts)})"
 
 
 def _error_members(abis, to, error) -> list:
@@ -548,22 +597,15 @@ def _error_members(abis, to, error) -> list:
 
 
 def _receipt_json(r, returns, abis=None, to=None) -> dict:
-    from .abis import named_json
-
-    def event_values(e) -> list:
-        shown = _values_json(e.values)
-        return named_json(shown, e.values, abis.event(e.address, e.event)) if abis else shown
-
     return {
         "status": r.status,
         "gas_used": r.gas_used,
         "return_values": _values_json(r.return_values, returns),
-        "events": [
-            {"address": "0x" + e.address.hex(), "event": e.event, "values": event_values(e)}
-            for e in r.logs
-        ],
+        "events": [_event_json(e, abis) for e in r.logs],
         "revert_reason": r.revert_reason,
-        "error": _error_json(r.error, _error_members(abis, to, r.error)),
+        "error": _error_json(
+            r.error, _error_members(abis, to, r.error), _error_names(abis, to, r.error)
+        ),
         "contract_address": ("0x" + r.contract_address.hex()) if r.contract_address else None,
         "tx_hash": "0x" + r.tx_hash.hex(),
     }
@@ -574,8 +616,6 @@ def _report(r, as_json: bool, returns=(), abis=None, to=None) -> None:
     show as ``returns`` says (VM types, or an :class:`.abis.Shown`); with
     ``abis`` (:class:`.abis.Abis`), enum fields of events and of the called
     contract's typed errors print as member names."""
-    from .abis import named_texts
-
     if as_json:
         click.echo(json.dumps(_receipt_json(r, returns, abis, to), indent=2))
     else:
@@ -585,12 +625,11 @@ def _report(r, as_json: bool, returns=(), abis=None, to=None) -> None:
         if r.return_values:
             click.echo("returned " + ", ".join(_values_line(r.return_values, returns)))
         for e in r.logs:
-            texts = _values_text(e.values)
-            if abis:
-                texts = named_texts(texts, e.values, abis.event(e.address, e.event))
-            click.echo(f"event {e.event}({', '.join(texts)})")
+            click.echo(_event_text(e, abis))
         if r.revert_reason or r.error:
-            error = _error_text(r.error, _error_members(abis, to, r.error))
+            error = _error_text(
+                r.error, _error_members(abis, to, r.error), _error_names(abis, to, r.error)
+            )
             click.echo(f"reverted: {r.revert_reason or ''}{error}")
     if not r.success:
         sys.exit(1)
@@ -611,23 +650,14 @@ def _values_line(values, types) -> list[str]:
     ]
 
 
-def _submit(c, key, to, data: bytes, value: int, gas: int, as_json: bool, returns=(), abis=None):
-    """Sign with the sender's current nonce and mine; the caller holds the chain's lock."""
-    from deed.vm.chain import Transaction
-
-    from .local import mine
-
-    tx = Transaction(
-        c.chain_id, c.nonce(key.address), key.public_key, to, value, gas, 1, data
-    ).signed(key)
+def _submit(ledger, key, to, data: bytes, value: int, gas: int):
+    """Sign with the sender's current nonce and have it mined: its receipt."""
     try:
-        r = mine(c, tx, key.address)
+        return ledger.submit(key, to, data, value, gas)
     except InvalidTransaction as exc:
         if exc.code in USAGE_REJECTIONS:
             raise UsageError(f"{USAGE_REJECTIONS[exc.code]}: {exc}") from None
         raise Failure(f"transaction rejected: {exc}") from None
-    _report(r, as_json, returns, abis, to)
-    return r
 
 
 class Natural(click.ParamType):
@@ -689,6 +719,7 @@ def _gas_option(default: int):
 @click.option("--contract", help="Which contract, when the file has several.")
 @HOME
 @CHAIN
+@RPC
 @JSON
 def deploy(
     source: Path,
@@ -699,16 +730,17 @@ def deploy(
     contract: str | None,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """Compile (or read) a module and deploy it; ARGS go to init."""
-    from deed.vm.chain import contract_address, deploy_data
+    from deed.vm.chain import deploy_data
     from deed.vm.codec import encode_values
 
-    from .abis import Abis, beside, call_args, init_entry, matches, save
-    from .local import KeyStore, writing
+    from .abis import beside, call_args, init_entry, matches
+    from .local import KeyStore
 
-    path = _chain_path(home, chain_path)
+    ledger = _ledger(home, chain_path, rpc)
     store = KeyStore(home)
     key = store.load(sender)
     if source.suffix == ".deed":
@@ -718,23 +750,21 @@ def deploy(
         module = _verified_module_file(source)
         abi = beside(source)
         abi = abi if abi is not None and matches(abi, module) else None
-    abis = Abis(path)
     init = next((e for e in module.exports if e.is_init), None)
     params = list(init.params) if init else []
     values = call_args("init", args, init_entry(abi), params, store.address)
-    encoded = encode_values(params, values)
-    with writing(path) as c:
-        address = contract_address(key.address, c.nonce(key.address))
-        abis.seed(address, abi)  # init's events print through it too
-        data = deploy_data(module.encode(), encoded)
-        r = _submit(c, key, None, data, value, gas, as_json, abis=abis)
-    if abi is not None and r.contract_address:  # call, send and logs find it by address
-        save(path, r.contract_address, abi)
+    data = deploy_data(module.encode(), encode_values(params, values))
+    r = _submit(ledger, key, None, data, value, gas)
+    if r.contract_address:
+        ledger.abis.seed(r.contract_address, abi)  # init's events print through it too
+        if abi is not None:  # call, send and logs find it by address
+            ledger.keep_abi(r.contract_address, abi)
+    _report(r, as_json, abis=ledger.abis)
 
 
-def _export(c, to: bytes, function: str):
+def _export(ledger, to: bytes, function: str):
     """The function ``function`` of the contract at ``to``; a name that is not there is a usage error."""
-    module = c.module_at(to)
+    module = ledger.module_at(to)
     if module is None:
         raise UsageError(f"no contract at 0x{to.hex()}")
     exports = [e for e in module.exports if not e.is_init]
@@ -745,7 +775,7 @@ def _export(c, to: bytes, function: str):
     raise UsageError(f"the contract has no function {function!r}; its functions: {names}")
 
 
-def _resolve_call(c, store, abis, address: str, function: str, args, abi_path: Path | None):
+def _resolve_call(ledger, store, address: str, function: str, args, abi_path: Path | None):
     """The contract, the export, the flat argument values, and how to show the
     results: the export's types, or through the contract's ABI (from --abi, or
     the one deploy kept for the address), structs and lists grouped and enums
@@ -755,8 +785,9 @@ def _resolve_call(c, store, abis, address: str, function: str, args, abi_path: P
     from .abis import call_args, load, shown
     from .values import parse_arg
 
+    abis = ledger.abis
     to = parse_arg(address, ADDRESS, store.address)
-    export = _export(c, to, function)
+    export = _export(ledger, to, function)
     if abi_path is not None:
         abis.seed(to, load(abi_path))
     entry = abis.function(to, function)
@@ -785,6 +816,7 @@ ABI = click.option(
 @ABI
 @HOME
 @CHAIN
+@RPC
 @JSON
 def call(
     address: str,
@@ -794,35 +826,36 @@ def call(
     abi_path: Path | None,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """Run FUNCTION read-only: nothing is kept."""
-    from .abis import Abis
-    from .local import KeyStore, reading
+    from .local import KeyStore
 
     store = KeyStore(home)
     who = store.address(sender) if sender is not None else bytes(20)
-    chain_file = _chain_path(home, chain_path)
-    abis = Abis(chain_file)
-    with reading(chain_file) as c:
-        to, export, values, shown_as = _resolve_call(
-            c, store, abis, address, function, args, abi_path
-        )
-        res = c.call(to, function, values, sender=who)
+    ledger = _ledger(home, chain_path, rpc)
+    abis = ledger.abis
+    to, export, values, shown_as = _resolve_call(ledger, store, address, function, args, abi_path)
+    res = ledger.call(to, export, values, who)
     if as_json:
         out = {
             "status": res.status,
             "gas_used": res.gas_used,
             "return_values": _values_json(res.return_values, shown_as),
             "revert_reason": res.revert_reason,
-            "error": _error_json(res.error, _error_members(abis, to, res.error)),
+            "error": _error_json(
+                res.error, _error_members(abis, to, res.error), _error_names(abis, to, res.error)
+            ),
         }
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif res.success:
         shown = _values_text(res.return_values, shown_as)
         click.echo("\n".join(shown) if shown else "(nothing)")
     else:
-        error = _error_text(res.error, _error_members(abis, to, res.error))
+        error = _error_text(
+            res.error, _error_members(abis, to, res.error), _error_names(abis, to, res.error)
+        )
         click.echo(f"{res.status}: {res.revert_reason or ''}{error}")
     if not res.success:
         sys.exit(1)
@@ -838,6 +871,7 @@ def call(
 @ABI
 @HOME
 @CHAIN
+@RPC
 @JSON
 def send(
     address: str,
@@ -849,24 +883,21 @@ def send(
     abi_path: Path | None,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """Sign and mine a transaction calling FUNCTION."""
     from deed.vm.codec import encode_values
 
-    from .abis import Abis
-    from .local import KeyStore, writing
+    from .local import KeyStore
 
     store = KeyStore(home)
     key = store.load(sender)
-    chain_file = _chain_path(home, chain_path)
-    abis = Abis(chain_file)
-    with writing(chain_file) as c:
-        to, export, values, shown_as = _resolve_call(
-            c, store, abis, address, function, args, abi_path
-        )
-        data = export.selector + encode_values(list(export.params), values)
-        _submit(c, key, to, data, value, gas, as_json, shown_as, abis)
+    ledger = _ledger(home, chain_path, rpc)
+    to, export, values, shown_as = _resolve_call(ledger, store, address, function, args, abi_path)
+    data = export.selector + encode_values(list(export.params), values)
+    r = _submit(ledger, key, to, data, value, gas)
+    _report(r, as_json, shown_as, ledger.abis, to)
 
 
 @keys.command("fund", epilog="Example: deed keys fund bob 5ether")
@@ -874,29 +905,31 @@ def send(
 @click.argument("amount", type=Natural("2**256-1", 2**256 - 1))
 @HOME
 @CHAIN
+@RPC
 @JSON
-def keys_fund(name: str, amount: int, home: Path, chain_path: Path | None, as_json: bool) -> None:
+def keys_fund(
+    name: str, amount: int, home: Path, chain_path: Path | None, rpc: str | None, as_json: bool
+) -> None:
     """Give key NAME (or @NAME, or an 0x address) AMOUNT of native value on the
     local chain: a signed transfer from the local faucet, which `deed chain init`
     funds at genesis."""
     from deed.vm.types import ADDRESS
 
-    from .abis import Abis
-    from .local import KeyStore, faucet_key, writing
+    from .local import KeyStore, faucet_key
     from .values import parse_arg
 
     store = KeyStore(home)
     text = name if name.startswith(("@", "0x", "0X")) else "@" + name
     to = parse_arg(text, ADDRESS, store.address)
-    path = _chain_path(home, chain_path)
+    ledger = _ledger(home, chain_path, rpc)
     faucet = faucet_key()
-    with writing(path) as c:
-        if c.balance(faucet.address) < amount + 1_000_000:
-            raise Failure(
-                f"the local faucet of {path} cannot pay {amount}: a chain made before it had one, "
-                "or it is spent; transfer from a funded key with `deed transfer`"
-            )
-        _submit(c, faucet, to, b"", amount, 1_000_000, as_json, abis=Abis(path))
+    if ledger.account(faucet.address).balance < amount + 1_000_000:
+        raise Failure(
+            f"the local faucet of {ledger.where} cannot pay {amount}: a chain made before it had "
+            "one, or it is spent; transfer from a funded key with `deed transfer`"
+        )
+    r = _submit(ledger, faucet, to, b"", amount, 1_000_000)
+    _report(r, as_json, abis=ledger.abis)
 
 
 @main.group(epilog="Example: deed oracle set o1 o2 o3")
@@ -947,6 +980,7 @@ def oracle_set(names: tuple[str, ...], home: Path, as_json: bool) -> None:
 @click.option("--contract", default=None, help="Which contract of SOURCE declares the report.")
 @HOME
 @CHAIN
+@RPC
 @JSON
 def oracle_sign(
     source: Path,
@@ -958,6 +992,7 @@ def oracle_sign(
     contract: str | None,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """A report of type REPORT_TYPE, declared in SOURCE, holding FIELDS
@@ -981,7 +1016,7 @@ def oracle_sign(
     if strangers:
         raise UsageError(f"--signers {', '.join(strangers)} not in --set {signer_set}")
     pairs = [(order.index(n), store.load(n)) for n in sorted(set(chosen), key=order.index)]
-    timestamp = _report_time(when, home, chain_path)
+    timestamp = _report_time(when, home, chain_path, rpc)
     from deed.vm.oracle import sign_report
 
     blob = sign_report(timestamp, report.data(values), pairs)
@@ -1009,18 +1044,17 @@ def _report_values(report, fields: tuple[str, ...], store) -> dict[str, object]:
     return values
 
 
-def _report_time(when: int | None, home: Path, chain_path: Path | None) -> int:
-    """The signing time: given, or the local chain's clock, or the wall clock."""
+def _report_time(when: int | None, home: Path, chain_path: Path | None, rpc: str | None) -> int:
+    """The signing time: given, or the chain's clock (the node's, or the local
+    file's), or the wall clock."""
     import time as wall
 
     if when is not None:
         return when
-    path = _chain_path(home, chain_path)
-    if path.exists():
-        from .local import local_now, reading
-
-        with reading(path) as c:
-            return local_now(c) - 1  # signed in the head block's second or after
+    if rpc or _chain_path(home, chain_path).exists():
+        return (
+            _ledger(home, chain_path, rpc).now() - 1
+        )  # signed in the head block's second or after
     return int(wall.time())
 
 
@@ -1031,6 +1065,7 @@ def _report_time(when: int | None, home: Path, chain_path: Path | None) -> int:
 @_gas_option(1_000_000)
 @HOME
 @CHAIN
+@RPC
 @JSON
 def transfer(
     address: str,
@@ -1039,45 +1074,44 @@ def transfer(
     gas: int,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """Send AMOUNT of native value to ADDRESS with no call data: an account
     takes it as is, a contract runs its receive() (or refuses it)."""
     from deed.vm.types import ADDRESS
 
-    from .abis import Abis
-    from .local import KeyStore, writing
+    from .local import KeyStore
     from .values import parse_arg
 
     store = KeyStore(home)
     key = store.load(sender)
     to = parse_arg(address, ADDRESS, store.address)
-    path = _chain_path(home, chain_path)
-    with writing(path) as c:
-        _submit(c, key, to, b"", amount, gas, as_json, abis=Abis(path))
+    ledger = _ledger(home, chain_path, rpc)
+    _report(_submit(ledger, key, to, b"", amount, gas), as_json, abis=ledger.abis)
 
 
 @main.command(epilog="Example: deed receipt 0x5f3a...  (the tx hash `deed send --json` prints)")
 @click.argument("tx_hash")
 @HOME
 @CHAIN
+@RPC
 @JSON
-def receipt(tx_hash: str, home: Path, chain_path: Path | None, as_json: bool) -> None:
+def receipt(
+    tx_hash: str, home: Path, chain_path: Path | None, rpc: str | None, as_json: bool
+) -> None:
     """The receipt of transaction TX_HASH, from the node's receipt index: its
     block, status, gas, events (fields named through the kept ABIs) and any
     revert reason or typed error. Receipts outlive the command that sent them."""
-    from .abis import Abis, named_texts
-    from .local import reading
 
     text = tx_hash.strip().removeprefix("0x").removeprefix("0X")
     if len(text) != 64 or not _is_hex(text):
         raise UsageError(f"{tx_hash!r} is not a transaction hash: 0x and 64 hex digits")
-    chain_file = _chain_path(home, chain_path)
-    abis = Abis(chain_file)
-    with reading(chain_file) as c:
-        found = c.receipt(bytes.fromhex(text))
+    ledger = _ledger(home, chain_path, rpc)
+    abis = ledger.abis
+    found = ledger.receipt(bytes.fromhex(text))
     if found is None:
-        raise Failure(f"no transaction 0x{text} in {chain_file}")
+        raise Failure(f"no transaction 0x{text} in {ledger.where}")
     r = found.receipt
     if as_json:
         shown = _receipt_json(r, (), abis)
@@ -1091,8 +1125,7 @@ def receipt(tx_hash: str, home: Path, chain_path: Path | None, as_json: bool) ->
     if r.contract_address:
         click.echo(f"contract 0x{r.contract_address.hex()}")
     for e in r.logs:
-        texts = named_texts(_values_text(e.values), e.values, abis.event(e.address, e.event))
-        click.echo(f"event {e.event}({', '.join(texts)})")
+        click.echo(_event_text(e, abis))
     if r.revert_reason or r.error:
         click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error, [])}")
 
@@ -1115,6 +1148,7 @@ def receipt(tx_hash: str, home: Path, chain_path: Path | None, as_json: bool) ->
 @ABI
 @HOME
 @CHAIN
+@RPC
 @JSON
 def logs(
     address: str,
@@ -1126,49 +1160,49 @@ def logs(
     abi_path: Path | None,
     home: Path,
     chain_path: Path | None,
+    rpc: str | None,
     as_json: bool,
 ) -> None:
     """The logs of the contract at ADDRESS, from the node's log index: all its
     events, or EVENT's, by the values of indexed fields."""
     from deed.vm.types import ADDRESS
 
-    from .abis import Abis, enum_arg, load, named_json, named_texts
-    from .local import KeyStore, reading
+    from .abis import args_json, enum_arg, labelled, load, named_json, named_texts
+    from .local import KeyStore
     from .values import parse_arg
 
     store = KeyStore(home)
-    chain_file = _chain_path(home, chain_path)
-    abis = Abis(chain_file)
+    ledger = _ledger(home, chain_path, rpc)
+    abis = ledger.abis
     to = parse_arg(address, ADDRESS, store.address)
     if abi_path is not None:
         abis.seed(to, load(abi_path))
-    with reading(chain_file) as c:
-        module = c.module_at(to)
-        if module is None:
-            raise UsageError(f"no contract at 0x{to.hex()}")
-        events = {e.name: e for e in module.events}
-        if event is not None and event not in events:
-            known = ", ".join(events) or "none"
-            raise UsageError(f"the contract has no event {event!r}; its events: {known}")
-        if where and event is None:
-            raise UsageError("--where needs the EVENT")
-        values = {}
-        members = abis.event(to, event) if event else []
-        for clause in where:
-            field, sep, text = clause.partition("=")
-            fields = [f.name for f in events[event].fields]
-            indexed = [f for f in events[event].fields if f.indexed]
-            spec = next((f for f in indexed if f.name == field), None)
-            if not sep or spec is None:
-                raise UsageError(
-                    f"--where {clause!r}: expected FIELD=VALUE with an indexed field of {event}: "
-                    f"{', '.join(f.name for f in indexed) or 'it has none'}"
-                )
-            position = fields.index(field)
-            m = members[position] if position < len(members) else None
-            text = enum_arg(text, m, f"{event}.{field}")
-            values[field] = parse_arg(text, spec.type, store.address)
-        found = c.logs(to, event, values, from_height, to_height, limit)
+    module = ledger.module_at(to)
+    if module is None:
+        raise UsageError(f"no contract at 0x{to.hex()}")
+    events = {e.name: e for e in module.events}
+    if event is not None and event not in events:
+        known = ", ".join(events) or "none"
+        raise UsageError(f"the contract has no event {event!r}; its events: {known}")
+    if where and event is None:
+        raise UsageError("--where needs the EVENT")
+    values = {}
+    members = abis.event(to, event) if event else []
+    for clause in where:
+        field, sep, text = clause.partition("=")
+        fields = [f.name for f in events[event].fields]
+        indexed = [f for f in events[event].fields if f.indexed]
+        spec = next((f for f in indexed if f.name == field), None)
+        if not sep or spec is None:
+            raise UsageError(
+                f"--where {clause!r}: expected FIELD=VALUE with an indexed field of {event}: "
+                f"{', '.join(f.name for f in indexed) or 'it has none'}"
+            )
+        position = fields.index(field)
+        m = members[position] if position < len(members) else None
+        text = enum_arg(text, m, f"{event}.{field}")
+        values[field] = parse_arg(text, spec.type, store.address)
+    found = ledger.logs(to, event, values, from_height, to_height, limit)
     rows = []
     for g in found:
         types = [f.type for f in events[g.event].fields]
@@ -1182,10 +1216,15 @@ def logs(
                     "tx_hash": "0x" + g.tx_hash.hex(),
                     "event": g.event,
                     "values": named_json(_values_json(g.values, types), g.values, m),
+                    "args": args_json(
+                        named_json(_values_json(g.values, types), g.values, m),
+                        [f.name for f in events[g.event].fields],
+                    ),
                 }
             )
         else:
             texts = named_texts(_values_line(g.values, types), g.values, m)
+            texts = labelled(texts, [f.name for f in events[g.event].fields])
             rows.append(
                 f"block {g.height} tx {g.tx_index} log {g.log_index}: {g.event}({', '.join(texts)})"
             )
@@ -1389,6 +1428,54 @@ def demo(chain_path: Path) -> None:
             run_demo(chain_path, click.echo)
     except DeedVMError as exc:
         fail(str(exc))
+
+
+@main.command(
+    "node",
+    epilog="Examples: deed node   |   deed node --memory --port 0   |   deed node --block-time 2",
+)
+@click.option("--memory", is_flag=True, help="A throwaway chain in memory (no file).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (loopback: only this machine).",
+)
+@click.option(
+    "--port",
+    default=8545,
+    show_default=True,
+    type=Natural("65535", 65535),
+    help="Port to listen on (0: any free port, printed).",
+)
+@click.option(
+    "--block-time",
+    default=None,
+    type=click.FloatRange(min=0.01, max=3600),
+    metavar="SECONDS",
+    help="Mine a block every SECONDS [default: a block per transaction, at once].",
+)
+@HOME
+@CHAIN
+def node(
+    memory: bool,
+    host: str,
+    port: int,
+    block_time: float | None,
+    home: Path,
+    chain_path: Path | None,
+) -> None:
+    """Serve the local chain (created, with every key funded, if missing) over
+    JSON-RPC 2.0 on http://HOST:PORT until Ctrl-C: transactions, read-only
+    calls, receipts, blocks and logs, kept across restarts, and development
+    methods (clock, balances, snapshots): spec/node.md. Point the command
+    line at it with --rpc URL or DEED_RPC."""
+    from .node import NodeOptions, serve
+
+    if memory and chain_path is not None:
+        raise UsageError("--memory and --chain name two chains: give one")
+    chain_file = None if memory else _chain_path(home, chain_path)
+    serve(NodeOptions(chain_file, home, host, port, block_time))
 
 
 @main.command(epilog=EPILOG_EXAMPLES["snapshot"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
@@ -47,9 +48,10 @@ def limits_table() -> str:
 TABLES = {"opcodes": opcodes_table, "gas": gas_table, "limits": limits_table}
 
 
-def render(text: str) -> str:
-    """``text`` with every marked table replaced by its current rendering."""
-    for name, fn in TABLES.items():
+def render(text: str, tables: dict[str, Callable[[], str]] | None = None) -> str:
+    """``text`` with every marked table (of ``tables``, by default the VM's)
+    replaced by its current rendering."""
+    for name, fn in (TABLES if tables is None else tables).items():
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise ValueError(f"no markers for the {name} table")

@@ -1,0 +1,75 @@
+"""The node over HTTP: JSON-RPC 2.0 on ``POST /`` (aiohttp), interval mining,
+and a clean stop on SIGINT or SIGTERM (the open block committed first).
+
+aiohttp because it is a well-kept, production HTTP server that serves many
+concurrent connections from one event loop: every request runs on that one
+thread, one at a time, which is exactly the node's single-writer rule, with
+no lock to forget. ``GET /`` answers what the node is (a health check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from deed.vm.opcodes import LIMITS
+
+from .rpc import dispatch
+from .service import NodeService
+
+# a request body holds at most a batch of a few largest transactions, in hex
+MAX_BODY = 4 * (2 * LIMITS.max_tx_data + 4096)
+
+
+def make_app(node: NodeService) -> web.Application:
+    async def rpc(request: web.Request) -> web.Response:
+        body = await request.read()
+        out = dispatch(node, body)
+        if out is None:
+            return web.Response(status=204)
+        return web.Response(body=out, content_type="application/json")
+
+    async def health(request: web.Request) -> web.Response:
+        head = node.chain.head
+        return web.json_response(
+            {"name": "deed node", "chain_id": node.chain_id, "height": head.height}
+        )
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post("/", rpc)
+    app.router.add_get("/", health)
+    return app
+
+
+async def _mine_every(node: NodeService, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        node.tick()
+
+
+async def run(node: NodeService, host: str, port: int, ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT or SIGTERM; ``ready(url)`` once listening (port 0: any free port)."""
+    runner = web.AppRunner(make_app(node), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    bound = runner.addresses[0]
+    ready(f"http://{bound[0]}:{bound[1]}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    miner = asyncio.create_task(_mine_every(node, node.block_time)) if node.block_time else None
+    try:
+        await stop.wait()
+    finally:
+        if miner is not None:
+            miner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await miner
+        await runner.cleanup()
+        node.close()
