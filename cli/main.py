@@ -958,10 +958,11 @@ def oracle_set(names: tuple[str, ...], home: Path, as_json: bool) -> None:
 
 @oracle.command(
     "sign",
-    epilog="Example: deed oracle sign flight_delay.deed DelayReport flight=LH400 "
-    "departure=1795639762 delay_minutes=185 --set o1,o2,o3 --signers o1,o3",
+    epilog="Examples: deed oracle sign flight_delay.deed DelayReport flight=LH400 "
+    "departure=1795639762 delay_minutes=185 --set o1,o2,o3 --signers o1,o3   |   "
+    "deed oracle sign 0xCONTRACT DelayReport ... --set o1,o2,o3",
 )
-@click.argument("source", type=PathArg(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source")
 @click.argument("report_type")
 @click.argument("fields", nargs=-1)
 @click.option(
@@ -983,7 +984,7 @@ def oracle_set(names: tuple[str, ...], home: Path, as_json: bool) -> None:
 @RPC
 @JSON
 def oracle_sign(
-    source: Path,
+    source: str,
     report_type: str,
     fields: tuple[str, ...],
     signer_set: str,
@@ -995,15 +996,13 @@ def oracle_sign(
     rpc: str | None,
     as_json: bool,
 ) -> None:
-    """A report of type REPORT_TYPE, declared in SOURCE, holding FIELDS
+    """A report of type REPORT_TYPE, declared in SOURCE (a .deed file, or the
+    address of a deployed contract whose ABI was kept), holding FIELDS
     (name=value each, values as for arguments), signed by --signers at their
     places in --set: the bytes to pass where a contract takes a report."""
-    from deed.testing.oracles import report_types
-
     from .local import KeyStore
 
-    out = _compile(source, contract, as_json)
-    declared = report_types(out.checked.node)
+    declared = _declared_reports(source, contract, home, chain_path, rpc, as_json)
     if report_type not in declared:
         known = ", ".join(declared) or "none"
         raise UsageError(f"{source} declares no report {report_type!r}; its reports: {known}")
@@ -1024,6 +1023,28 @@ def oracle_sign(
         click.echo(json.dumps({"report": "0x" + blob.hex(), "timestamp": timestamp}))
     else:
         click.echo("0x" + blob.hex())
+
+
+def _declared_reports(source: str, contract, home, chain_path, rpc, as_json) -> dict:
+    """The report types of a source file, or of a deployed contract's kept ABI."""
+    from deed.testing.oracles import report_types, report_types_of_abi
+    from deed.vm.types import ADDRESS
+
+    from .local import KeyStore
+    from .values import parse_arg
+
+    if source.startswith(("0x", "0X", "@")):
+        address = parse_arg(source, ADDRESS, KeyStore(home).address)
+        abi = _ledger(home, chain_path, rpc).abis.abi(address)
+        if abi is None:
+            raise UsageError(
+                f"no ABI kept for {source}: name its .deed source instead, or deploy it with deed"
+            )
+        return report_types_of_abi(abi)
+    path = Path(source)
+    if not path.is_file():
+        raise UsageError(f"{source!r}: neither a .deed source file nor a contract address")
+    return report_types(_compile(path, contract, as_json).checked.node)
 
 
 def _report_values(report, fields: tuple[str, ...], store) -> dict[str, object]:

@@ -95,4 +95,9 @@ def abi_of(info: ContractInfo) -> dict:
             for e in sorted(info.errors.values(), key=lambda e: e.index)
         ],
         "enums": [{"name": e.name, "members": list(e.members)} for e in info.enums.values()],
+        # signed oracle reports the contract takes: what `deed oracle sign` needs to build one
+        "reports": [
+            {"name": r.name, "fields": [{"name": n, "type": str(t)} for n, t in r.fields]}
+            for r in info.reports.values()
+        ],
     }

@@ -106,6 +106,7 @@ class ContractInfo:
     state: dict[str, StateVarInfo] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     interfaces: dict[str, InterfaceInfo] = field(default_factory=dict)
+    reports: dict[str, T.ReportType] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- references

@@ -8,7 +8,7 @@ and ``keys[:2]`` still signs as signers 0 and 1.
 A report's data is its declared fields in order, 32 bytes each (integers
 big-endian, ``bytes32`` as they are): :class:`ReportType` holds a
 ``report Name(...)`` declaration's field names and types, read from the
-compiled source (the ABI does not list reports).
+compiled source or from an ABI's ``reports``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,15 @@ def report_types(contract_node) -> dict[str, ReportType]:
             out[m.name] = ReportType(
                 m.name, tuple((p.name, parse_type(p.type_expr.name)) for p in m.params)
             )
+    return out
+
+
+def report_types_of_abi(abi: Mapping) -> dict[str, ReportType]:
+    """The report types an ABI lists (``"reports"``; none in an ABI older than them)."""
+    out = {}
+    for r in abi.get("reports") or []:
+        fields = tuple((f["name"], parse_type(f["type"])) for f in r["fields"])
+        out[r["name"]] = ReportType(r["name"], fields)
     return out
 
 

@@ -189,6 +189,13 @@ def test_a_flight_delay_policy_from_the_command_line_alone(tmp_path):
     too_few = local.run(*sign, "--signers", "o2").output.strip()
     assert local.run("send", cover, "claim", "0", too_few, "--from", "traveller").exit_code == 1
     report = local.run(*sign, "--signers", "o1,o3").output.strip()
+    # the deployed contract's kept ABI lists its report types: no source needed
+    at = ("--signers", "o1,o3", "--time", str(departure + 60))
+    by_address = local.run("oracle", "sign", cover, *sign[3:], *at).output.strip()
+    assert by_address == local.run(*sign, *at).output.strip()
+    assert by_address.startswith("0x") and len(by_address) > 200
+    unknown = local.run("oracle", "sign", "0x" + "ab" * 20, *sign[3:])
+    assert unknown.exit_code == 2 and "no ABI kept" in unknown.output
     r = local.run("send", cover, "claim", "0", report, "--from", "traveller", "--json")
     assert r.exit_code == 0, r.output
     assert [e["event"] for e in json.loads(r.output)["events"]] == ["DelayRecorded", "PolicyPaid"]

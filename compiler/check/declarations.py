@@ -125,7 +125,7 @@ class ContractChecker:
                 info.enums[m.name] = T.EnumType(m.name, tuple(m.members))
             elif isinstance(m, ast.StructDef) and self.declare(m.name, m.span):
                 info.structs[m.name] = T.StructType(m.name, ())
-        self.reports: dict[str, T.ReportType] = {}
+        self.reports: dict[str, T.ReportType] = info.reports
         self.types = TypeResolver(info.structs, info.enums, info.interfaces, self.r, self.reports)
         for m in members:
             if isinstance(m, ast.ReportDef) and self.declare(m.name, m.span):
