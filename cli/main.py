@@ -365,12 +365,17 @@ def keys() -> None:
 @keys.command("new", epilog=EPILOG_EXAMPLES["keys"])
 @click.argument("name")
 @HOME
-def keys_new(name: str, home: Path) -> None:
+@JSON
+def keys_new(name: str, home: Path, as_json: bool) -> None:
     """Create an ed25519 key called NAME."""
     from .local import KeyStore
 
     key = KeyStore(home).create(name)
-    click.echo(f"{name}: address 0x{key.address.hex()}")
+    if as_json:
+        shown = {"name": name, "address": "0x" + key.address.hex()}
+        click.echo(json.dumps(shown | {"public_key": "0x" + key.public_key.hex()}))
+    else:
+        click.echo(f"{name}: address 0x{key.address.hex()}")
 
 
 @keys.command("show", epilog="Example: deed keys show alice")
@@ -455,7 +460,8 @@ def chain() -> None:
 @chain.command("init", epilog=EPILOG_EXAMPLES["chain"])
 @HOME
 @CHAIN
-def chain_init(home: Path, chain_path: Path | None) -> None:
+@JSON
+def chain_init(home: Path, chain_path: Path | None, as_json: bool) -> None:
     """Create a local chain whose genesis funds every key in the key store
     (and the local faucet that `deed keys fund` pays from)."""
     from .local import DEV_FUNDS, FAUCET_FUNDS, KeyStore, creating, faucet_key
@@ -471,7 +477,11 @@ def chain_init(home: Path, chain_path: Path | None) -> None:
     funds.update({store.address(n): DEV_FUNDS for n in names})
     with creating(path) as c:
         header = c.genesis(funds)
-    click.echo(f"{path}: genesis {header.hash.hex()[:16]}.., funded {', '.join(names)}")
+    if as_json:
+        out = {"chain": str(path), "genesis": "0x" + header.hash.hex(), "funded": names}
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"{path}: genesis {header.hash.hex()[:16]}.., funded {', '.join(names)}")
 
 
 @chain.command("info", epilog="Example: deed chain info --json")
@@ -1263,7 +1273,8 @@ def logs(
     type=PathArg(dir_okay=False, path_type=Path),
     help="Where to write the module (default: SOURCE with .deedc).",
 )
-def asm(source: Path, output: Path | None) -> None:
+@JSON
+def asm(source: Path, output: Path | None, as_json: bool) -> None:
     """Assemble text assembly into a verified bytecode module."""
     from deed.vm.asm import assemble
     from deed.vm.verifier import verify
@@ -1281,7 +1292,11 @@ def asm(source: Path, output: Path | None) -> None:
         fail(f"{source}: cannot assemble: {exc}")
     output = output or source.with_suffix(".deedc")
     output.write_bytes(module.encode())
-    click.echo(f"{output}: {len(module.encode())} bytes, module id {module.module_id.hex()}")
+    if as_json:
+        shown = {"module": str(output), "bytes": len(module.encode())}
+        click.echo(json.dumps(shown | {"module_id": module.module_id.hex()}))
+    else:
+        click.echo(f"{output}: {len(module.encode())} bytes, module id {module.module_id.hex()}")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["disasm"])
@@ -1292,7 +1307,8 @@ def asm(source: Path, output: Path | None) -> None:
     is_flag=True,
     help="Print the LLVM IR the JIT compiles for each function (or why it runs translated).",
 )
-def disasm(module_file: Path, show_jit: bool) -> None:
+@JSON
+def disasm(module_file: Path, show_jit: bool, as_json: bool) -> None:
     """Print a bytecode module as text assembly (binary or hex file)."""
     from deed.vm.asm import disassemble
 
@@ -1306,6 +1322,9 @@ def disasm(module_file: Path, show_jit: bool) -> None:
         # decode_module accepts unknown type tags that disassemble cannot name (reported
         # to vm's owners); the module would fail verification anyway
         fail(f"{module_file}: cannot disassemble: {exc}")
+    if as_json:
+        click.echo(json.dumps({"module_id": module.module_id.hex(), "assembly": text}))
+        return
     click.echo(f"; module id {module.module_id.hex()}")
     click.echo(text, nl=False)
 
@@ -1331,7 +1350,8 @@ def _print_jit_ir(module_file: Path) -> None:
 
 @main.command(epilog=EPILOG_EXAMPLES["verify"])
 @click.argument("module_file", type=PathArg(exists=True, dir_okay=False, path_type=Path))
-def verify(module_file: Path) -> None:
+@JSON
+def verify(module_file: Path, as_json: bool) -> None:
     """Check a module against every verifier rule."""
     from deed.vm.verifier import load
 
@@ -1340,6 +1360,11 @@ def verify(module_file: Path) -> None:
     except DeedVMError as exc:
         fail(f"{module_file}: {exc}")
     blocks = sum(len(f.blocks) for f in vm.functions)
+    if as_json:
+        counts = {"functions": len(vm.functions), "basic_blocks": blocks}
+        counts["exports"] = len(vm.module.exports)
+        click.echo(json.dumps({"module": str(module_file), "ok": True} | counts))
+        return
     click.echo(
         f"{module_file}: ok ({len(vm.functions)} functions, {blocks} basic blocks, {len(vm.module.exports)} exports)"
     )
@@ -1437,7 +1462,8 @@ def analyze(
     show_default=True,
     help="SQLite file of the local chain (a chain there is replaced).",
 )
-def demo(chain_path: Path) -> None:
+@JSON
+def demo(chain_path: Path, as_json: bool) -> None:
     """Deploy the standard contracts on a local SQLite chain and run them."""
     from .demo import run_demo
     from .local import check_chain_file, exclusive
@@ -1445,10 +1471,13 @@ def demo(chain_path: Path) -> None:
     if chain_path.exists():  # replace a chain, never a file that is something else
         check_chain_file(chain_path)
     try:
+        lines: list[str] = []
         with exclusive(chain_path):  # and never under another command
-            run_demo(chain_path, click.echo)
+            run_demo(chain_path, lines.append if as_json else click.echo)
     except DeedVMError as exc:
         fail(str(exc))
+    if as_json:  # the story's lines, for a script to keep
+        click.echo(json.dumps({"chain": str(chain_path), "story": lines}, ensure_ascii=False))
 
 
 @main.command(
@@ -1478,6 +1507,7 @@ def demo(chain_path: Path) -> None:
 )
 @HOME
 @CHAIN
+@JSON
 def node(
     memory: bool,
     host: str,
@@ -1485,6 +1515,7 @@ def node(
     block_time: float | None,
     home: Path,
     chain_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Serve the local chain (created, with every key funded, if missing) over
     JSON-RPC 2.0 on http://HOST:PORT until Ctrl-C: transactions, read-only
@@ -1496,7 +1527,7 @@ def node(
     if memory and chain_path is not None:
         raise UsageError("--memory and --chain name two chains: give one")
     chain_file = None if memory else _chain_path(home, chain_path)
-    serve(NodeOptions(chain_file, home, host, port, block_time))
+    serve(NodeOptions(chain_file, home, host, port, block_time, as_json))
 
 
 @main.command(epilog=EPILOG_EXAMPLES["snapshot"])
@@ -1512,7 +1543,10 @@ def node(
 @click.option(
     "-k", "match", metavar="EXPR", help="Only the tests pytest's -k EXPR selects (as in pytest)."
 )
-def snapshot(paths: tuple[str, ...], snap: Path, check: bool, match: str | None) -> None:
+@JSON
+def snapshot(
+    paths: tuple[str, ...], snap: Path, check: bool, match: str | None, as_json: bool
+) -> None:
     """Run the tests in PATHS (default: tests/) with pytest and write the gas each
     test's transactions used to a snapshot file, one `TEST_ID (gas: N)` a line."""
     from .snapshot import snapshot as take
@@ -1520,7 +1554,10 @@ def snapshot(paths: tuple[str, ...], snap: Path, check: bool, match: str | None)
     if not paths and not Path("tests").is_dir():
         raise UsageError("no tests/ here: name the test files or directories")
     changes = take(paths or ("tests",), snap, check, match)
-    for change in changes:
+    if as_json:
+        shown = [{"test": c.test, "old": c.old, "new": c.new} for c in changes]
+        click.echo(json.dumps({"snapshot": str(snap), "check": check, "changes": shown}))
+    for change in changes if not as_json else ():
         click.echo(change.text())
     if changes:
         raise Failure(f"the gas differs from {snap} in {len(changes)} test(s)")

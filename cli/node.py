@@ -43,6 +43,7 @@ class NodeOptions:
     host: str
     port: int
     block_time: float | None
+    as_json: bool = False  # the start-up banner as one JSON line
 
 
 def genesis_funds(store: KeyStore) -> dict[bytes, int]:
@@ -137,5 +138,10 @@ def _announce(options: NodeOptions, node, url: str, created: bool) -> None:
     if created and names:
         lines.append("funded: " + ", ".join(f"{n} 0x{store.address(n).hex()}" for n in names))
     lines.append(f"listening on {url}  (stop: Ctrl-C)")
-    click.echo("\n".join(lines))
+    if options.as_json:
+        shown = {"url": url, "chain": where, "created": created, "height": head.height}
+        shown |= {"chain_id": node.chain_id, "block_time": options.block_time}
+        click.echo(json.dumps(shown))
+    else:
+        click.echo("\n".join(lines))
     sys.stdout.flush()

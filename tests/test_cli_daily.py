@@ -4,7 +4,7 @@ exponents and units, and the local chain's clock moved instead of waited for."""
 import json
 
 import pytest
-from cli_support import ROOT, assert_sound, new_chain, write_source
+from cli_support import ROOT, assert_sound, new_chain, run, write_source
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -204,3 +204,38 @@ def test_a_flight_delay_policy_from_the_command_line_alone(tmp_path):
     assert local.run(*sign[:4], "flight=LH400", "--set", "o1").exit_code == 2  # fields missing
     assert local.run(*sign, "--signers", "o9").exit_code == 2
     assert_sound(local.path)
+
+
+def test_every_command_takes_json():
+    import click
+
+    from deed.cli.main import main
+
+    def commands(group: click.Group, prefix: str):
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from commands(cmd, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", cmd
+
+    missing = [n for n, c in commands(main, "") if not any(p.name == "as_json" for p in c.params)]
+    assert missing == []
+
+
+def test_json_output_of_setup_and_module_commands(tmp_path):
+    local = new_chain(tmp_path)
+    made = json.loads(local.run("keys", "new", "dora", "--json").output)
+    assert made["name"] == "dora" and made["address"].startswith("0x")
+    source = tmp_path / "c.dasm"
+    source.write_text(".func f() -> I\n    CONST 1\n    RET\n.export f() -> u64 = f view\n")
+    built = json.loads(run("asm", source, "--json").output)
+    checked = json.loads(run("verify", built["module"], "--json").output)
+    assert checked["ok"] and checked["exports"] == 1
+    shown = json.loads(run("disasm", built["module"], "--json").output)
+    assert shown["module_id"] == built["module_id"] and "RET" in shown["assembly"]
+
+
+def test_negative_numbers_need_no_double_dash(tmp_path):
+    local = new_chain(tmp_path)
+    r = local.run("time", "advance", "-5")
+    assert r.exit_code == 2 and "is not a duration" in r.output
