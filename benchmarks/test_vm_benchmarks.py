@@ -105,6 +105,37 @@ def test_token_transfers_full_transaction_path(benchmark, signed):
     benchmark.extra_info["tx_per_s_median"] = round(N_TRANSFERS / benchmark.stats.stats.median)
 
 
+def run_transfers_checked_ahead(chain, tok, txs, expected, checker):
+    """As run_transfers, a block at a time through ``apply_all``: a worker
+    process verifies the signatures ahead of execution (deed.vm.sigcheck)."""
+    i = 0
+    while i < len(txs):
+        block = chain.begin_block(chain.head.timestamp + 1)
+        n, gas = 0, 0
+        while i + n < len(txs) and gas + txs[i + n].gas_limit <= LIMITS.max_block_gas:
+            gas += txs[i + n].gas_limit
+            n += 1
+        assert not any(isinstance(r, Exception) for r in block.apply_all(txs[i : i + n], checker))
+        block.commit()
+        i += n
+    for k in range(0, N_ACCOUNTS, 50):
+        assert chain.call(tok, "balance_of", [KEYS[k].address]).return_values == (expected[k],)
+
+
+def test_token_transfers_signed_checked_ahead(benchmark):
+    from deed.vm.sigcheck import ProcessChecker
+
+    benchmark.group = "token transfers (5,000 per round)"
+    with ProcessChecker() as checker:
+
+        def setup():
+            (chain, tok, txs, expected), _ = token_setup(True)
+            return (chain, tok, txs, expected, checker), {}
+
+        benchmark.pedantic(run_transfers_checked_ahead, setup=setup, rounds=3)
+    benchmark.extra_info["tx_per_s_median"] = round(N_TRANSFERS / benchmark.stats.stats.median)
+
+
 #: Lifecycles per block: a deployment pays for translating its code (gas
 #: schedule 2), so 100 of them do not fit one block's gas.
 ESCROWS_PER_BLOCK = 20

@@ -18,9 +18,12 @@ sender's nonce and the fee for the gas used remain.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from . import costs, crypto
 from .codec import (
@@ -64,6 +67,9 @@ from .state import (
 from .types import ADDRESS_SIZE
 from .verifier import verify
 
+if TYPE_CHECKING:  # sigcheck imports this module
+    from .sigcheck import SignatureChecker
+
 _SIGNING_DOMAIN = b"deed-tx-v1"
 
 STATUS_SUCCESS = "success"
@@ -89,9 +95,11 @@ class Transaction:
     signature: bytes = b""
 
     def signing_payload(self) -> bytes:
-        return _SIGNING_DOMAIN + self._fields()
+        return _SIGNING_DOMAIN + self._body
 
-    def _fields(self) -> bytes:
+    @cached_property
+    def _body(self) -> bytes:
+        """The fields' encoding: encoded once, for the hash and the signature check."""
         to = self.to or b""
         return b"".join(
             (
@@ -110,7 +118,7 @@ class Transaction:
         )
 
     def encode(self) -> bytes:
-        return self._fields() + uvarint_bytes(len(self.signature)) + self.signature
+        return self._body + uvarint_bytes(len(self.signature)) + self.signature
 
     @staticmethod
     def decode(data: bytes) -> Transaction:
@@ -222,11 +230,12 @@ class Receipt:
         parts += (_blob((self.revert_reason or "").encode()), _blob(self.contract_address or b""))
         return b"".join(parts)
 
-    def stored(self) -> bytes:
-        """What the node's receipt index keeps: the canonical encoding, then a
-        typed error's name and field values (node-local, not hashed)."""
+    def stored(self, encoded: bytes | None = None) -> bytes:
+        """What the node's receipt index keeps: the canonical encoding (``encoded``,
+        when the caller has it already), then a typed error's name and field
+        values (node-local, not hashed)."""
         w = Writer()
-        w.blob(self.encode())
+        w.blob(self.encode() if encoded is None else encoded)
         name, values = self.error if self.error else ("", ())
         w.blob(name.encode())
         w.uvarint(len(values))
@@ -665,6 +674,9 @@ class BlockBuilder:
         # the caller (frame, recursion limit) whose stack headroom was checked last:
         # a node applies a block's transactions from one loop, so this checks once
         self._checked_caller: tuple | None = None
+        # the signature verdict of the transaction being applied, when apply_all
+        # had it checked ahead (in a worker process); None: check it here
+        self._verdict: bool | None = None
 
     def _headroom(self) -> None:
         caller = (sys._getframe(2), sys.getrecursionlimit())
@@ -703,6 +715,28 @@ class BlockBuilder:
         self.receipts.append(receipt)
         self.tx_hashes.append(receipt.tx_hash)
         return receipt
+
+    def apply_all(
+        self, txs: Sequence[Transaction], checker: SignatureChecker | None = None
+    ) -> list[Receipt | InvalidTransaction]:
+        """Apply ``txs`` in order: each one's receipt, or the InvalidTransaction
+        that refused it (nothing changed for that one). ``checker`` verifies
+        the signatures (:mod:`deed.vm.sigcheck`: a worker process runs ahead of
+        execution); the outcome is the same as ``apply`` one by one."""
+        out: list[Receipt | InvalidTransaction] = []
+        if checker is None or not self.chain.check_signatures:
+            verdicts: Iterable[bool | None] = itertools.repeat(None)
+        else:
+            verdicts = checker.verdicts(txs)
+        for tx, verdict in zip(txs, verdicts, strict=False):  # repeat() is endless
+            self._verdict = verdict
+            try:
+                out.append(self.apply(tx))
+            except InvalidTransaction as exc:
+                out.append(exc)
+            finally:
+                self._verdict = None
+        return out
 
     def _execute(self, tx: Transaction, sender: bytes, intrinsic: int) -> Receipt:
         """Buy the gas, run the transaction, refund and pay the proposer."""
@@ -795,10 +829,12 @@ class BlockBuilder:
     def _sender(self, tx: Transaction) -> bytes:
         """The sender's address, from a verified signature (the one step a
         test chain may replace to send as an address without its key)."""
-        if self.chain.check_signatures and not crypto.verify(
-            tx.sender, tx.signing_payload(), tx.signature
-        ):
-            raise InvalidTransaction("bad_signature", "the signature does not verify")
+        if self.chain.check_signatures:
+            ok = self._verdict
+            if ok is None:
+                ok = crypto.verify(tx.sender, tx.signing_payload(), tx.signature)
+            if not ok:
+                raise InvalidTransaction("bad_signature", "the signature does not verify")
         return crypto.address_of(tx.sender)
 
     def _deploy(
@@ -886,6 +922,7 @@ class BlockBuilder:
             raise StateError("this block is already committed or abandoned")
         chain = self.chain
         writes = chain.state.pending_writes()  # encoded once: for the root and for the store
+        encoded = [r.encode() for r in self.receipts]  # for the receipts root and the index
         header = BlockHeader(
             height=self.height,
             timestamp=self.timestamp,
@@ -893,12 +930,12 @@ class BlockBuilder:
             proposer=self.proposer,
             state_root=chain.state.state_root(writes),
             transactions_root=merkle_root(self.tx_hashes),
-            receipts_root=merkle_root([hashlib.sha256(r.encode()).digest() for r in self.receipts]),
+            receipts_root=merkle_root([hashlib.sha256(e).digest() for e in encoded]),
             gas_used=self.gas_used,
         )
         receipts = [
-            IndexedReceipt(r.tx_hash, self.height, i, r.stored())
-            for i, r in enumerate(self.receipts)
+            IndexedReceipt(r.tx_hash, self.height, i, r.stored(e))
+            for i, (r, e) in enumerate(zip(self.receipts, encoded, strict=True))
         ]
         chain._commit(header, writes, chain._indexed_logs(self.height, self.receipts), receipts)
         self.closed = True

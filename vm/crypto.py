@@ -51,6 +51,17 @@ class KeyPair:
         return address_of(self.public_key)
 
 
+_ADDRESSES: dict[bytes, bytes] = {}  # public key -> address: a node sees the same senders often
+_ADDRESS_CACHE_SIZE = 65_536
+
+
 def address_of(public_key: bytes) -> bytes:
     """An account's address: the last 20 bytes of SHA-256 of its public key."""
-    return hashlib.sha256(public_key).digest()[-20:]
+    key = bytes(public_key)
+    found = _ADDRESSES.get(key)
+    if found is None:
+        found = hashlib.sha256(key).digest()[-20:]
+        if len(_ADDRESSES) >= _ADDRESS_CACHE_SIZE:
+            _ADDRESSES.clear()  # bounded: a burst of new keys costs one re-hash each
+        _ADDRESSES[key] = found
+    return found

@@ -1,0 +1,97 @@
+"""Signatures checked ahead of execution (in a worker process) change nothing:
+the same receipts, refusals, order and state root as checking one by one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deed.vm.chain import Chain, Transaction
+from deed.vm.crypto import KeyPair
+from deed.vm.errors import InvalidTransaction
+from deed.vm.sigcheck import ProcessChecker, SerialChecker
+from deed.vm.state import MemoryBackend
+
+KEYS = [KeyPair.from_text(f"sigcheck {i}") for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def worker():
+    with ProcessChecker(chunk=3) as checker:  # small chunks: several per block
+        yield checker
+
+
+# one transaction: who sends, to whom, how much, and how its signature is spoilt
+transaction = st.tuples(
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.integers(0, 10**6),
+    st.sampled_from(["good", "good", "good", "flipped", "short", "other-key"]),
+)
+
+
+def _block(specs) -> list[Transaction]:
+    nonces = [0] * len(KEYS)
+    out = []
+    for sender, receiver, value, spoil in specs:
+        key = KEYS[sender]
+        tx = Transaction(
+            1, nonces[sender], key.public_key, KEYS[receiver].address, value, 30_000, 1
+        )
+        signed = tx.signed(key)
+        if spoil == "flipped":
+            sig = bytearray(signed.signature)
+            sig[5] ^= 1
+            signed = replace(signed, signature=bytes(sig))
+        elif spoil == "short":
+            signed = replace(signed, signature=signed.signature[:10])
+        elif spoil == "other-key":
+            stranger = KEYS[(sender + 1) % 4]
+            signed = replace(tx, signature=stranger.sign(tx.signing_payload()))
+        else:
+            nonces[sender] += 1
+        out.append(signed)
+    return out
+
+
+def _outcome(txs, checker, one_by_one: bool = False):
+    chain = Chain(MemoryBackend())
+    chain.genesis({k.address: 10**9 for k in KEYS})
+    block = chain.begin_block(10)
+    if one_by_one:
+        results = []
+        for tx in txs:
+            try:
+                results.append(block.apply(tx))
+            except InvalidTransaction as exc:
+                results.append(exc)
+    else:
+        results = block.apply_all(txs, checker)
+    header = block.commit()
+    shown = [
+        ("refused", r.code) if isinstance(r, InvalidTransaction) else ("receipt", r.encode())
+        for r in results
+    ]
+    return shown, header.state_root
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(transaction, max_size=12))
+def test_checking_ahead_gives_the_same_block(worker, specs):
+    txs = _block(specs)
+    expected = _outcome(txs, None, one_by_one=True)
+    assert _outcome(txs, SerialChecker()) == expected
+    assert _outcome(txs, worker) == expected
+    assert _outcome(txs, None) == expected
+
+
+def test_a_dead_worker_is_replaced_by_checking_in_process(worker):
+    txs = _block([(0, 1, 5, "good"), (1, 2, 6, "flipped"), (2, 3, 7, "good")] * 3)
+    expected = _outcome(txs, None, one_by_one=True)
+    worker._start().kill()  # the worker dies between blocks
+    worker._worker.wait()
+    assert _outcome(txs, worker) == expected
+    assert _outcome(txs, worker) == expected  # and the next block starts a new one
