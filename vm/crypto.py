@@ -65,3 +65,22 @@ def address_of(public_key: bytes) -> bytes:
             _ADDRESSES.clear()  # bounded: a burst of new keys costs one re-hash each
         _ADDRESSES[key] = found
     return found
+
+
+def _keccak_backend():
+    """Keccak-256 (the original padding, not SHA3-256): safe-pysha3's C
+    binding where it is installed (about 1 us a call), else pycryptodome's
+    (about 6 us, mostly building its hash object in Python). Both are the
+    same function; a test compares them."""
+    try:
+        from sha3 import keccak_256  # safe-pysha3
+
+        return lambda data: keccak_256(data).digest()
+    except ImportError:  # a Python without its wheel: the portable one
+        from Crypto.Hash import keccak
+
+        return lambda data: keccak.new(data=data, digest_bits=256).digest()
+
+
+keccak256 = _keccak_backend()
+

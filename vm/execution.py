@@ -19,7 +19,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-from Crypto.Hash import keccak as _keccak
 
 from . import costs, crypto
 from .codec import encode_values, to_python_values
@@ -473,7 +472,7 @@ class Frame:
 
     def keccak256(self, g: int, data: bytes) -> tuple[int, bytes]:
         g = self._digest(g, costs.hashing(len(data), keccak=True))
-        return g, _keccak.new(data=data, digest_bits=256).digest()
+        return g, crypto.keccak256(data)
 
     def ed25519(self, g: int, pubkey: bytes, message: bytes, signature: bytes) -> tuple[int, int]:
         g -= costs.signature(len(message))
