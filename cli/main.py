@@ -572,6 +572,14 @@ def _error_text(error, members=None, names=()) -> str:
     return f" {error[0]}({', '.join(labelled(texts, list(names)))})"
 
 
+def _failure_text(reason: str | None, error, error_text: str) -> str:
+    """A failure's reason and typed error, the error's name once: the VM gives
+    a typed error's name as the revert reason too."""
+    if error and reason == error[0]:
+        reason = None
+    return " ".join(t for t in (reason, error_text.strip()) if t)
+
+
 def _error_names(abis, to, error) -> list[str]:
     return abis.field_names(to, "errors", error[0]) if abis is not None and to and error else []
 
@@ -640,7 +648,7 @@ def _report(r, as_json: bool, returns=(), abis=None, to=None) -> None:
             error = _error_text(
                 r.error, _error_members(abis, to, r.error), _error_names(abis, to, r.error)
             )
-            click.echo(f"reverted: {r.revert_reason or ''}{error}")
+            click.echo(f"reverted: {_failure_text(r.revert_reason, r.error, error)}")
     if not r.success:
         sys.exit(1)
 
@@ -866,7 +874,7 @@ def call(
         error = _error_text(
             res.error, _error_members(abis, to, res.error), _error_names(abis, to, res.error)
         )
-        click.echo(f"{res.status}: {res.revert_reason or ''}{error}")
+        click.echo(f"{res.status}: {_failure_text(res.revert_reason, res.error, error)}")
     if not res.success:
         sys.exit(1)
 
@@ -1158,7 +1166,7 @@ def receipt(
     for e in r.logs:
         click.echo(_event_text(e, abis))
     if r.revert_reason or r.error:
-        click.echo(f"reverted: {r.revert_reason or ''}{_error_text(r.error, [])}")
+        click.echo(f"reverted: {_failure_text(r.revert_reason, r.error, _error_text(r.error, []))}")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["logs"])
