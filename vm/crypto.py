@@ -83,4 +83,3 @@ def _keccak_backend():
 
 
 keccak256 = _keccak_backend()
-

@@ -19,7 +19,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-
 from . import costs, crypto
 from .codec import encode_values, to_python_values
 from .errors import ConfigurationError, DecodeError, OutOfGas, Revert, VerificationError, revert
