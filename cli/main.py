@@ -637,7 +637,7 @@ def _report(r, as_json: bool, returns=(), abis=None, to=None) -> None:
     if as_json:
         click.echo(json.dumps(_receipt_json(r, returns, abis, to), indent=2))
     else:
-        click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()[:16]}..")
+        click.echo(f"{r.status}: gas {r.gas_used}, tx 0x{r.tx_hash.hex()}")
         if r.contract_address:
             click.echo(f"contract 0x{r.contract_address.hex()}")
         if r.return_values:
