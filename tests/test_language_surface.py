@@ -333,13 +333,13 @@ def test_the_cli_takes_and_prints_enum_member_names(tmp_path):
     source = write_source(tmp_path, "gate.deed", GATE)
     r = local.run("deploy", source, "Paused", "--from", "alice")
     assert r.exit_code == 0, r.output
-    assert "event Moved(0x" in r.output and ", Paused)" in r.output
+    assert "event Moved(by=0x" in r.output and ", to=Paused)" in r.output
     gate = re.search(r"contract (0x[0-9a-f]{40})", r.output).group(1)
     r = local.run("call", gate, "stage")
     assert (r.exit_code, r.output) == (0, "Paused\n")
     r = local.run("send", gate, "move", "Closed", "--from", "bob")
     assert r.exit_code == 0, r.output
-    assert "returned Paused" in r.output and ", Closed)" in r.output
+    assert "returned Paused" in r.output and ", to=Closed)" in r.output
     r = local.run("send", gate, "move", "0", "--from", "bob", "--json")
     out = json.loads(r.output)
     assert out["return_values"] == ["Closed"] and out["events"][0]["values"][1] == "Open"
@@ -347,9 +347,9 @@ def test_the_cli_takes_and_prints_enum_member_names(tmp_path):
     assert json.loads(r.output)["return_values"] == ["Open"]
     # typed errors' enum fields too
     r = local.run("send", gate, "stuck", "--from", "bob")
-    assert r.exit_code == 1 and "Stuck(Open)" in r.output, r.output
+    assert r.exit_code == 1 and "Stuck(at=Open)" in r.output, r.output
     r = local.run("call", gate, "stuck", "--json")
-    assert json.loads(r.output)["error"] == ["Stuck", ["Open"]]
+    assert json.loads(r.output)["error"] == ["Stuck", ["Open"], {"at": "Open"}]
     # a name that is not a member, or a number past the last, is a usage error
     for bad in ("Shut", "3"):
         r = local.run("send", gate, "move", bad, "--from", "bob")
@@ -501,8 +501,11 @@ def test_deed_logs_queries_the_index_with_names(tmp_path):
     r = local.run("logs", c)
     lines = r.output.splitlines()
     assert r.exit_code == 0 and len(lines) == 3, r.output
-    assert re.fullmatch(r'block \d+ tx 0 log 0: Paid\(0x[0-9a-f]{40}, Rent, 100, "may"\)', lines[0])
-    assert lines[2].endswith(': Noted("hi")')
+    assert re.fullmatch(
+        r'block \d+ tx 0 log 0: Paid\(payer=0x[0-9a-f]{40}, kind=Rent, amount=100, memo="may"\)',
+        lines[0],
+    )
+    assert lines[2].endswith(': Noted(text="hi")')
     r = local.run("logs", c, "Paid", "--where", "payer=@bob")
     assert r.exit_code == 0 and r.output.count("Paid(") == 1 and "Tip" in r.output, r.output
     r = local.run("logs", c, "Paid", "--where", "kind=Rent", "--json")
@@ -522,7 +525,7 @@ def test_deed_transfer_runs_receive_or_is_refused(tmp_path):
     tips = local.deploy(write_source(tmp_path, "tips.deed", TIPS))
     plain = local.deploy(write_source(tmp_path, "plain.deed", NO_RECEIVE))
     r = local.run("transfer", tips, "300", "--from", "bob")
-    assert r.exit_code == 0 and "event Tipped(0x" in r.output, r.output
+    assert r.exit_code == 0 and "event Tipped(sender=0x" in r.output, r.output
     assert local.run("call", tips, "received").output == "300\n"
     assert local.run("balance", tips).output.startswith("balance 300,")
     r = local.run("transfer", plain, "1", "--from", "bob")
