@@ -97,7 +97,18 @@ def _scalar(value: object, p: dict, where: str) -> object:
         return _member(value, m, p, where)
     if not isinstance(value, int | str | bytes | bytearray) and hasattr(value, "__bytes__"):
         return bytes(value)  # type: ignore[call-overload]  # an Account, a contract, oracle keys
+    if isinstance(value, str) and p.get("type", "").startswith("bytes") and "[" not in p["type"]:
+        return _padded_text(value, parse_type(p["type"]).param, where)
     return value
+
+
+def _padded_text(text: str, size: int, where: str) -> bytes:
+    """Text for a ``bytesN`` parameter: its UTF-8, zero-padded on the right (as
+    the command line takes it: ``"PKG-1042"`` for a ``bytes32``)."""
+    data = text.encode()
+    if len(data) > size:
+        raise ArgumentError(f"{where}: {text!r} is {len(data)} bytes in UTF-8, over {size}")
+    return data.ljust(size, b"\0")
 
 
 def _member(value: object, m: tuple[str, ...], p: dict, where: str) -> int:

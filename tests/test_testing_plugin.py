@@ -211,3 +211,24 @@ def test_the_example_in_spec_testing_md_runs(monkeypatch):
     assert tests
     for test in tests:
         test(Env())
+
+
+TAGGED = """
+contract Tagged:
+    tag: bytes32
+
+    pub set(tag: bytes32):
+        self.tag = tag
+
+    @view
+    pub get() -> bytes32:
+        return self.tag
+"""
+
+
+def test_text_for_a_fixed_bytes_parameter_is_padded_as_on_the_command_line(env):
+    c = env.deploy(TAGGED)
+    c.set("PKG-1042")
+    assert c.get() == b"PKG-1042".ljust(32, b"\0")
+    with pytest.raises(ArgumentError, match="over 32"):
+        c.set("x" * 33)
