@@ -80,6 +80,7 @@ class FileLedger:
         self.path = path
         self.where = str(path)
         self.abis = Abis(path)
+        self._modules: dict[bytes, object] = {}
 
     def _read(self, read: Callable[[Chain], T]) -> T:
         """``read`` in one read transaction of the file; once more after a moment
@@ -103,7 +104,12 @@ class FileLedger:
         return self._read(lambda c: c.account(address))
 
     def module_at(self, address: bytes):
-        return self._read(lambda c: c.module_at(address))
+        found = self._modules.get(address)
+        if found is None:  # deployed code never changes: kept once found
+            found = self._read(lambda c: c.module_at(address))
+            if found is not None:
+                self._modules[address] = found
+        return found
 
     def call(self, to: bytes, export, values: list, sender: bytes) -> CallResult:
         return self._read(lambda c: c.call(to, export.name, values, sender=sender))

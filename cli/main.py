@@ -34,7 +34,8 @@ EPILOG_EXAMPLES = {
     "verify": "Example: deed verify token.deedc",
     "demo": "Example: deed demo --chain /tmp/deed-demo.db",
     "transfer": "Example: deed transfer @bob 1000 --from alice",
-    "logs": "Example: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10",
+    "logs": "Examples: deed logs 0x1f2e... Transfer --where sender=@alice --from-height 10"
+    "   |   deed logs --event Transfer   (every contract's)",
     "snapshot": "Example: deed snapshot tests/ --check",
 }
 
@@ -1170,14 +1171,16 @@ def receipt(
 
 
 @main.command(epilog=EPILOG_EXAMPLES["logs"])
-@click.argument("address")
+@click.argument("address", required=False)
 @click.argument("event", required=False)
+@click.option("--address", "address_option", metavar="ADDRESS", help="Same as ADDRESS.")
+@click.option("--event", "event_option", metavar="NAME", help="Same as EVENT.")
 @click.option(
     "--where",
     "where",
     multiple=True,
     metavar="FIELD=VALUE",
-    help="Only logs whose indexed FIELD has VALUE (repeatable; needs EVENT).",
+    help="Only logs whose indexed FIELD has VALUE (repeatable; needs ADDRESS and EVENT).",
 )
 @click.option("--from-height", default=0, type=Natural("2**63-1", 2**63 - 1), help="First block.")
 @click.option("--to-height", default=None, type=Natural("2**63-1", 2**63 - 1), help="Last block.")
@@ -1190,8 +1193,10 @@ def receipt(
 @RPC
 @JSON
 def logs(
-    address: str,
+    address: str | None,
     event: str | None,
+    address_option: str | None,
+    event_option: str | None,
     where,
     from_height: int,
     to_height: int | None,
@@ -1202,20 +1207,47 @@ def logs(
     rpc: str | None,
     as_json: bool,
 ) -> None:
-    """The logs of the contract at ADDRESS, from the node's log index: all its
-    events, or EVENT's, by the values of indexed fields."""
+    """Logs from the node's log index, in chain order: of the contract at
+    ADDRESS (or of every contract), all events or EVENT's, by the values of
+    indexed fields."""
     from deed.vm.types import ADDRESS
 
-    from .abis import args_json, enum_arg, labelled, load, named_json, named_texts
+    from .abis import load
     from .local import KeyStore
     from .values import parse_arg
 
+    address = _one_of(address, address_option, "ADDRESS", "--address")
+    event = _one_of(event, event_option, "EVENT", "--event")
     store = KeyStore(home)
     ledger = _ledger(home, chain_path, rpc)
-    abis = ledger.abis
-    to = parse_arg(address, ADDRESS, store.address)
-    if abi_path is not None:
-        abis.seed(to, load(abi_path))
+    to = parse_arg(address, ADDRESS, store.address) if address is not None else None
+    if to is None:
+        if where:
+            raise UsageError("--where needs the contract: give ADDRESS and EVENT")
+        found = ledger.logs(None, event, {}, from_height, to_height, limit)
+    else:
+        if abi_path is not None:
+            ledger.abis.seed(to, load(abi_path))
+        values = _log_filter(ledger, store, to, event, where)
+        found = ledger.logs(to, event, values, from_height, to_height, limit)
+    rows = [_log_row(ledger, g, as_json, every=to is None) for g in found]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(rows) if rows else "(no logs)")
+
+
+def _one_of(positional: str | None, option: str | None, name: str, flag: str) -> str | None:
+    if positional is not None and option is not None and positional != option:
+        raise UsageError(f"{name} and {flag} differ: give one")
+    return positional if positional is not None else option
+
+
+def _log_filter(ledger, store, to: bytes, event: str | None, where) -> dict:
+    """The values of indexed fields ``--where`` asks for, checked against the contract's event."""
+    from .abis import enum_arg
+    from .values import parse_arg
+
     module = ledger.module_at(to)
     if module is None:
         raise UsageError(f"no contract at 0x{to.hex()}")
@@ -1226,7 +1258,7 @@ def logs(
     if where and event is None:
         raise UsageError("--where needs the EVENT")
     values = {}
-    members = abis.event(to, event) if event else []
+    members = ledger.abis.event(to, event) if event else []
     for clause in where:
         field, sep, text = clause.partition("=")
         fields = [f.name for f in events[event].fields]
@@ -1241,36 +1273,35 @@ def logs(
         m = members[position] if position < len(members) else None
         text = enum_arg(text, m, f"{event}.{field}")
         values[field] = parse_arg(text, spec.type, store.address)
-    found = ledger.logs(to, event, values, from_height, to_height, limit)
-    rows = []
-    for g in found:
-        types = [f.type for f in events[g.event].fields]
-        m = abis.event(to, g.event)
-        if as_json:
-            rows.append(
-                {
-                    "height": g.height,
-                    "tx_index": g.tx_index,
-                    "log_index": g.log_index,
-                    "tx_hash": "0x" + g.tx_hash.hex(),
-                    "event": g.event,
-                    "values": named_json(_values_json(g.values, types), g.values, m),
-                    "args": args_json(
-                        named_json(_values_json(g.values, types), g.values, m),
-                        [f.name for f in events[g.event].fields],
-                    ),
-                }
-            )
-        else:
-            texts = named_texts(_values_line(g.values, types), g.values, m)
-            texts = labelled(texts, [f.name for f in events[g.event].fields])
-            rows.append(
-                f"block {g.height} tx {g.tx_index} log {g.log_index}: {g.event}({', '.join(texts)})"
-            )
+    return values
+
+
+def _log_row(ledger, g, as_json: bool, every: bool) -> dict | str:
+    """One log as --json shows it, or as a line (with its contract when all are listed)."""
+    from .abis import args_json, labelled, named_json, named_texts
+
+    module = ledger.module_at(g.address)
+    fields = next(e for e in module.events if e.name == g.event).fields
+    types = [f.type for f in fields]
+    names = [f.name for f in fields]
+    m = ledger.abis.event(g.address, g.event)
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(rows) if rows else "(no logs)")
+        shown = named_json(_values_json(g.values, types), g.values, m)
+        return {
+            "height": g.height,
+            "tx_index": g.tx_index,
+            "log_index": g.log_index,
+            "tx_hash": "0x" + g.tx_hash.hex(),
+            "address": "0x" + g.address.hex(),
+            "event": g.event,
+            "values": shown,
+            "args": args_json(shown, names),
+        }
+    texts = labelled(named_texts(_values_line(g.values, types), g.values, m), names)
+    where = f"0x{g.address.hex()} " if every else ""
+    return (
+        f"block {g.height} tx {g.tx_index} log {g.log_index}: {where}{g.event}({', '.join(texts)})"
+    )
 
 
 @main.command(epilog=EPILOG_EXAMPLES["asm"])

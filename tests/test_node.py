@@ -372,3 +372,23 @@ def test_node_refuses_a_busy_chain_and_bad_options(project, tmp_path):
     assert r.exit_code == 2
     r = chain.run("balance", "@alice", "--rpc", "http://127.0.0.1:1")
     assert r.exit_code == 1 and "no node answers" in r.output
+
+
+def test_logs_of_every_contract_and_by_option(project):
+    chain, source = project
+    first = chain.deploy(source)
+    second = chain.deploy(source)
+    for address, by in ((first, "3"), (second, "4")):
+        assert chain.run("send", address, "bump", by, "--from", "bob").exit_code == 0
+    r = chain.run("logs", "--event", "Bumped")
+    lines = r.output.splitlines()
+    assert r.exit_code == 0 and len(lines) == 2, r.output
+    assert lines[0].endswith(f"{first} Bumped(who={_bob(chain)}, by=3)")
+    assert lines[1].endswith(f"{second} Bumped(who={_bob(chain)}, by=4)")
+    rows = json.loads(chain.run("logs", "--address", second, "--json").output)
+    assert [(g["address"], g["args"]["by"]) for g in rows] == [(second, 4)]
+    assert chain.run("logs", "--event", "Bumped", "--where", "by=3").exit_code == 2
+
+
+def _bob(chain) -> str:
+    return "0x" + KeyStore(chain.home).address("bob").hex()
