@@ -1154,20 +1154,26 @@ def receipt(
         raise Failure(f"no transaction 0x{text} in {ledger.where}")
     r = found.receipt
     if as_json:
-        shown = _receipt_json(r, (), abis)
+        shown = _receipt_json(r, (), abis, r.to)
         del shown["return_values"]
         shown.update(height=found.height, tx_index=found.tx_index)
+        shown["from"] = "0x" + r.sender.hex() if r.sender else None
+        shown["to"] = "0x" + r.to.hex() if r.to else None
         shown["return_data"] = "0x" + r.return_data.hex()
         click.echo(json.dumps(shown, indent=2))
         return
     click.echo(f"tx 0x{text}: block {found.height}, index {found.tx_index}")
+    if r.sender:
+        click.echo(f"from 0x{r.sender.hex()} to {'0x' + r.to.hex() if r.to else '(deployment)'}")
     click.echo(f"{r.status}: gas {r.gas_used}")
     if r.contract_address:
         click.echo(f"contract 0x{r.contract_address.hex()}")
     for e in r.logs:
         click.echo(_event_text(e, abis))
     if r.revert_reason or r.error:
-        click.echo(f"reverted: {_failure_text(r.revert_reason, r.error, _error_text(r.error, []))}")
+        members, names = _error_members(abis, r.to, r.error), _error_names(abis, r.to, r.error)
+        error = _error_text(r.error, members, names)
+        click.echo(f"reverted: {_failure_text(r.revert_reason, r.error, error)}")
 
 
 @main.command(epilog=EPILOG_EXAMPLES["logs"])

@@ -308,6 +308,7 @@ def test_the_command_line_through_a_node_and_a_restart(project):
         assert chain.run("call", address, "get", env={"DEED_RPC": url}).output.strip() == "5"
         r = chain.run("send", address, "bump", "5000", "--from", "bob", "--rpc", url)
         assert r.exit_code == 1 and "TooMuch(asked=5000, limit=1000)" in r.output
+        refused_hash = re.search(r"tx (0x[0-9a-f]{64})", r.output).group(1)
         # a command writing the file directly is sent to the node instead of waiting
         r = chain.run("transfer", "@alice", "1", "--from", "bob")
         assert r.exit_code == 1 and f"--rpc {url}" in r.output
@@ -317,6 +318,9 @@ def test_the_command_line_through_a_node_and_a_restart(project):
     with NodeProcess(chain.home) as node:  # the receipt and logs outlive the process
         r = chain.run("receipt", tx_hash, "--rpc", node.url)
         assert r.exit_code == 0 and "event Bumped(who=0x" in r.output and "by=5" in r.output
+        assert f"from {_bob(chain)} to {address}" in r.output
+        r = chain.run("receipt", refused_hash, "--rpc", node.url)
+        assert r.exit_code == 0 and "TooMuch(asked=5000, limit=1000)" in r.output, r.output
         r = chain.run("logs", address, "Bumped", "--where", "who=@bob", "--rpc", node.url)
         assert "by=5" in r.output
         node.stop(signal.SIGKILL)  # killed: what it committed is still there

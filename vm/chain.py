@@ -211,6 +211,9 @@ class Receipt:
     revert_reason: str | None = None
     error: tuple | None = None  # (error name, field values) for typed errors
     contract_address: bytes | None = None
+    # who sent it and to whom (None: a deployment): kept in the node's index, not hashed
+    sender: bytes | None = None
+    to: bytes | None = None
 
     @property
     def success(self) -> bool:
@@ -233,7 +236,7 @@ class Receipt:
     def stored(self, encoded: bytes | None = None) -> bytes:
         """What the node's receipt index keeps: the canonical encoding (``encoded``,
         when the caller has it already), then a typed error's name and field
-        values (node-local, not hashed)."""
+        values, the sender's address and the recipient (node-local, not hashed)."""
         w = Writer()
         w.blob(self.encode() if encoded is None else encoded)
         name, values = self.error if self.error else ("", ())
@@ -242,6 +245,8 @@ class Receipt:
         for v in values:
             tag, raw = _host_value(v)
             w.blob(tag + raw)
+        w.blob(self.sender or b"")
+        w.blob(self.to or b"")
         return w.getvalue()
 
     @staticmethod
@@ -269,6 +274,9 @@ class Receipt:
         name = r.blob(1 << 16).decode()
         values = tuple(_host_from(r.blob(1 << 32)) for _ in range(r.uvarint(1 << 16)))
         receipt.error = (name, values) if name else None
+        if r.remaining():  # an index written before receipts named their parties has none
+            receipt.sender = r.blob(ADDRESS_SIZE) or None
+            receipt.to = r.blob(ADDRESS_SIZE) or None
         r.expect_end()
         return receipt
 
@@ -755,7 +763,7 @@ class BlockBuilder:
         ctx = TxContext(
             state, self.height, self.timestamp, sender, chain.modules, accessed, chain.chain_id
         )
-        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0)
+        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0, sender=sender, to=tx.to)
         gas = tx.gas_limit - intrinsic
         try:
             if tx.to is None:
