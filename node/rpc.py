@@ -222,7 +222,7 @@ def call(
     """Run a function read-only (`data`: selector and arguments, as a transaction's): status, gas, `return_data`, logs, revert reason or typed error, and `raw`; nothing is kept."""
     sender = named.get("from") or bytes(20)
     out = wire.receipt_json(node.call(to, data, sender, value, gas))
-    del out["tx_hash"], out["contract_address"]
+    del out["tx_hash"], out["contract_address"], out["from"], out["to"]
     return out
 
 

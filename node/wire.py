@@ -155,6 +155,8 @@ def receipt_json(r: Receipt) -> dict:
         "revert_reason": r.revert_reason,
         "error": None if name is None else {"name": name, "values": [to_json(v) for v in values]},
         "contract_address": hex_of(r.contract_address),
+        "from": hex_of(r.sender),
+        "to": hex_of(r.to),
         "raw": hex_of(r.stored()),
     }
 

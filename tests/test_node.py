@@ -161,6 +161,7 @@ def test_send_call_receipt_block_and_logs():
     assert sent["logs"][0]["values"] == [_hex(BOB.address), 5]
     found = call("deed_getReceipt", sent["tx_hash"])
     assert found["height"] == 2 and found["tx_index"] == 0 and found["raw"] == sent["raw"]
+    assert (found["from"], found["to"]) == (_hex(BOB.address), _hex(address))
     assert call("deed_getTransactionStatus", sent["tx_hash"])["status"] == "committed"
     block = call("deed_getBlock", 2)
     assert block["transactions"] == [sent["tx_hash"]]
