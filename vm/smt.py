@@ -18,6 +18,7 @@ block touches.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Protocol
@@ -25,8 +26,8 @@ from typing import Protocol
 from .errors import StateError
 from .proof import EMPTY, StateProof, key_path, leaf_node_hash, node_hash, value_hash
 
-PENDING = -1  # the version of a child written by the update being prepared
 NULL_TAG, LEAF_TAG, INTERNAL_TAG = 2, 0, 1
+HEX = "0123456789abcdef"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +66,17 @@ class TreeBatch:
 class NodeStore(Protocol):
     def get_node(self, key: bytes) -> bytes | None: ...
 
-
-def node_key(version: int, nibbles: bytes) -> bytes:
-    """version (8 bytes) ‖ nibble count (1) ‖ nibbles packed two a byte."""
-    packed = bytes(
-        (nibbles[i] << 4) | (nibbles[i + 1] if i + 1 < len(nibbles) else 0)
-        for i in range(0, len(nibbles), 2)
-    )
-    return version.to_bytes(8, "big") + bytes([len(nibbles)]) + packed
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]: ...
 
 
-def nibble(path: bytes, depth: int) -> int:
-    b = path[depth >> 1]
-    return b & 15 if depth & 1 else b >> 4
+def node_key(version: int, nibbles: str) -> bytes:
+    """version (8 bytes) ‖ nibble count (1) ‖ nibbles packed two a byte, the
+    last low nibble 0 when their count is odd (``nibbles``: a hex string)."""
+    packed = bytes.fromhex(nibbles + "0" if len(nibbles) & 1 else nibbles)
+    return version.to_bytes(8, "big") + bytes((len(nibbles),)) + packed
 
 
-def encode_node(node: Node, version: int) -> bytes:
+def encode_node(node: Node) -> bytes:
     if isinstance(node, Leaf):
         return b"\x00" + node.path + node.vhash
     if isinstance(node, Null):
@@ -91,7 +87,7 @@ def encode_node(node: Node, version: int) -> bytes:
         if c is not None:
             present |= 1 << i
             leaves |= c[2] << i
-            parts.append((version if c[0] == PENDING else c[0]).to_bytes(8, "big") + c[1])
+            parts.append(c[0].to_bytes(8, "big") + c[1])
     return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
 
 
@@ -136,51 +132,66 @@ def _levels(children: tuple[Child | None, ...]) -> list[list[tuple[bytes, int]]]
     return levels
 
 
+def _internal_hash(children: tuple[Child | None, ...]) -> bytes:
+    """The top of :func:`_levels`, computed in place (a commit's hot loop)."""
+    hs = [EMPTY if c is None else c[1] for c in children]
+    ks = [0 if c is None else 1 if c[2] else 2 for c in children]
+    sha = hashlib.sha256
+    n = 16
+    while n > 1:
+        for j in range(n >> 1):
+            i = j << 1
+            lk, rk = ks[i], ks[i + 1]
+            if lk == 0 and rk < 2:
+                hs[j], ks[j] = hs[i + 1], rk
+            elif rk == 0 and lk < 2:
+                hs[j], ks[j] = hs[i], lk
+            else:
+                hs[j], ks[j] = sha(b"\x01" + hs[i] + hs[i + 1]).digest(), 2
+        n >>= 1
+    return hs[0]
+
+
 def node_hash_of(node: Node) -> bytes:
     if isinstance(node, Leaf):
         return leaf_node_hash(node.path, node.vhash)
     if isinstance(node, Null):
         return EMPTY
-    return _levels(node.children)[-1][0][0]
+    return _internal_hash(node.children)
 
 
 @dataclass
 class PendingUpdate:
-    """A prepared, uncommitted update: its root and the nodes it writes, by
-    nibble path, with children it writes at version ``PENDING``."""
+    """A prepared, uncommitted update to write at ``version``: its root, the
+    nodes it writes by nibble path and the node keys it makes stale."""
 
     base: int  # the version it was prepared on (-1: the empty store)
+    version: int
     root: bytes
-    nodes: dict[bytes, Node]
+    nodes: dict[str, Node]
     stale: set[bytes]
 
-    def batch(self, version: int, prune_upto: int | None) -> tuple[TreeBatch, dict[bytes, Node]]:
-        """The batch to write at ``version``, and the nodes as stored (decoded)."""
-        final: dict[bytes, Node] = {}
-        encoded: dict[bytes, bytes] = {}
-        for nib in sorted(self.nodes):
-            node = self.nodes[nib]
-            if isinstance(node, Internal):
-                node = Internal(
-                    tuple(
-                        (version, c[1], c[2]) if c is not None and c[0] == PENDING else c
-                        for c in node.children
-                    )
-                )
-            key = node_key(version, nib)
-            final[key] = node
-            encoded[key] = encode_node(node, version)
+    def batch(self, prune_upto: int | None) -> tuple[TreeBatch, dict[bytes, Node]]:
+        """The batch to write, and its nodes by node key (decoded)."""
+        version = self.version
+        final = {node_key(version, nib): node for nib, node in self.nodes.items()}
+        encoded = {key: encode_node(node) for key, node in sorted(final.items())}
         return TreeBatch(version, encoded, tuple(sorted(self.stale)), prune_upto), final
 
 
+Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None: delete)
+
+
 class SparseMerkleTree:
-    """Reads and updates the stored tree; keeps at most ``cache_nodes`` nodes decoded."""
+    """Reads and updates the stored tree; keeps at most ``cache_nodes``
+    internal nodes decoded (leaves are read when needed, not kept)."""
 
     def __init__(self, store: NodeStore, version: int, cache_nodes: int = 8192) -> None:
         self.store = store
         self.version = version  # the newest committed version (-1: none)
         self.cache_nodes = cache_nodes
         self._cache: dict[bytes, Node] = {}
+        self._fetched: dict[bytes, bytes] = {}  # read ahead for the update being prepared
         self._root: tuple[int, bytes] | None = None  # (version, root hash)
 
     # -- reading
@@ -188,11 +199,14 @@ class SparseMerkleTree:
         node = self._cache.get(key)
         if node is not None:
             return node
-        data = self.store.get_node(key)
+        data = self._fetched.get(key)
+        if data is None:
+            data = self.store.get_node(key)
         if data is None:
             raise StateError(f"state tree node {key.hex()} is missing")
         node = decode_node(data)
-        self._keep(key, node)
+        if not isinstance(node, Leaf):
+            self._keep(key, node)
         return node
 
     def _keep(self, key: bytes, node: Node) -> None:
@@ -202,83 +216,112 @@ class SparseMerkleTree:
             for old in list(cache)[: len(cache) - self.cache_nodes // 2]:
                 del cache[old]  # the oldest half: the newest commits' nodes stay
 
+    def _read_ahead(self, root: Child, changes: list[Change]) -> None:
+        """Fetch, one query a level, every stored node the changes' paths pass
+        through (a read per node would cost more than the rest of a commit)."""
+        frontier = [(root[0], "", changes)]
+        while frontier:
+            keys = [node_key(v, nib) for v, nib, _ in frontier]
+            missing = [k for k in keys if k not in self._cache and k not in self._fetched]
+            if missing:
+                self._fetched.update(self.store.get_nodes(missing))
+            below = []
+            for (_, nib, group), key in zip(frontier, keys, strict=True):
+                node = self.load(key)
+                if isinstance(node, Internal):
+                    d = len(nib)
+                    for ch, part in groupby(group, lambda c, d=d: c[0][d]):
+                        child = node.children[int(ch, 16)]
+                        if child is not None:  # leaves too: an update reads them
+                            below.append((child[0], nib + ch, list(part)))
+            frontier = below
+
     def root_hash(self) -> bytes:
         if self.version < 0:
             return EMPTY
         if self._root is None or self._root[0] != self.version:
-            self._root = (self.version, node_hash_of(self.load(node_key(self.version, b""))))
+            self._root = (self.version, node_hash_of(self.load(node_key(self.version, ""))))
         return self._root[1]
 
     # -- updating
-    def prepare(self, writes: dict[bytes, bytes | None]) -> PendingUpdate:
+    def prepare(self, writes: dict[bytes, bytes | None], version: int) -> PendingUpdate:
         """The update that applies ``writes`` (key -> value, None: delete) to
-        the newest version; nothing is written until it is committed."""
-        changes = sorted(
-            (key_path(k), None if v is None else value_hash(v)) for k, v in writes.items()
-        )
-        up = PendingUpdate(self.version, EMPTY, {}, set())
+        the newest version, to be written as ``version``; nothing is written
+        until it is committed."""
+        changes: list[Change] = []
+        for k, v in writes.items():
+            path = key_path(k)
+            changes.append((path.hex(), path, None if v is None else value_hash(v)))
+        changes.sort()
+        up = PendingUpdate(self.version, version, EMPTY, {}, set())
         root: Child | None = None
         if self.version >= 0:
-            rkey = node_key(self.version, b"")
+            rkey = node_key(self.version, "")
             up.stale.add(rkey)
             node = self.load(rkey)
             if not isinstance(node, Null):
                 root = (self.version, self.root_hash(), isinstance(node, Leaf))
-        new = self._update(root, b"", 0, changes, up) if changes else root
-        if new is None:
-            up.nodes[b""] = NULL
-        elif new[0] != PENDING:  # unchanged: its root node is copied to the new version
-            up.nodes[b""] = self.load(node_key(new[0], b""))
+        try:
+            if root is not None and changes:
+                self._read_ahead(root, changes)
+            new = self._update(root, "", changes, up) if changes else root
+            if new is None:
+                up.nodes[""] = NULL
+            elif new[0] != version:  # unchanged: its root node is copied to the new version
+                up.nodes[""] = self.load(node_key(new[0], ""))
+        finally:
+            self._fetched = {}
         up.root = EMPTY if new is None else new[1]
         return up
 
-    def applied(self, update: PendingUpdate, batch: TreeBatch, nodes: dict[bytes, Node]) -> None:
-        """After the batch is committed: the new version and its nodes, cached."""
-        self.version = batch.version
-        self._root = (batch.version, update.root)
+    def applied(self, update: PendingUpdate, nodes: dict[bytes, Node]) -> None:
+        """After the update is committed: the new version and its nodes, cached."""
+        self.version = update.version
+        self._root = (update.version, update.root)
+        cache = self._cache
+        for key in update.stale:  # replaced: only old versions' proofs read them again
+            cache.pop(key, None)
         for key, node in nodes.items():
-            self._keep(key, node)
+            if not isinstance(node, Leaf):
+                self._keep(key, node)
 
-    def _put(self, up: PendingUpdate, nib: bytes, node: Node) -> Child:
+    @staticmethod
+    def _put(up: PendingUpdate, nib: str, node: Node) -> Child:
         up.nodes[nib] = node
-        return (PENDING, node_hash_of(node), isinstance(node, Leaf))
+        return (up.version, node_hash_of(node), isinstance(node, Leaf))
 
     def _update(
-        self,
-        ref: Child | None,
-        nib: bytes,
-        depth: int,
-        changes: list[tuple[bytes, bytes | None]],
-        up: PendingUpdate,
+        self, ref: Child | None, nib: str, changes: list[Change], up: PendingUpdate
     ) -> Child | None:
         if ref is None:
-            return self._build(nib, depth, [c for c in changes if c[1] is not None], up)
+            return self._build(nib, [c for c in changes if c[2] is not None], up)
         key = node_key(ref[0], nib)
         node = self.load(key)
         if isinstance(node, Leaf):
             entries = {node.path: node.vhash}
-            for path, vhash in changes:
+            for _, path, vhash in changes:
                 if vhash is None:
                     entries.pop(path, None)
                 else:
                     entries[path] = vhash
-            items = sorted(entries.items())
-            if items == [(node.path, node.vhash)]:
+            if entries == {node.path: node.vhash}:
                 return ref
             up.stale.add(key)
-            return self._build(nib, depth, items, up)
+            return self._build(nib, sorted((p.hex(), p, h) for p, h in entries.items()), up)
         assert isinstance(node, Internal)
         up.stale.add(key)
         children = list(node.children)
-        for n, group in groupby(changes, lambda c: nibble(c[0], depth)):
-            children[n] = self._update(children[n], nib + bytes([n]), depth + 1, list(group), up)
+        d = len(nib)
+        for ch, group in groupby(changes, lambda c: c[0][d]):
+            n = int(ch, 16)
+            children[n] = self._update(children[n], nib + ch, list(group), up)
         live = [i for i in range(16) if children[i] is not None]
         if not live:
             return None
         only = children[live[0]]
         if len(live) == 1 and only is not None and only[2]:  # one leaf left: it moves up
-            below = nib + bytes([live[0]])
-            if only[0] == PENDING:
+            below = nib + HEX[live[0]]
+            if only[0] == up.version:
                 leaf = up.nodes.pop(below)
             else:
                 old = node_key(only[0], below)
@@ -287,29 +330,29 @@ class SparseMerkleTree:
             return self._put(up, nib, leaf)
         return self._put(up, nib, Internal(tuple(children)))
 
-    def _build(
-        self, nib: bytes, depth: int, items: list[tuple[bytes, bytes | None]], up: PendingUpdate
-    ) -> Child | None:
+    def _build(self, nib: str, items: list[Change], up: PendingUpdate) -> Child | None:
         if not items:
             return None
         if len(items) == 1:
-            path, vhash = items[0]
+            _, path, vhash = items[0]
             assert vhash is not None
             return self._put(up, nib, Leaf(path, vhash))
         children: list[Child | None] = [None] * 16
-        for n, group in groupby(items, lambda c: nibble(c[0], depth)):
-            children[n] = self._build(nib + bytes([n]), depth + 1, list(group), up)
+        d = len(nib)
+        for ch, group in groupby(items, lambda c: c[0][d]):
+            children[int(ch, 16)] = self._build(nib + ch, list(group), up)
         return self._put(up, nib, Internal(tuple(children)))
 
     # -- proofs
     def prove(self, version: int, key: bytes) -> StateProof:
         """The proof of ``key``'s entry, or of its absence, at ``version``."""
         path = key_path(key)
+        hexpath = path.hex()
         siblings: list[bytes] = []
-        nib = b""
-        node = self.load(node_key(version, b""))
+        nib = ""
+        node = self.load(node_key(version, ""))
         while isinstance(node, Internal):
-            n = nibble(path, len(nib))
+            n = int(hexpath[len(nib)], 16)
             levels = _levels(node.children)
             for j in range(4):
                 size = 3 - j  # the level below: groups of 2**size children
@@ -323,12 +366,12 @@ class SparseMerkleTree:
                     i = next(i for i in range(lo, lo + (1 << size)) if node.children[i] is not None)
                     child = node.children[i]
                     assert child is not None
-                    node = self.load(node_key(child[0], nib + bytes([i])))
+                    node = self.load(node_key(child[0], nib + HEX[i]))
                     assert isinstance(node, Leaf)
                     return StateProof(tuple(siblings), (node.path, node.vhash))
             child = node.children[n]
             assert child is not None
-            nib += bytes([n])
+            nib += HEX[n]
             node = self.load(node_key(child[0], nib))
         if isinstance(node, Leaf):
             return StateProof(tuple(siblings), (node.path, node.vhash))

@@ -174,6 +174,8 @@ class Backend(Protocol):
 
     def get_node(self, key: bytes) -> bytes | None: ...
 
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]: ...
+
     def commit(
         self,
         writes: dict[bytes, bytes | None],
@@ -213,6 +215,10 @@ class MemoryBackend:
 
     def get_node(self, key: bytes) -> bytes | None:
         return self.nodes.get(key)
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        nodes = self.nodes
+        return {k: nodes[k] for k in keys if k in nodes}
 
     def commit(
         self,
@@ -266,6 +272,7 @@ class SqliteBackend:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA cache_size=-32768")  # KiB: the state tree's upper levels stay hot
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
             )
@@ -324,6 +331,19 @@ class SqliteBackend:
     def get_node(self, key: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM tree_nodes WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        """The stored nodes among ``keys``, in a few queries (at most 500 keys each)."""
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"SELECT key, data FROM tree_nodes WHERE key IN ({marks})", chunk
+                ).fetchall()
+            )
+        return found
 
     def commit(
         self,
@@ -656,7 +676,7 @@ class StateDB:
         changed = self.pending_writes() if writes is None else writes
         if not changed:
             return self.tree.root_hash()
-        update = self.tree.prepare(changed)
+        update = self.tree.prepare(changed, self.tree.version + 1)
         self._prepared = (changed, update)
         return update.root
 
@@ -703,14 +723,19 @@ class StateDB:
         if version <= tree.version:
             raise StateError(f"state version {version} is not after {tree.version}")
         seen, update = self._prepared
-        if seen is not writes or update is None or update.base != tree.version:
-            update = tree.prepare(writes)
+        if (
+            seen is not writes
+            or update is None
+            or update.base != tree.version
+            or update.version != version
+        ):
+            update = tree.prepare(writes, version)
         keep = self.keep_versions
-        batch, nodes = update.batch(version, None if keep is None else version - keep + 1)
+        batch, nodes = update.batch(None if keep is None else version - keep + 1)
         meta = dict(meta or {})
         meta["state_tree_version"] = str(version).encode()
         self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
-        tree.applied(update, batch, nodes)
+        tree.applied(update, nodes)
         dirty = self.dirty
         for k in writes:
             if k in dirty:
