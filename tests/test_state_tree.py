@@ -111,10 +111,10 @@ def test_a_failed_commit_leaves_tree_and_state_in_step(tmp_path):
         def __init__(self, conn):
             self.conn = conn
 
-        def executemany(self, sql, rows):
-            if "stale_nodes" in sql:
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT OR REPLACE INTO stale_nodes"):  # after state and nodes
                 raise OSError("disk gone")
-            return self.conn.executemany(sql, rows)
+            return self.conn.execute(sql, *args)
 
         def __getattr__(self, name):
             return getattr(self.conn, name)

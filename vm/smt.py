@@ -183,20 +183,28 @@ Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None:
 
 
 class SparseMerkleTree:
-    """Reads and updates the stored tree; keeps at most ``cache_nodes``
-    internal nodes decoded (leaves are read when needed, not kept)."""
+    """Reads and updates the stored tree; keeps internal nodes decoded, at most
+    ``cache_nodes`` of the top ``TOP_DEPTH`` + 1 levels (every block passes
+    through them: 4,369 nodes hold all of them) and as many of the levels
+    below (leaves are read when needed, not kept)."""
+
+    TOP_DEPTH = 3
 
     def __init__(self, store: NodeStore, version: int, cache_nodes: int = 8192) -> None:
         self.store = store
         self.version = version  # the newest committed version (-1: none)
         self.cache_nodes = cache_nodes
-        self._cache: dict[bytes, Node] = {}
+        self._cache: dict[bytes, Node] = {}  # deeper nodes
+        self._top: dict[bytes, Node] = {}  # nodes at most TOP_DEPTH nibbles deep
         self._fetched: dict[bytes, bytes] = {}  # read ahead for the update being prepared
         self._root: tuple[int, bytes] | None = None  # (version, root hash)
 
     # -- reading
+    def _cached(self, key: bytes) -> Node | None:
+        return (self._top if key[8] <= self.TOP_DEPTH else self._cache).get(key)
+
     def load(self, key: bytes) -> Node:
-        node = self._cache.get(key)
+        node = self._cached(key)
         if node is not None:
             return node
         data = self._fetched.get(key)
@@ -210,7 +218,7 @@ class SparseMerkleTree:
         return node
 
     def _keep(self, key: bytes, node: Node) -> None:
-        cache = self._cache
+        cache = self._top if key[8] <= self.TOP_DEPTH else self._cache
         cache[key] = node
         if len(cache) > self.cache_nodes:
             for old in list(cache)[: len(cache) - self.cache_nodes // 2]:
@@ -222,7 +230,7 @@ class SparseMerkleTree:
         frontier = [(root[0], "", changes)]
         while frontier:
             keys = [node_key(v, nib) for v, nib, _ in frontier]
-            missing = [k for k in keys if k not in self._cache and k not in self._fetched]
+            missing = [k for k in keys if self._cached(k) is None and k not in self._fetched]
             if missing:
                 self._fetched.update(self.store.get_nodes(missing))
             below = []
@@ -278,9 +286,8 @@ class SparseMerkleTree:
         """After the update is committed: the new version and its nodes, cached."""
         self.version = update.version
         self._root = (update.version, update.root)
-        cache = self._cache
         for key in update.stale:  # replaced: only old versions' proofs read them again
-            cache.pop(key, None)
+            (self._top if key[8] <= self.TOP_DEPTH else self._cache).pop(key, None)
         for key, node in nodes.items():
             if not isinstance(node, Leaf):
                 self._keep(key, node)

@@ -272,7 +272,9 @@ class SqliteBackend:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-32768")  # KiB: the state tree's upper levels stay hot
+            self.db.execute(
+                "PRAGMA cache_size=-32768"
+            )  # KiB: the state tree's upper levels stay hot
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
             )
@@ -286,8 +288,8 @@ class SqliteBackend:
                 " WITHOUT ROWID"
             )
             self.db.execute(
-                "CREATE TABLE IF NOT EXISTS stale_nodes (stale_since INTEGER NOT NULL,"
-                " key BLOB NOT NULL, PRIMARY KEY (stale_since, key)) WITHOUT ROWID"
+                "CREATE TABLE IF NOT EXISTS stale_nodes (stale_since INTEGER PRIMARY KEY,"
+                " keys BLOB NOT NULL)"  # the node keys, each after its length (a byte)
             )
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS artifacts (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
@@ -381,15 +383,17 @@ class SqliteBackend:
         self.db.executemany(
             "INSERT OR REPLACE INTO tree_nodes (key, data) VALUES (?, ?)", list(tree.nodes.items())
         )
-        self.db.executemany(
-            "INSERT OR REPLACE INTO stale_nodes (stale_since, key) VALUES (?, ?)",
-            [(tree.version, key) for key in tree.stale],
-        )
+        row = self.db.execute(
+            "SELECT keys FROM stale_nodes WHERE stale_since = ?", (tree.version,)
+        ).fetchone()
+        packed = (row[0] if row else b"") + b"".join(bytes((len(k),)) + k for k in tree.stale)
+        self.db.execute("INSERT OR REPLACE INTO stale_nodes VALUES (?, ?)", (tree.version, packed))
         if tree.prune_upto is not None:
-            self.db.execute(
-                "DELETE FROM tree_nodes WHERE key IN"
-                " (SELECT key FROM stale_nodes WHERE stale_since <= ?)",
-                (tree.prune_upto,),
+            rows = self.db.execute(
+                "SELECT keys FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,)
+            ).fetchall()
+            self.db.executemany(
+                "DELETE FROM tree_nodes WHERE key = ?", [(k,) for r in rows for k in _unpack(r[0])]
             )
             self.db.execute("DELETE FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,))
 
@@ -476,6 +480,15 @@ class SqliteBackend:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _unpack(packed: bytes) -> Iterator[bytes]:
+    """The node keys of a ``stale_nodes`` row: each a length byte, then the key."""
+    pos = 0
+    while pos < len(packed):
+        n = packed[pos]
+        yield packed[pos + 1 : pos + 1 + n]
+        pos += 1 + n
 
 
 def _encode(key: bytes, value: object) -> bytes | None:
