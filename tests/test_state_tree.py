@@ -66,12 +66,15 @@ def test_the_empty_root_and_a_one_entry_root_follow_the_definition():
 @given(blocks)
 def test_the_incremental_root_is_the_defined_root(blocks):
     db = StateDB(MemoryBackend())
+    plain = StateDB(MemoryBackend())  # no node keeps its inner hashes: all rehashed
+    plain.tree.TOP_DEPTH = -1
     model: dict[bytes, bytes] = {}
     for writes in blocks:
         apply(model, writes)
         root = db.state_root(writes)  # prepared, then reused by commit
         db.commit(writes=writes)
-        assert root == db.state_root() == reference_root(model)
+        plain.commit(writes=writes)
+        assert root == db.state_root() == plain.state_root() == reference_root(model)
 
 
 @settings(max_examples=25, deadline=None)
@@ -228,3 +231,20 @@ def test_the_verifier_imports_without_the_vm():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_deeper_tree_follows_the_definition_through_inserts_and_deletes():
+    """Thousands of entries: leaves four and five nibbles deep, below the
+    levels whose nodes keep their inner hashes."""
+    db = StateDB(MemoryBackend())
+    model: dict[bytes, bytes] = {}
+    for block in range(4):
+        writes: dict[bytes, bytes | None] = {
+            i.to_bytes(4, "big"): bytes([block]) for i in range(block * 1000, block * 1000 + 2000)
+        }
+        writes.update({i.to_bytes(4, "big"): None for i in range(0, block * 900, 3)})
+        apply(model, writes)
+        db.commit(writes=writes)
+        assert db.state_root() == reference_root(model)
+    key = (3100).to_bytes(4, "big")
+    assert verify(db.state_root(), key, model[key], db.prove(key))

@@ -19,7 +19,7 @@ block touches.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Protocol
 
@@ -40,6 +40,9 @@ class Leaf:
 class Internal:
     # per nibble: None, or (version, hash, is a leaf)
     children: tuple[tuple[int, bytes, bool] | None, ...]
+    # the binary tree inside, kept for nodes of the top levels (see _full_levels):
+    # the next update of the node rehashes only the changed children's paths
+    levels: list[tuple[bytes, int]] | None = field(default=None, compare=False, repr=False)
 
 
 class Null:
@@ -152,11 +155,54 @@ def _internal_hash(children: tuple[Child | None, ...]) -> bytes:
     return hs[0]
 
 
+_OFFSETS = (0, 16, 24, 28, 30)  # where each level of a node's binary tree starts
+
+
+def _slot(c: Child | None) -> tuple[bytes, int]:
+    return (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)
+
+
+def _pair(left: tuple[bytes, int], right: tuple[bytes, int]) -> tuple[bytes, int]:
+    (lh, lk), (rh, rk) = left, right
+    if lk == 0 and rk < 2:
+        return right
+    if rk == 0 and lk < 2:
+        return left
+    return hashlib.sha256(b"\x01" + lh + rh).digest(), 2
+
+
+def _full_levels(children: tuple[Child | None, ...]) -> list[tuple[bytes, int]]:
+    """All 31 (hash, kind) of a node's binary tree, level by level (_OFFSETS)."""
+    lv = [_slot(c) for c in children]
+    for level in range(1, 5):
+        below = _OFFSETS[level - 1]
+        lv.extend(_pair(lv[below + 2 * j], lv[below + 2 * j + 1]) for j in range(16 >> level))
+    return lv
+
+
+def _updated_levels(
+    old: list[tuple[bytes, int]], children: tuple[Child | None, ...], changed: list[int]
+) -> list[tuple[bytes, int]]:
+    """``old`` with the ``changed`` children's paths rehashed: 4 hashes a child, not 15."""
+    lv = old.copy()
+    for i in changed:
+        lv[i] = _slot(children[i])
+    touched = set(changed)
+    for level in range(1, 5):
+        touched = {i >> 1 for i in touched}
+        below, base = _OFFSETS[level - 1], _OFFSETS[level]
+        for j in touched:
+            lv[base + j] = _pair(lv[below + 2 * j], lv[below + 2 * j + 1])
+    return lv
+
+
 def node_hash_of(node: Node) -> bytes:
     if isinstance(node, Leaf):
         return leaf_node_hash(node.path, node.vhash)
     if isinstance(node, Null):
         return EMPTY
+    if node.levels is not None:
+        return node.levels[30][0]
     return _internal_hash(node.children)
 
 
@@ -196,7 +242,7 @@ class SparseMerkleTree:
         self.cache_nodes = cache_nodes
         self._cache: dict[bytes, Node] = {}  # deeper nodes
         self._top: dict[bytes, Node] = {}  # nodes at most TOP_DEPTH nibbles deep
-        self._fetched: dict[bytes, bytes] = {}  # read ahead for the update being prepared
+        self._fetched: dict[bytes, Node] = {}  # read ahead for the update being prepared
         self._root: tuple[int, bytes] | None = None  # (version, root hash)
 
     # -- reading
@@ -204,12 +250,10 @@ class SparseMerkleTree:
         return (self._top if key[8] <= self.TOP_DEPTH else self._cache).get(key)
 
     def load(self, key: bytes) -> Node:
-        node = self._cached(key)
+        node = self._cached(key) or self._fetched.get(key)
         if node is not None:
             return node
-        data = self._fetched.get(key)
-        if data is None:
-            data = self.store.get_node(key)
+        data = self.store.get_node(key)
         if data is None:
             raise StateError(f"state tree node {key.hex()} is missing")
         node = decode_node(data)
@@ -232,7 +276,10 @@ class SparseMerkleTree:
             keys = [node_key(v, nib) for v, nib, _ in frontier]
             missing = [k for k in keys if self._cached(k) is None and k not in self._fetched]
             if missing:
-                self._fetched.update(self.store.get_nodes(missing))
+                for k, data in self.store.get_nodes(missing).items():
+                    node = self._fetched[k] = decode_node(data)
+                    if not isinstance(node, Leaf):
+                        self._keep(k, node)
             below = []
             for (_, nib, group), key in zip(frontier, keys, strict=True):
                 node = self.load(key)
@@ -319,9 +366,11 @@ class SparseMerkleTree:
         up.stale.add(key)
         children = list(node.children)
         d = len(nib)
+        changed = []
         for ch, group in groupby(changes, lambda c: c[0][d]):
             n = int(ch, 16)
             children[n] = self._update(children[n], nib + ch, list(group), up)
+            changed.append(n)
         live = [i for i in range(16) if children[i] is not None]
         if not live:
             return None
@@ -335,7 +384,22 @@ class SparseMerkleTree:
                 leaf = self.load(old)
                 up.stale.add(old)
             return self._put(up, nib, leaf)
-        return self._put(up, nib, Internal(tuple(children)))
+        return self._put(up, nib, self._internal(nib, tuple(children), node, changed))
+
+    def _internal(
+        self,
+        nib: str,
+        children: tuple[Child | None, ...],
+        old: Internal | None = None,
+        changed: list[int] | None = None,
+    ) -> Internal:
+        """A new internal node; one of the cached top levels keeps its binary
+        tree, updated from ``old``'s when that has one."""
+        if len(nib) > self.TOP_DEPTH:
+            return Internal(children)
+        if old is not None and old.levels is not None and changed is not None:
+            return Internal(children, _updated_levels(old.levels, children, changed))
+        return Internal(children, _full_levels(children))
 
     def _build(self, nib: str, items: list[Change], up: PendingUpdate) -> Child | None:
         if not items:
@@ -348,7 +412,7 @@ class SparseMerkleTree:
         d = len(nib)
         for ch, group in groupby(items, lambda c: c[0][d]):
             children[int(ch, 16)] = self._build(nib + ch, list(group), up)
-        return self._put(up, nib, Internal(tuple(children)))
+        return self._put(up, nib, self._internal(nib, tuple(children)))
 
     # -- proofs
     def prove(self, version: int, key: bytes) -> StateProof:
