@@ -261,3 +261,11 @@ def test_the_spec_test_vectors():
     root = db.state_root()
     assert root == reference_root({b"a": b"1", b"b": b"2", b"c": b""})
     assert root.hex() == "5b2a708d00e40c86ca85da5d814d28201b2e9c64ecea74be56b46c5c77dd4ad3"
+
+
+def test_the_empty_state_proves_absence_only():
+    db = StateDB(MemoryBackend())
+    db.commit()  # version 0: no entries
+    proof = db.prove(b"x")
+    assert proof == StateProof((), None)
+    assert verify(EMPTY, b"x", None, proof) and not verify(EMPTY, b"x", b"", proof)
