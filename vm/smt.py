@@ -4,9 +4,10 @@ The hashes are those of :mod:`deed.vm.proof` (a binary sparse Merkle tree
 over SHA-256 key paths, one-entry subtrees collapsed to their leaf). It is
 stored, as in the Jellyfish Merkle Tree of Diem/Aptos, as 16-ary nodes: an
 internal node covers four bits of the path and keeps, for each of its 16
-children, the version it was written at, its hash and whether it is a leaf;
-a leaf sits at the shortest nibble prefix of its path that no other entry
-shares. A node's key is (version, nibble path): a commit writes new nodes
+children, the version it was written at and its hash, or, for a leaf, the
+leaf itself; a leaf sits at the shortest nibble prefix of its path that no
+other entry shares (it is a node of its own only as the root of a one-entry
+tree), so updating an entry reads and writes no node for its leaf. A node's key is (version, nibble path): a commit writes new nodes
 under its own version and never changes old ones, so the tree of every
 version stays readable until its stale nodes are pruned. Every version has a
 root node (a leaf, an internal node or a null node) at its empty path.
@@ -38,8 +39,8 @@ class Leaf:
 
 @dataclass(frozen=True, slots=True)
 class Internal:
-    # per nibble: None, or (version, hash, is a leaf)
-    children: tuple[tuple[int, bytes, bool] | None, ...]
+    # per nibble: None, or (version, hash, the leaf itself if it is one)
+    children: tuple[tuple[int, bytes, Leaf | None] | None, ...]
     # the binary tree inside, kept for nodes of the top levels (see _full_levels):
     # the next update of the node rehashes only the changed children's paths
     levels: list[tuple[bytes, int]] | None = field(default=None, compare=False, repr=False)
@@ -51,7 +52,9 @@ class Null:
 
 NULL = Null()
 Node = Leaf | Internal | Null
-Child = tuple[int, bytes, bool]
+# a child: (version it was written at, hash, the leaf if it is one). Leaves
+# live inside their parent; only a one-entry tree has a leaf as a node.
+Child = tuple[int, bytes, Leaf | None]
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,12 @@ def encode_node(node: Node) -> bytes:
     for i, c in enumerate(node.children):
         if c is not None:
             present |= 1 << i
-            leaves |= c[2] << i
-            parts.append(c[0].to_bytes(8, "big") + c[1])
+            leaf = c[2]
+            if leaf is None:
+                parts.append(c[0].to_bytes(8, "big") + c[1])
+            else:
+                leaves |= 1 << i
+                parts.append(c[1] + leaf.path + leaf.vhash)
     return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
 
 
@@ -106,12 +113,20 @@ def decode_node(data: bytes) -> Node:
     pos = 5
     for i in range(16):
         if present >> i & 1:
-            children[i] = (
-                int.from_bytes(data[pos : pos + 8], "big"),
-                data[pos + 8 : pos + 40],
-                bool(leaves >> i & 1),
-            )
-            pos += 40
+            if leaves >> i & 1:
+                children[i] = (
+                    0,
+                    data[pos : pos + 32],
+                    Leaf(data[pos + 32 : pos + 64], data[pos + 64 : pos + 96]),
+                )
+                pos += 96
+            else:
+                children[i] = (
+                    int.from_bytes(data[pos : pos + 8], "big"),
+                    data[pos + 8 : pos + 40],
+                    None,
+                )
+                pos += 40
     return Internal(tuple(children))
 
 
@@ -232,7 +247,7 @@ class SparseMerkleTree:
     """Reads and updates the stored tree; keeps internal nodes decoded, at most
     ``cache_nodes`` of the top ``TOP_DEPTH`` + 1 levels (every block passes
     through them: 4,369 nodes hold all of them) and as many of the levels
-    below (leaves are read when needed, not kept)."""
+    below."""
 
     TOP_DEPTH = 3
 
@@ -287,7 +302,7 @@ class SparseMerkleTree:
                     d = len(nib)
                     for ch, part in groupby(group, lambda c, d=d: c[0][d]):
                         child = node.children[int(ch, 16)]
-                        if child is not None:  # leaves too: an update reads them
+                        if child is not None and child[2] is None:  # a leaf is in its parent
                             below.append((child[0], nib + ch, list(part)))
             frontier = below
 
@@ -315,13 +330,15 @@ class SparseMerkleTree:
             up.stale.add(rkey)
             node = self.load(rkey)
             if not isinstance(node, Null):
-                root = (self.version, self.root_hash(), isinstance(node, Leaf))
+                root = (self.version, self.root_hash(), node if isinstance(node, Leaf) else None)
         try:
             if root is not None and changes:
                 self._read_ahead(root, changes)
             new = self._update(root, "", changes, up) if changes else root
             if new is None:
                 up.nodes[""] = NULL
+            elif new[2] is not None:  # one entry: its leaf is the root node
+                up.nodes[""] = new[2]
             elif new[0] != version:  # unchanged: its root node is copied to the new version
                 up.nodes[""] = self.load(node_key(new[0], ""))
         finally:
@@ -340,28 +357,33 @@ class SparseMerkleTree:
                 self._keep(key, node)
 
     @staticmethod
-    def _put(up: PendingUpdate, nib: str, node: Node) -> Child:
+    def _put(up: PendingUpdate, nib: str, node: Internal) -> Child:
         up.nodes[nib] = node
-        return (up.version, node_hash_of(node), isinstance(node, Leaf))
+        return (up.version, node_hash_of(node), None)
+
+    @staticmethod
+    def _leaf(up: PendingUpdate, leaf: Leaf) -> Child:
+        """A leaf child: stored in its parent (or as the root node, if alone)."""
+        return (up.version, leaf_node_hash(leaf.path, leaf.vhash), leaf)
 
     def _update(
         self, ref: Child | None, nib: str, changes: list[Change], up: PendingUpdate
     ) -> Child | None:
         if ref is None:
             return self._build(nib, [c for c in changes if c[2] is not None], up)
-        key = node_key(ref[0], nib)
-        node = self.load(key)
-        if isinstance(node, Leaf):
-            entries = {node.path: node.vhash}
+        leaf = ref[2]
+        if leaf is not None:
+            entries = {leaf.path: leaf.vhash}
             for _, path, vhash in changes:
                 if vhash is None:
                     entries.pop(path, None)
                 else:
                     entries[path] = vhash
-            if entries == {node.path: node.vhash}:
+            if entries == {leaf.path: leaf.vhash}:
                 return ref
-            up.stale.add(key)
             return self._build(nib, sorted((p.hex(), p, h) for p, h in entries.items()), up)
+        key = node_key(ref[0], nib)
+        node = self.load(key)
         assert isinstance(node, Internal)
         up.stale.add(key)
         children = list(node.children)
@@ -375,15 +397,8 @@ class SparseMerkleTree:
         if not live:
             return None
         only = children[live[0]]
-        if len(live) == 1 and only is not None and only[2]:  # one leaf left: it moves up
-            below = nib + HEX[live[0]]
-            if only[0] == up.version:
-                leaf = up.nodes.pop(below)
-            else:
-                old = node_key(only[0], below)
-                leaf = self.load(old)
-                up.stale.add(old)
-            return self._put(up, nib, leaf)
+        if len(live) == 1 and only is not None and only[2] is not None:
+            return only  # one leaf left: it moves up, into this node's parent
         return self._put(up, nib, self._internal(nib, tuple(children), node, changed))
 
     def _internal(
@@ -407,7 +422,7 @@ class SparseMerkleTree:
         if len(items) == 1:
             _, path, vhash = items[0]
             assert vhash is not None
-            return self._put(up, nib, Leaf(path, vhash))
+            return self._leaf(up, Leaf(path, vhash))
         children: list[Child | None] = [None] * 16
         d = len(nib)
         for ch, group in groupby(items, lambda c: c[0][d]):
@@ -436,10 +451,8 @@ class SparseMerkleTree:
                     lo = ours << size
                     i = next(i for i in range(lo, lo + (1 << size)) if node.children[i] is not None)
                     child = node.children[i]
-                    assert child is not None
-                    node = self.load(node_key(child[0], nib + HEX[i]))
-                    assert isinstance(node, Leaf)
-                    return StateProof(tuple(siblings), (node.path, node.vhash))
+                    assert child is not None and child[2] is not None
+                    return StateProof(tuple(siblings), (child[2].path, child[2].vhash))
             child = node.children[n]
             assert child is not None
             nib += HEX[n]
