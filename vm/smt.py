@@ -246,8 +246,8 @@ Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None:
 class SparseMerkleTree:
     """Reads and updates the stored tree; keeps internal nodes decoded, at most
     ``cache_nodes`` of the top ``TOP_DEPTH`` + 1 levels (every block passes
-    through them: 4,369 nodes hold all of them) and as many of the levels
-    below."""
+    through them: 4,369 nodes hold all of them) and a quarter as many of the
+    levels below (a deeper node, leaves inside, is big and seldom read again)."""
 
     TOP_DEPTH = 3
 
@@ -277,10 +277,12 @@ class SparseMerkleTree:
         return node
 
     def _keep(self, key: bytes, node: Node) -> None:
-        cache = self._top if key[8] <= self.TOP_DEPTH else self._cache
+        top = key[8] <= self.TOP_DEPTH
+        cache = self._top if top else self._cache
         cache[key] = node
-        if len(cache) > self.cache_nodes:
-            for old in list(cache)[: len(cache) - self.cache_nodes // 2]:
+        bound = self.cache_nodes if top else self.cache_nodes // 4
+        if len(cache) > bound:
+            for old in list(cache)[: len(cache) - bound // 2]:
                 del cache[old]  # the oldest half: the newest commits' nodes stay
 
     def _read_ahead(self, root: Child, changes: list[Change]) -> None:
