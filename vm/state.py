@@ -272,9 +272,8 @@ class SqliteBackend:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(
-                "PRAGMA cache_size=-32768"
-            )  # KiB: the state tree's upper levels stay hot
+            # 32 MiB of pages: the state tree's upper levels stay in memory
+            self.db.execute("PRAGMA cache_size=-32768")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
             )
@@ -753,8 +752,10 @@ class StateDB:
         for k in writes:
             if k in dirty:
                 self._remember(k, dirty[k])
-            elif self.cache.pop(k, _MISSING) is not _MISSING:  # written by the caller alone
-                self.cache_bytes = sum(_weight(c, v) for c, v in self.cache.items())
+            else:  # written by the caller alone: forget what the cache held
+                old = self.cache.pop(k, _MISSING)
+                if old is not _MISSING:
+                    self.cache_bytes -= _weight(k, old)
         self.discard()
 
     def entries(self) -> dict[bytes, bytes]:
