@@ -4,7 +4,8 @@ reopening, proof size and verification time, and RAM per entry.
 Run: .venv/bin/python benchmarks/state_scale.py [entries ...]   (default 1000000)
 
 The state is built fast by committing entries straight through ``StateDB`` in
-big batches into a SQLite file (a temporary directory). A "100-change
+big batches into a SQLite file (a temporary directory), then runs
+KEEP_VERSIONS + 10 blocks so that pruning is in its steady state. A "100-change
 block" rewrites 100 existing account entries (50 transfers). RAM per entry
 is the growth of the process's resident memory over building, reopening and
 running blocks, divided by the entries (the decoded-value cache,
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from deed.vm.proof import verify
-from deed.vm.state import SqliteBackend, StateDB
+from deed.vm.state import KEEP_VERSIONS, SqliteBackend, StateDB
 
 BATCH = 100_000
 VALUE = bytes(40)
@@ -31,14 +32,6 @@ VALUE = bytes(40)
 
 def entry_key(i: int) -> bytes:
     return b"a" + hashlib.sha256(i.to_bytes(8, "big")).digest()[:20]
-
-
-def build(path: Path, n: int) -> StateDB:
-    """A state of ``n`` account-like entries, committed in batches of BATCH."""
-    db = StateDB(SqliteBackend(path))
-    for start in range(0, n, BATCH):
-        db.commit(writes={entry_key(i): VALUE for i in range(start, min(n, start + BATCH))})
-    return db
 
 
 def block_writes(n: int, rnd: random.Random, round_: int) -> dict[bytes, bytes | None]:
@@ -50,6 +43,25 @@ def commit_block(db: StateDB, writes: dict[bytes, bytes | None]) -> None:
     """What a block does with its state: its root, then its commit."""
     db.state_root(writes)
     db.commit(writes=writes)
+
+
+def build(path: Path, n: int) -> StateDB:
+    """A state of ``n`` account-like entries, committed in batches of BATCH
+    keeping one tree version (each batch replaces most of the tree above the
+    leaves: pruned at once), the file then compacted; then blocks run until
+    pruning is in its steady state (each block deletes what one block staled
+    KEEP_VERSIONS blocks earlier). Returns the StateDB, keeping the default
+    number of versions."""
+    db = StateDB(SqliteBackend(path), keep_versions=1)
+    for start in range(0, n, BATCH):
+        db.commit(writes={entry_key(i): VALUE for i in range(start, min(n, start + BATCH))})
+    db.backend.db.execute("VACUUM")
+    db.backend.close()
+    db = StateDB(SqliteBackend(path))
+    rnd = random.Random(-n)
+    for r in range(KEEP_VERSIONS + 10):
+        commit_block(db, block_writes(n, rnd, 10**6 + r))
+    return db
 
 
 def rss() -> int:
