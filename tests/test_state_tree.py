@@ -185,22 +185,22 @@ def test_any_change_to_a_proof_or_its_inputs_fails(entries, extra, data):
 def test_old_versions_stay_provable_and_pruning_bounds_the_nodes(tmp_path):
     for backend in (MemoryBackend(), SqliteBackend(tmp_path / "p.db")):
         db = StateDB(backend, keep_versions=4)
-        roots = []
-        for i in range(40):  # the same 50 keys rewritten every version
+        db.PRUNE_EVERY = 8
+        roots, counts = [], []
+        for i in range(80):  # the same 50 keys rewritten every version
             db.commit(writes={f"k{j}".encode(): f"{i}.{j}".encode() for j in range(50)})
             roots.append(db.state_root())
-            counts = node_count(backend)
-            if i == 5:
-                bound = counts * 2
-            if i > 5:
-                assert counts <= bound
-        for version in range(36, 40):
+            counts.append(node_count(backend))
+        # without pruning the count would grow with every version
+        assert max(counts[40:]) <= max(counts[:40]) < 2 * counts[11]
+        assert counts[-1] < counts[7] * 2  # pruned at 72: kept 69 to 72, then 73 to 79
+        for version in range(76, 80):
             proof = db.prove(b"k7", version)
             assert verify(roots[version], b"k7", f"{version}.7".encode(), proof)
         with pytest.raises(StateError, match="pruned"):
-            db.prove(b"k7", 35)
+            db.prove(b"k7", 75)
         with pytest.raises(StateError, match="no state version"):
-            db.prove(b"k7", 40)
+            db.prove(b"k7", 80)
 
 
 def test_without_pruning_every_version_stays_provable():

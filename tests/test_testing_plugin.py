@@ -175,6 +175,7 @@ def test_revert_after_more_blocks_than_the_state_tree_keeps(env, vault):
     bob = env.accounts[1]
     sid = env.snapshot()
     env.chain.state.keep_versions = 2
+    env.chain.state.PRUNE_EVERY = 1
     v.deposit(sender=bob, value=5)
     env.mine(4)
     env.revert(sid)

@@ -547,6 +547,9 @@ class StateDB:
 
     #: Bytes of committed values kept decoded in memory (oldest out first).
     CACHE_BYTES = 64 * 2**20
+    #: Stale tree nodes are deleted at every this many versions, all at once:
+    #: a page holding several of them is then written once.
+    PRUNE_EVERY = 16
 
     def __init__(self, backend: Backend, keep_versions: int | None = KEEP_VERSIONS) -> None:
         if keep_versions is not None and keep_versions < 1:
@@ -743,7 +746,8 @@ class StateDB:
         ):
             update = tree.prepare(writes, version)
         keep = self.keep_versions
-        batch, nodes = update.batch(None if keep is None else version - keep + 1)
+        prune = keep is not None and version % self.PRUNE_EVERY == 0
+        batch, nodes = update.batch(version - keep + 1 if prune else None)  # type: ignore[operator]
         meta = dict(meta or {})
         meta["state_tree_version"] = str(version).encode()
         self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
