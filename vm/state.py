@@ -746,8 +746,10 @@ class StateDB:
         ):
             update = tree.prepare(writes, version)
         keep = self.keep_versions
-        prune = keep is not None and version % self.PRUNE_EVERY == 0
-        batch, nodes = update.batch(version - keep + 1 if prune else None)  # type: ignore[operator]
+        prune_upto = None
+        if keep is not None and version % self.PRUNE_EVERY == 0:
+            prune_upto = version - keep + 1
+        batch, nodes = update.batch(prune_upto)
         meta = dict(meta or {})
         meta["state_tree_version"] = str(version).encode()
         self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
