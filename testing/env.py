@@ -115,6 +115,8 @@ class _Snapshot:
     meta: dict
     logs: int
     timestamp: int
+    nodes: dict  # the state tree: its nodes and stale-node index
+    stale: dict
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,16 @@ class Env:
         """An id to ``revert`` to: the chain, its logs and the clock as they are now."""
         self._commit()
         b = self.backend
-        self._snapshots.append(_Snapshot(dict(b.data), dict(b.meta), len(b.logs), self.timestamp))
+        self._snapshots.append(
+            _Snapshot(
+                dict(b.data),
+                dict(b.meta),
+                len(b.logs),
+                self.timestamp,
+                dict(b.nodes),
+                dict(b.stale),
+            )
+        )
         return len(self._snapshots) - 1
 
     def revert(self, snapshot_id: int) -> None:
@@ -274,6 +285,7 @@ class Env:
             self._open = None
         b = self.backend
         b.data, b.meta = dict(s.data), dict(s.meta)
+        b.nodes, b.stale = dict(s.nodes), dict(s.stale)
         del b.logs[s.logs :]
         self.timestamp = s.timestamp
         self.chain = Chain(b)  # fresh caches over the restored store

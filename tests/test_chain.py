@@ -346,3 +346,44 @@ def test_block_rules(h):
     h.block.abandon()
     with pytest.raises(StateError, match="before its parent"):
         h.chain.begin_block(h.timestamp - 100)
+
+
+def test_proofs_of_accounts_against_block_headers_survive_a_restart(tmp_path):
+    from deed.vm.chain import Chain
+    from deed.vm.proof import verify
+    from deed.vm.state import SqliteBackend, account_key
+
+    h = Harness(backend=SqliteBackend(tmp_path / "c.db"))
+    key = account_key(h.addr("bob"))
+    headers = []
+    for amount in (1, 2, 3):
+        h.block.apply(h.tx("alice", h.addr("bob"), value=amount))
+        headers.append(h.next_block())
+    h.block.abandon()
+    h.chain.backend.close()
+    chain = Chain(SqliteBackend(tmp_path / "c.db"), keep_versions=2)
+    assert chain.state_root() == headers[-1].state_root
+    value = chain.backend.get(key)
+    assert verify(headers[-1].state_root, key, value, chain.prove(key).encode())
+    older = chain.prove(key, headers[-2].height)
+    assert not verify(headers[-2].state_root, key, value, older)  # bob had 3 less then
+    assert verify(
+        headers[-2].state_root, b"nobody", None, chain.prove(b"nobody", headers[-2].height)
+    )
+    with pytest.raises(StateError, match="pruned"):
+        chain.prove(key, headers[0].height)
+    with pytest.raises(StateError, match="no block at height"):
+        chain.prove(key, headers[-1].height + 1)
+
+
+def test_a_chain_with_state_roots_of_another_version_is_refused():
+    from deed.vm.chain import Chain
+
+    h = Harness()
+    h.block.abandon()
+    backend = h.chain.backend
+    assert backend.get_meta("state_root_version") == b"2"
+    Chain(backend)  # opens
+    del backend.meta["state_root_version"]  # as a chain written before version 2
+    with pytest.raises(StateError, match="state roots are of version 1"):
+        Chain(backend)

@@ -136,7 +136,7 @@ SCRIPT = textwrap.dedent(
     for i, name in enumerate(["bob", "carol", "dave"]):
         assert h.send("alice", tok, "mint", [h.addr(name), 10 + i]).success
     h.send("bob", tok, "transfer", [h.addr("carol"), 3])
-    print(h.next_block().state_root.hex())
+    print(h.next_block().state_root.hex(), h.chain.prove(b"a" + h.addr("bob")).encode().hex())
     """
 )
 
@@ -162,8 +162,9 @@ def test_state_root_is_the_same_across_processes_and_hash_seeds(seed, tmp_path):
     for i, name in enumerate(["bob", "carol", "dave"]):
         h.send("alice", tok, "mint", [h.addr(name), 10 + i])
     h.send("bob", tok, "transfer", [h.addr("carol"), 3])
-    roots.add(h.next_block().state_root.hex())
-    assert len(roots) == 1
+    root = h.next_block().state_root.hex()
+    roots.add(f"{root} {h.chain.prove(b'a' + h.addr('bob')).encode().hex()}")
+    assert len(roots) == 1  # the root and a proof, byte for byte
 
 
 def test_sqlite_chain_survives_a_restart(tmp_path):

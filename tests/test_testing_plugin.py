@@ -165,6 +165,28 @@ def test_anchor_and_snapshots_undo_everything(env, vault):
     assert env.balance(v) == 1 and v.deposit(sender=bob, value=2) == 3
 
 
+def test_revert_after_more_blocks_than_the_state_tree_keeps(env, vault):
+    """The snapshot holds the state tree too: blocks after it prune its old
+    nodes, and the restored chain still computes roots and proofs."""
+    from deed.vm.proof import verify
+    from deed.vm.state import account_key
+
+    v, _ = vault
+    bob = env.accounts[1]
+    sid = env.snapshot()
+    env.chain.state.keep_versions = 2
+    env.chain.state.PRUNE_EVERY = 1
+    v.deposit(sender=bob, value=5)
+    env.mine(4)
+    env.revert(sid)
+    assert v.deposit(sender=bob, value=2) == 2
+    env.mine()
+    chain = env.chain
+    key = account_key(bob.address)
+    proof = chain.prove(key)
+    assert verify(chain.head.state_root, key, chain.backend.get(key), proof)
+
+
 def test_every_transaction_is_recorded_for_the_gas_report(env, vault):
     v, _ = vault
     start = len(RECORDER.entries)

@@ -55,12 +55,15 @@ from .module import Export, decode_module, receive_export
 from .opcodes import LIMITS, SCHEDULE_VERSION
 from .state import (
     ACCOUNT,
+    KEEP_VERSIONS,
+    STATE_ROOT_VERSION,
     Account,
     Backend,
     IndexedLog,
     IndexedReceipt,
     LogQuery,
     StateDB,
+    StateProof,
     account_key,
     merkle_root,
 )
@@ -400,11 +403,14 @@ class Chain:
         chain_id: int = 1,
         check_signatures: bool = True,
         modules: ModuleCache | None = None,
+        keep_versions: int | None = KEEP_VERSIONS,
     ):
+        """``keep_versions``: how many recent blocks' state trees stay provable
+        (older stale tree nodes are pruned as blocks commit; None keeps all)."""
         self.backend = backend
         self.chain_id = chain_id
         self.check_signatures = check_signatures
-        self.state = StateDB(backend)
+        self.state = StateDB(backend, keep_versions)
         self.modules = modules or MODULES
         self._building: BlockBuilder | None = None
         head = backend.get_meta("head")
@@ -416,6 +422,13 @@ class Chain:
                 raise StateError(
                     f"this chain was built under gas schedule {version}; this VM runs "
                     f"schedule {SCHEDULE_VERSION} and would not reproduce its history"
+                )
+            stored = backend.get_meta("state_root_version")
+            roots = int(stored) if stored else 1
+            if roots != STATE_ROOT_VERSION:
+                raise StateError(
+                    f"this chain's state roots are of version {roots}; this VM computes "
+                    f"version {STATE_ROOT_VERSION} and cannot open it (chains are not migrated)"
                 )
 
     # -- genesis and reading
@@ -449,6 +462,17 @@ class Chain:
 
     def state_root(self) -> bytes:
         return self.state.state_root()
+
+    def prove(self, key: bytes, height: int | None = None) -> StateProof:
+        """Proof of the state entry ``key`` (or of its absence) against the
+        state root of block ``height`` (the head by default), while that
+        block's state tree is kept; check it with :func:`deed.vm.proof.verify`."""
+        if self.head is None:
+            raise StateError("no genesis block: nothing to prove")
+        height = self.head.height if height is None else height
+        if not 0 <= height <= self.head.height:
+            raise StateError(f"no block at height {height} (the head is {self.head.height})")
+        return self.state.prove(key, height)
 
     def module_at(self, address: bytes):
         """The verified module deployed at ``address`` (None if it holds no code)."""
@@ -494,7 +518,8 @@ class Chain:
         meta = {"head": encoded, f"block:{header.height}": encoded}
         if header.height == 0:
             meta["gas_schedule"] = str(SCHEDULE_VERSION).encode()
-        self.state.commit(meta, writes, logs, receipts)
+            meta["state_root_version"] = str(STATE_ROOT_VERSION).encode()
+        self.state.commit(meta, writes, logs, receipts, version=header.height)
         self.head = header
 
     # -- the receipt index

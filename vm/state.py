@@ -22,11 +22,14 @@ and commits a batch of changes atomically. :class:`StateDB` sits on top: it
 keeps the uncommitted changes of the current block, journals every write so
 that nested checkpoints can be undone, and computes the state root.
 
-The state root is a binary Merkle tree over the sorted entries: leaf =
-SHA-256(0x00 || len(key) || key || value), node = SHA-256(0x01 || left ||
-right), an odd node is carried up unchanged, and the empty state has the root
-SHA-256("deed-empty-state"). It depends only on the entries, so it is the
-same for every backend, run, process and hash seed.
+The state root is the root of a sparse Merkle tree over the entries
+(:mod:`deed.vm.proof` defines its hashing byte for byte: path = SHA-256(key),
+leaf = SHA-256(0x00 || path || SHA-256(value)), node = SHA-256(0x01 || left ||
+right), a one-entry subtree hashes to its leaf, an empty one to 32 zero
+bytes). :mod:`deed.vm.smt` stores it in the backend as versioned 16-ary nodes
+(a Jellyfish Merkle Tree), updated by each commit in the same atomic write as
+the entries. It depends only on the entries, so it is the same for every
+backend, run, process, hash seed and order of writes.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from typing import Protocol
 
 from .codec import decode_cell, encode_cell
 from .errors import StateError
+from .proof import EMPTY, StateProof, key_path, leaf_node_hash, value_hash
+from .smt import PendingUpdate, SparseMerkleTree, TreeBatch
 
 ACCOUNT = b"a"
 STORAGE = b"s"
@@ -48,7 +53,13 @@ DOCUMENT = b"d"  # d ‖ registry key -> the contract that registered it
 #: Domain tag of the document registry's keys (:func:`registry_key`).
 REGISTRY_KEY_TAG = b"deed-docreg-v1"
 REPORT = b"o"  # o ‖ contract ‖ report id -> used
-EMPTY_ROOT = hashlib.sha256(b"deed-empty-state").digest()
+#: The root of the empty state (state root version 2).
+EMPTY_ROOT = EMPTY
+#: How the state root is computed: stored with genesis, checked on opening.
+#: 1 was the sorted binary Merkle tree over all entries; 2 the sparse tree.
+STATE_ROOT_VERSION = 2
+#: Versions of the state tree kept readable (for proofs) unless told otherwise.
+KEEP_VERSIONS = 128
 
 
 def account_key(address: bytes) -> bytes:
@@ -161,7 +172,18 @@ class Backend(Protocol):
 
     def get_meta(self, name: str) -> bytes | None: ...
 
-    def commit(self, writes: dict[bytes, bytes | None], meta: dict[str, bytes]) -> None: ...
+    def get_node(self, key: bytes) -> bytes | None: ...
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]: ...
+
+    def commit(
+        self,
+        writes: dict[bytes, bytes | None],
+        meta: dict[str, bytes],
+        logs: list[IndexedLog] | None = None,
+        receipts: list[IndexedReceipt] | None = None,
+        tree: TreeBatch | None = None,
+    ) -> None: ...
 
     def get_artifact(self, key: bytes) -> bytes | None: ...
 
@@ -179,6 +201,8 @@ class MemoryBackend:
         self.artifacts: dict[bytes, bytes] = {}  # node-local prepared code, not state
         self.logs: list[IndexedLog] = []  # the log index, in chain order; not state
         self.receipts: dict[bytes, IndexedReceipt] = {}  # the receipt index; not state
+        self.nodes: dict[bytes, bytes] = {}  # the state tree's nodes, by node key
+        self.stale: dict[int, tuple[bytes, ...]] = {}  # node keys by the version they went stale
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -189,12 +213,20 @@ class MemoryBackend:
     def get_meta(self, name: str) -> bytes | None:
         return self.meta.get(name)
 
+    def get_node(self, key: bytes) -> bytes | None:
+        return self.nodes.get(key)
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        nodes = self.nodes
+        return {k: nodes[k] for k in keys if k in nodes}
+
     def commit(
         self,
         writes: dict[bytes, bytes | None],
         meta: dict[str, bytes],
         logs: list[IndexedLog] | None = None,
         receipts: list[IndexedReceipt] | None = None,
+        tree: TreeBatch | None = None,
     ) -> None:
         for key, value in writes.items():
             if value is None:
@@ -202,6 +234,14 @@ class MemoryBackend:
             else:
                 self.data[key] = value
         self.meta.update(meta)
+        if tree is not None:
+            self.nodes.update(tree.nodes)
+            # a new tuple, never extended in place: snapshots share these
+            self.stale[tree.version] = self.stale.get(tree.version, ()) + tree.stale
+            if tree.prune_upto is not None:
+                for version in sorted(v for v in self.stale if v <= tree.prune_upto):
+                    for key in self.stale.pop(version):
+                        self.nodes.pop(key, None)
         self.logs.extend(logs or ())
         self.receipts.update((r.tx_hash, r) for r in receipts or ())
 
@@ -232,11 +272,23 @@ class SqliteBackend:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            # 32 MiB of pages: the state tree's upper levels stay in memory
+            self.db.execute("PRAGMA cache_size=-32768")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
             )
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+            )
+            # the state tree (deed.vm.smt): nodes by (version, nibble path), and
+            # the nodes each version made stale, for pruning
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS tree_nodes (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS stale_nodes (stale_since INTEGER PRIMARY KEY,"
+                " keys BLOB NOT NULL)"  # the node keys, each after its length (a byte)
             )
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS artifacts (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
@@ -277,12 +329,30 @@ class SqliteBackend:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
 
+    def get_node(self, key: bytes) -> bytes | None:
+        row = self.db.execute("SELECT data FROM tree_nodes WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        """The stored nodes among ``keys``, in a few queries (at most 500 keys each)."""
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"SELECT key, data FROM tree_nodes WHERE key IN ({marks})", chunk
+                ).fetchall()
+            )
+        return found
+
     def commit(
         self,
         writes: dict[bytes, bytes | None],
         meta: dict[str, bytes],
         logs: list[IndexedLog] | None = None,
         receipts: list[IndexedReceipt] | None = None,
+        tree: TreeBatch | None = None,
     ) -> None:
         upserts = [(k, v) for k, v in writes.items() if v is not None]
         deletes = [(k,) for k, v in writes.items() if v is None]
@@ -300,11 +370,31 @@ class SqliteBackend:
                     "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?)",
                     [(r.tx_hash, r.height, r.tx_index, r.data) for r in receipts],
                 )
+            if tree is not None:
+                self._write_tree(tree)
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+    def _write_tree(self, tree: TreeBatch) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO tree_nodes (key, data) VALUES (?, ?)", list(tree.nodes.items())
+        )
+        row = self.db.execute(
+            "SELECT keys FROM stale_nodes WHERE stale_since = ?", (tree.version,)
+        ).fetchone()
+        packed = (row[0] if row else b"") + b"".join(bytes((len(k),)) + k for k in tree.stale)
+        self.db.execute("INSERT OR REPLACE INTO stale_nodes VALUES (?, ?)", (tree.version, packed))
+        if tree.prune_upto is not None:
+            rows = self.db.execute(
+                "SELECT keys FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,)
+            ).fetchall()
+            self.db.executemany(
+                "DELETE FROM tree_nodes WHERE key = ?", [(k,) for r in rows for k in _unpack(r[0])]
+            )
+            self.db.execute("DELETE FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,))
 
     def get_receipt(self, tx_hash: bytes) -> IndexedReceipt | None:
         row = self.db.execute(
@@ -391,6 +481,15 @@ class SqliteBackend:
         self.db.close()
 
 
+def _unpack(packed: bytes) -> Iterator[bytes]:
+    """The node keys of a ``stale_nodes`` row: each a length byte, then the key."""
+    pos = 0
+    while pos < len(packed):
+        n = packed[pos]
+        yield packed[pos + 1 : pos + 1 + n]
+        pos += 1 + n
+
+
 def _encode(key: bytes, value: object) -> bytes | None:
     if value is None:
         return None
@@ -419,13 +518,15 @@ def _weight(key: bytes, value: object) -> int:
 
 
 def leaf_hash(key: bytes, value: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + len(key).to_bytes(4, "big") + key + value).digest()
+    """The state tree's leaf of the entry ``key`` = ``value``."""
+    return leaf_node_hash(key_path(key), value_hash(value))
 
 
 def merkle_root(leaves: list[bytes]) -> bytes:
-    """Binary Merkle root of leaf hashes in order; an odd node is carried up."""
+    """Binary Merkle root of leaf hashes in order; an odd node is carried up
+    (the transactions and receipts roots; no longer the state root)."""
     if not leaves:
-        return EMPTY_ROOT
+        return hashlib.sha256(b"deed-empty-state").digest()
     level = leaves
     sha = hashlib.sha256
     while len(level) > 1:
@@ -446,18 +547,23 @@ class StateDB:
 
     #: Bytes of committed values kept decoded in memory (oldest out first).
     CACHE_BYTES = 64 * 2**20
+    #: Stale tree nodes are deleted at every this many versions, all at once:
+    #: a page holding several of them is then written once.
+    PRUNE_EVERY = 16
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, keep_versions: int | None = KEEP_VERSIONS) -> None:
+        if keep_versions is not None and keep_versions < 1:
+            raise ValueError("keep_versions must be at least 1 (or None: keep every version)")
         self.backend = backend
         self.cache: dict[bytes, object] = {}  # committed values, decoded (None = absent)
         self.cache_bytes = 0
         self.dirty: dict[bytes, object] = {}  # this block's values (None = deleted)
         self.journal: list[tuple[bytes, object]] = []
-        self._leaves: dict[bytes, bytes] | None = (
-            None  # committed leaf hashes, loaded on first root
-        )
-        # (the writes the last state_root() saw, their leaf hashes): commit reuses them
-        self._fresh_leaves: tuple[object, dict[bytes, bytes]] = (None, {})
+        self.keep_versions = keep_versions
+        version = backend.get_meta("state_tree_version")
+        self.tree = SparseMerkleTree(backend, int(version) if version else -1)
+        # (the writes the last state_root() saw, its prepared update): commit reuses it
+        self._prepared: tuple[object, PendingUpdate | None] = (None, None)
 
     # -- raw access
     def read(self, key: bytes) -> object:
@@ -573,27 +679,45 @@ class StateDB:
     def discard(self) -> None:
         self.dirty.clear()
         self.journal.clear()
-        self._fresh_leaves = (None, {})
+        self._prepared = (None, None)
 
     def pending_writes(self) -> dict[bytes, bytes | None]:
         return {k: _encode(k, v) for k, v in self.dirty.items()}
 
     def state_root(self, writes: dict[bytes, bytes | None] | None = None) -> bytes:
         """Root of the state including this block's uncommitted changes
-        (``writes``: :meth:`pending_writes`, when the caller has them already)."""
-        leaves = self._committed_leaves()
+        (``writes``: :meth:`pending_writes`, when the caller has them already).
+        Nothing is written; ``commit`` of the same ``writes`` reuses the work."""
         changed = self.pending_writes() if writes is None else writes
         if not changed:
-            return merkle_root([leaves[k] for k in sorted(leaves)])
-        merged = dict(leaves)
-        fresh = {}  # the changed entries' leaves: commit() reuses them
-        for k, v in changed.items():
-            if v is None:
-                merged.pop(k, None)
-            else:
-                merged[k] = fresh[k] = leaf_hash(k, v)
-        self._fresh_leaves = (changed, fresh)
-        return merkle_root([merged[k] for k in sorted(merged)])
+            return self.tree.root_hash()
+        update = self.tree.prepare(changed, self.tree.version + 1)
+        self._prepared = (changed, update)
+        return update.root
+
+    @property
+    def version(self) -> int:
+        """The state tree's newest committed version (-1: nothing committed)."""
+        return self.tree.version
+
+    def oldest_version(self) -> int:
+        """The oldest version whose tree is still kept (not pruned)."""
+        if self.keep_versions is None:
+            return 0
+        return max(0, self.tree.version - self.keep_versions + 1)
+
+    def prove(self, key: bytes, version: int | None = None) -> StateProof:
+        """Proof of ``key``'s committed entry, or of its absence, against the
+        root of ``version`` (the newest by default)."""
+        version = self.tree.version if version is None else version
+        if not 0 <= version <= self.tree.version:
+            raise StateError(f"no state version {version} (the newest is {self.tree.version})")
+        if version < self.oldest_version():
+            raise StateError(
+                f"the state tree of version {version} is pruned: this node keeps the last "
+                f"{self.keep_versions} versions (from {self.oldest_version()})"
+            )
+        return self.tree.prove(version, key)
 
     def commit(
         self,
@@ -601,32 +725,44 @@ class StateDB:
         writes: dict[bytes, bytes | None] | None = None,
         logs: list[IndexedLog] | None = None,
         receipts: list[IndexedReceipt] | None = None,
+        version: int | None = None,
     ) -> None:
-        """Write this block's changes and ``meta`` atomically, then start afresh
-        (``writes``: :meth:`pending_writes`, when the caller has them already;
-        ``logs`` and ``receipts``: the block's, for the node's indexes)."""
+        """Write this block's changes, its state tree nodes and ``meta``
+        atomically, then start afresh (``writes``: :meth:`pending_writes`, when
+        the caller has them already; ``logs`` and ``receipts``: the block's, for
+        the node's indexes; ``version``: the tree version to write, by default
+        the next one; a chain passes the block height)."""
         writes = self.pending_writes() if writes is None else writes
-        if receipts:
-            self.backend.commit(writes, meta or {}, logs or [], receipts)
-        elif logs:
-            self.backend.commit(writes, meta or {}, logs)
-        else:
-            self.backend.commit(writes, meta or {})
-        leaves = self._leaves
-        hashed = self._fresh_leaves[1] if self._fresh_leaves[0] is writes else {}
-        for k, v in writes.items():
-            self._remember(k, self.dirty[k])
-            if leaves is not None:
-                if v is None:
-                    leaves.pop(k, None)
-                else:
-                    leaves[k] = hashed.get(k) or leaf_hash(k, v)
+        tree = self.tree
+        version = tree.version + 1 if version is None else version
+        if version <= tree.version:
+            raise StateError(f"state version {version} is not after {tree.version}")
+        seen, update = self._prepared
+        if (
+            seen is not writes
+            or update is None
+            or update.base != tree.version
+            or update.version != version
+        ):
+            update = tree.prepare(writes, version)
+        keep = self.keep_versions
+        prune_upto = None
+        if keep is not None and version % self.PRUNE_EVERY == 0:
+            prune_upto = version - keep + 1
+        batch, nodes = update.batch(prune_upto)
+        meta = dict(meta or {})
+        meta["state_tree_version"] = str(version).encode()
+        self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
+        tree.applied(update, nodes)
+        dirty = self.dirty
+        for k in writes:
+            if k in dirty:
+                self._remember(k, dirty[k])
+            else:  # written by the caller alone: forget what the cache held
+                old = self.cache.pop(k, _MISSING)
+                if old is not _MISSING:
+                    self.cache_bytes -= _weight(k, old)
         self.discard()
-
-    def _committed_leaves(self) -> dict[bytes, bytes]:
-        if self._leaves is None:
-            self._leaves = {k: leaf_hash(k, v) for k, v in self.backend.items()}
-        return self._leaves
 
     def entries(self) -> dict[bytes, bytes]:
         """Every committed and pending entry, encoded (for tests and tools)."""

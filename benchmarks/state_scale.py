@@ -1,0 +1,134 @@
+"""The state tree at scale: commit of a 100-change block, the first block after
+reopening, proof size and verification time, and RAM per entry.
+
+Run: .venv/bin/python benchmarks/state_scale.py [entries ...]   (default 1000000)
+
+The state is built fast by committing entries straight through ``StateDB`` in
+big batches into a SQLite file (a temporary directory), then runs
+KEEP_VERSIONS + 10 blocks so that pruning is in its steady state. A "100-change
+block" rewrites 100 existing account entries (50 transfers). RAM per entry
+is the growth of the process's resident memory over building, reopening and
+running blocks, divided by the entries (the decoded-value cache,
+``StateDB.CACHE_BYTES``, is bounded separately and included).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from deed.vm.proof import verify
+from deed.vm.state import KEEP_VERSIONS, SqliteBackend, StateDB
+
+BATCH = 100_000
+VALUE = bytes(40)
+
+
+def entry_key(i: int) -> bytes:
+    return b"a" + hashlib.sha256(i.to_bytes(8, "big")).digest()[:20]
+
+
+def block_writes(n: int, rnd: random.Random, round_: int) -> dict[bytes, bytes | None]:
+    """100 changed entries of the ``n`` present (50 transfers' two accounts)."""
+    return {entry_key(rnd.randrange(n)): round_.to_bytes(40, "big") for _ in range(100)}
+
+
+def commit_block(db: StateDB, writes: dict[bytes, bytes | None]) -> None:
+    """What a block does with its state: its root, then its commit."""
+    db.state_root(writes)
+    db.commit(writes=writes)
+
+
+def build(path: Path, n: int) -> StateDB:
+    """A state of ``n`` account-like entries, committed in batches of BATCH
+    keeping one tree version (each batch replaces most of the tree above the
+    leaves: pruned at once), the file then compacted; then blocks run until
+    pruning is in its steady state (each block deletes what one block staled
+    KEEP_VERSIONS blocks earlier). Returns the StateDB, keeping the default
+    number of versions."""
+    db = StateDB(SqliteBackend(path), keep_versions=1)
+    for start in range(0, n, BATCH):
+        db.commit(writes={entry_key(i): VALUE for i in range(start, min(n, start + BATCH))})
+    db.backend.db.execute("VACUUM")
+    db.backend.close()
+    db = StateDB(SqliteBackend(path))
+    rnd = random.Random(-n)
+    for r in range(KEEP_VERSIONS + 10):
+        commit_block(db, block_writes(n, rnd, 10**6 + r))
+    return db
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def measure(n: int, rounds: int = 64) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state.db"
+        gc.collect()
+        before = rss()
+        t0 = time.perf_counter()
+        db = build(path, n)
+        build_s = time.perf_counter() - t0
+        rnd = random.Random(n)
+        times = []
+        for r in range(rounds):
+            writes = block_writes(n, rnd, r + 1)
+            t = time.perf_counter()
+            commit_block(db, writes)
+            times.append(time.perf_counter() - t)
+        db.backend.close()
+        del db
+        gc.collect()
+        t = time.perf_counter()
+        again = StateDB(SqliteBackend(path))
+        commit_block(again, block_writes(n, rnd, rounds + 1))
+        reopen_s = time.perf_counter() - t
+        for r in range(rounds):
+            commit_block(again, block_writes(n, rnd, rounds + 2 + r))
+        gc.collect()
+        ram = (rss() - before) / n
+        key = entry_key(7)
+        proof = again.prove(key).encode()
+        root = again.state_root()
+        value = again.backend.get(key)
+        t = time.perf_counter()
+        for _ in range(1000):
+            assert verify(root, key, value, proof)
+        verify_us = (time.perf_counter() - t) * 1000
+        again.backend.close()
+    return {
+        "entries": n,
+        "build_s": build_s,
+        "commit_ms_median": statistics.median(times) * 1000,
+        "commit_ms_min": min(times) * 1000,  # the floor, on a machine shared with others
+        # the mean counts the blocks that prune (every 16th) and SQLite's checkpoints
+        "commit_ms_mean": statistics.mean(times) * 1000,
+        "commit_ms_max": max(times) * 1000,
+        "reopen_first_block_ms": reopen_s * 1000,
+        "ram_bytes_per_entry": ram,
+        "proof_bytes": len(proof),
+        "verify_us": verify_us,
+    }
+
+
+def main(argv: list[str]) -> None:
+    for n in [int(a) for a in argv] or [1_000_000]:
+        result = measure(n)
+        print(
+            " ".join(
+                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

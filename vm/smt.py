@@ -1,0 +1,464 @@
+"""The state tree: a Jellyfish-style sparse Merkle tree stored in the backend.
+
+The hashes are those of :mod:`deed.vm.proof` (a binary sparse Merkle tree
+over SHA-256 key paths, one-entry subtrees collapsed to their leaf). It is
+stored, as in the Jellyfish Merkle Tree of Diem/Aptos, as 16-ary nodes: an
+internal node covers four bits of the path and keeps, for each of its 16
+children, the version it was written at and its hash, or, for a leaf, the
+leaf itself; a leaf sits at the shortest nibble prefix of its path that no
+other entry shares (it is a node of its own only as the root of a one-entry
+tree), so updating an entry reads and writes no node for its leaf. A node's key is (version, nibble path): a commit writes new nodes
+under its own version and never changes old ones, so the tree of every
+version stays readable until its stale nodes are pruned. Every version has a
+root node (a leaf, an internal node or a null node) at its empty path.
+
+Updating k entries of N reads and writes O(k log16 N) nodes; nodes are read
+lazily by key through a bounded cache, so reopening reads only the paths a
+block touches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Protocol
+
+from .errors import StateError
+from .proof import EMPTY, StateProof, key_path, leaf_node_hash, node_hash, value_hash
+
+NULL_TAG, LEAF_TAG, INTERNAL_TAG = 2, 0, 1
+HEX = "0123456789abcdef"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    path: bytes
+    vhash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Internal:
+    # per nibble: None, or (version, hash, the leaf itself if it is one)
+    children: tuple[tuple[int, bytes, Leaf | None] | None, ...]
+    # the binary tree inside, kept for nodes of the top levels (see _full_levels):
+    # the next update of the node rehashes only the changed children's paths
+    levels: list[tuple[bytes, int]] | None = field(default=None, compare=False, repr=False)
+
+
+class Null:
+    """The root of the empty tree."""
+
+
+NULL = Null()
+Node = Leaf | Internal | Null
+# a child: (version it was written at, hash, the leaf if it is one). Leaves
+# live inside their parent; only a one-entry tree has a leaf as a node.
+Child = tuple[int, bytes, Leaf | None]
+
+
+@dataclass(frozen=True)
+class TreeBatch:
+    """A commit's tree changes, written in the same transaction as its state:
+    ``nodes`` by node key, the node keys made ``stale`` at ``version``, and
+    every node stale since ``prune_upto`` or earlier to delete (None: none)."""
+
+    version: int
+    nodes: dict[bytes, bytes]
+    stale: tuple[bytes, ...]
+    prune_upto: int | None = None
+
+
+class NodeStore(Protocol):
+    def get_node(self, key: bytes) -> bytes | None: ...
+
+    def get_nodes(self, keys: list[bytes]) -> dict[bytes, bytes]: ...
+
+
+def node_key(version: int, nibbles: str) -> bytes:
+    """version (8 bytes) ‖ nibble count (1) ‖ nibbles packed two a byte, the
+    last low nibble 0 when their count is odd (``nibbles``: a hex string)."""
+    packed = bytes.fromhex(nibbles + "0" if len(nibbles) & 1 else nibbles)
+    return version.to_bytes(8, "big") + bytes((len(nibbles),)) + packed
+
+
+def encode_node(node: Node) -> bytes:
+    if isinstance(node, Leaf):
+        return b"\x00" + node.path + node.vhash
+    if isinstance(node, Null):
+        return b"\x02"
+    present = leaves = 0
+    parts = []
+    for i, c in enumerate(node.children):
+        if c is not None:
+            present |= 1 << i
+            leaf = c[2]
+            if leaf is None:
+                parts.append(c[0].to_bytes(8, "big") + c[1])
+            else:
+                leaves |= 1 << i
+                parts.append(c[1] + leaf.path + leaf.vhash)
+    return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
+
+
+def decode_node(data: bytes) -> Node:
+    tag = data[0]
+    if tag == LEAF_TAG:
+        return Leaf(data[1:33], data[33:65])
+    if tag == NULL_TAG:
+        return NULL
+    present = int.from_bytes(data[1:3], "big")
+    leaves = int.from_bytes(data[3:5], "big")
+    children: list[Child | None] = [None] * 16
+    pos = 5
+    for i in range(16):
+        if present >> i & 1:
+            if leaves >> i & 1:
+                children[i] = (
+                    0,
+                    data[pos : pos + 32],
+                    Leaf(data[pos + 32 : pos + 64], data[pos + 64 : pos + 96]),
+                )
+                pos += 96
+            else:
+                children[i] = (
+                    int.from_bytes(data[pos : pos + 8], "big"),
+                    data[pos + 8 : pos + 40],
+                    None,
+                )
+                pos += 40
+    return Internal(tuple(children))
+
+
+def _levels(children: tuple[Child | None, ...]) -> list[list[tuple[bytes, int]]]:
+    """The binary tree inside a 16-ary node, leaves first: (hash, kind) with
+    kind 0 empty, 1 one leaf, 2 two or more entries."""
+    level = [(EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2) for c in children]
+    levels = [level]
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level), 2):
+            (lh, lk), (rh, rk) = level[i], level[i + 1]
+            if lk == 0 and rk < 2:
+                nxt.append((rh, rk))
+            elif rk == 0 and lk < 2:
+                nxt.append((lh, lk))
+            else:
+                nxt.append((node_hash(lh, rh), 2))
+        levels.append(nxt)
+        level = nxt
+    return levels
+
+
+def _internal_hash(children: tuple[Child | None, ...]) -> bytes:
+    """The top of :func:`_levels`, computed in place (a commit's hot loop)."""
+    hs = [EMPTY if c is None else c[1] for c in children]
+    ks = [0 if c is None else 1 if c[2] else 2 for c in children]
+    sha = hashlib.sha256
+    n = 16
+    while n > 1:
+        for j in range(n >> 1):
+            i = j << 1
+            lk, rk = ks[i], ks[i + 1]
+            if lk == 0 and rk < 2:
+                hs[j], ks[j] = hs[i + 1], rk
+            elif rk == 0 and lk < 2:
+                hs[j], ks[j] = hs[i], lk
+            else:
+                hs[j], ks[j] = sha(b"\x01" + hs[i] + hs[i + 1]).digest(), 2
+        n >>= 1
+    return hs[0]
+
+
+_OFFSETS = (0, 16, 24, 28, 30)  # where each level of a node's binary tree starts
+
+
+def _slot(c: Child | None) -> tuple[bytes, int]:
+    return (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)
+
+
+def _pair(left: tuple[bytes, int], right: tuple[bytes, int]) -> tuple[bytes, int]:
+    (lh, lk), (rh, rk) = left, right
+    if lk == 0 and rk < 2:
+        return right
+    if rk == 0 and lk < 2:
+        return left
+    return hashlib.sha256(b"\x01" + lh + rh).digest(), 2
+
+
+def _full_levels(children: tuple[Child | None, ...]) -> list[tuple[bytes, int]]:
+    """All 31 (hash, kind) of a node's binary tree, level by level (_OFFSETS)."""
+    lv = [_slot(c) for c in children]
+    for level in range(1, 5):
+        below = _OFFSETS[level - 1]
+        lv.extend(_pair(lv[below + 2 * j], lv[below + 2 * j + 1]) for j in range(16 >> level))
+    return lv
+
+
+def _updated_levels(
+    old: list[tuple[bytes, int]], children: tuple[Child | None, ...], changed: list[int]
+) -> list[tuple[bytes, int]]:
+    """``old`` with the ``changed`` children's paths rehashed: 4 hashes a child, not 15."""
+    lv = old.copy()
+    for i in changed:
+        lv[i] = _slot(children[i])
+    touched = set(changed)
+    for level in range(1, 5):
+        touched = {i >> 1 for i in touched}
+        below, base = _OFFSETS[level - 1], _OFFSETS[level]
+        for j in touched:
+            lv[base + j] = _pair(lv[below + 2 * j], lv[below + 2 * j + 1])
+    return lv
+
+
+def node_hash_of(node: Node) -> bytes:
+    if isinstance(node, Leaf):
+        return leaf_node_hash(node.path, node.vhash)
+    if isinstance(node, Null):
+        return EMPTY
+    if node.levels is not None:
+        return node.levels[30][0]
+    return _internal_hash(node.children)
+
+
+@dataclass
+class PendingUpdate:
+    """A prepared, uncommitted update to write at ``version``: its root, the
+    nodes it writes by nibble path and the node keys it makes stale."""
+
+    base: int  # the version it was prepared on (-1: the empty store)
+    version: int
+    root: bytes
+    nodes: dict[str, Node]
+    stale: set[bytes]
+
+    def batch(self, prune_upto: int | None) -> tuple[TreeBatch, dict[bytes, Node]]:
+        """The batch to write, and its nodes by node key (decoded)."""
+        version = self.version
+        final = {node_key(version, nib): node for nib, node in self.nodes.items()}
+        encoded = {key: encode_node(node) for key, node in sorted(final.items())}
+        return TreeBatch(version, encoded, tuple(sorted(self.stale)), prune_upto), final
+
+
+Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None: delete)
+
+
+class SparseMerkleTree:
+    """Reads and updates the stored tree; keeps internal nodes decoded, at most
+    ``cache_nodes`` of the top ``TOP_DEPTH`` + 1 levels (every block passes
+    through them: 4,369 nodes hold all of them) and a quarter as many of the
+    levels below (a deeper node, leaves inside, is big and seldom read again)."""
+
+    TOP_DEPTH = 3
+
+    def __init__(self, store: NodeStore, version: int, cache_nodes: int = 8192) -> None:
+        self.store = store
+        self.version = version  # the newest committed version (-1: none)
+        self.cache_nodes = cache_nodes
+        self._cache: dict[bytes, Node] = {}  # deeper nodes
+        self._top: dict[bytes, Node] = {}  # nodes at most TOP_DEPTH nibbles deep
+        self._fetched: dict[bytes, Node] = {}  # read ahead for the update being prepared
+        self._root: tuple[int, bytes] | None = None  # (version, root hash)
+
+    # -- reading
+    def _cached(self, key: bytes) -> Node | None:
+        return (self._top if key[8] <= self.TOP_DEPTH else self._cache).get(key)
+
+    def load(self, key: bytes) -> Node:
+        node = self._cached(key) or self._fetched.get(key)
+        if node is not None:
+            return node
+        data = self.store.get_node(key)
+        if data is None:
+            raise StateError(f"state tree node {key.hex()} is missing")
+        node = decode_node(data)
+        if not isinstance(node, Leaf):
+            self._keep(key, node)
+        return node
+
+    def _keep(self, key: bytes, node: Node) -> None:
+        top = key[8] <= self.TOP_DEPTH
+        cache = self._top if top else self._cache
+        cache[key] = node
+        bound = self.cache_nodes if top else self.cache_nodes // 4
+        if len(cache) > bound:
+            for old in list(cache)[: len(cache) - bound // 2]:
+                del cache[old]  # the oldest half: the newest commits' nodes stay
+
+    def _read_ahead(self, root: Child, changes: list[Change]) -> None:
+        """Fetch, one query a level, every stored node the changes' paths pass
+        through (a read per node would cost more than the rest of a commit)."""
+        frontier = [(root[0], "", changes)]
+        while frontier:
+            keys = [node_key(v, nib) for v, nib, _ in frontier]
+            missing = [k for k in keys if self._cached(k) is None and k not in self._fetched]
+            if missing:
+                for k, data in self.store.get_nodes(missing).items():
+                    node = self._fetched[k] = decode_node(data)
+                    if not isinstance(node, Leaf):
+                        self._keep(k, node)
+            below = []
+            for (_, nib, group), key in zip(frontier, keys, strict=True):
+                node = self.load(key)
+                if isinstance(node, Internal):
+                    d = len(nib)
+                    for ch, part in groupby(group, lambda c, d=d: c[0][d]):
+                        child = node.children[int(ch, 16)]
+                        if child is not None and child[2] is None:  # a leaf is in its parent
+                            below.append((child[0], nib + ch, list(part)))
+            frontier = below
+
+    def root_hash(self) -> bytes:
+        if self.version < 0:
+            return EMPTY
+        if self._root is None or self._root[0] != self.version:
+            self._root = (self.version, node_hash_of(self.load(node_key(self.version, ""))))
+        return self._root[1]
+
+    # -- updating
+    def prepare(self, writes: dict[bytes, bytes | None], version: int) -> PendingUpdate:
+        """The update that applies ``writes`` (key -> value, None: delete) to
+        the newest version, to be written as ``version``; nothing is written
+        until it is committed."""
+        changes: list[Change] = []
+        for k, v in writes.items():
+            path = key_path(k)
+            changes.append((path.hex(), path, None if v is None else value_hash(v)))
+        changes.sort()
+        up = PendingUpdate(self.version, version, EMPTY, {}, set())
+        root: Child | None = None
+        if self.version >= 0:
+            rkey = node_key(self.version, "")
+            up.stale.add(rkey)
+            node = self.load(rkey)
+            if not isinstance(node, Null):
+                root = (self.version, self.root_hash(), node if isinstance(node, Leaf) else None)
+        try:
+            if root is not None and changes:
+                self._read_ahead(root, changes)
+            new = self._update(root, "", changes, up) if changes else root
+            if new is None:
+                up.nodes[""] = NULL
+            elif new[2] is not None:  # one entry: its leaf is the root node
+                up.nodes[""] = new[2]
+            elif new[0] != version:  # unchanged: its root node is copied to the new version
+                up.nodes[""] = self.load(node_key(new[0], ""))
+        finally:
+            self._fetched = {}
+        up.root = EMPTY if new is None else new[1]
+        return up
+
+    def applied(self, update: PendingUpdate, nodes: dict[bytes, Node]) -> None:
+        """After the update is committed: the new version and its nodes, cached."""
+        self.version = update.version
+        self._root = (update.version, update.root)
+        for key in update.stale:  # replaced: only old versions' proofs read them again
+            (self._top if key[8] <= self.TOP_DEPTH else self._cache).pop(key, None)
+        for key, node in nodes.items():
+            if not isinstance(node, Leaf):
+                self._keep(key, node)
+
+    @staticmethod
+    def _put(up: PendingUpdate, nib: str, node: Internal) -> Child:
+        up.nodes[nib] = node
+        return (up.version, node_hash_of(node), None)
+
+    @staticmethod
+    def _leaf(up: PendingUpdate, leaf: Leaf) -> Child:
+        """A leaf child: stored in its parent (or as the root node, if alone)."""
+        return (up.version, leaf_node_hash(leaf.path, leaf.vhash), leaf)
+
+    def _update(
+        self, ref: Child | None, nib: str, changes: list[Change], up: PendingUpdate
+    ) -> Child | None:
+        if ref is None:
+            return self._build(nib, [c for c in changes if c[2] is not None], up)
+        leaf = ref[2]
+        if leaf is not None:
+            entries = {leaf.path: leaf.vhash}
+            for _, path, vhash in changes:
+                if vhash is None:
+                    entries.pop(path, None)
+                else:
+                    entries[path] = vhash
+            if entries == {leaf.path: leaf.vhash}:
+                return ref
+            return self._build(nib, sorted((p.hex(), p, h) for p, h in entries.items()), up)
+        key = node_key(ref[0], nib)
+        node = self.load(key)
+        assert isinstance(node, Internal)
+        up.stale.add(key)
+        children = list(node.children)
+        d = len(nib)
+        changed = []
+        for ch, group in groupby(changes, lambda c: c[0][d]):
+            n = int(ch, 16)
+            children[n] = self._update(children[n], nib + ch, list(group), up)
+            changed.append(n)
+        live = [i for i in range(16) if children[i] is not None]
+        if not live:
+            return None
+        only = children[live[0]]
+        if len(live) == 1 and only is not None and only[2] is not None:
+            return only  # one leaf left: it moves up, into this node's parent
+        return self._put(up, nib, self._internal(nib, tuple(children), node, changed))
+
+    def _internal(
+        self,
+        nib: str,
+        children: tuple[Child | None, ...],
+        old: Internal | None = None,
+        changed: list[int] | None = None,
+    ) -> Internal:
+        """A new internal node; one of the cached top levels keeps its binary
+        tree, updated from ``old``'s when that has one."""
+        if len(nib) > self.TOP_DEPTH:
+            return Internal(children)
+        if old is not None and old.levels is not None and changed is not None:
+            return Internal(children, _updated_levels(old.levels, children, changed))
+        return Internal(children, _full_levels(children))
+
+    def _build(self, nib: str, items: list[Change], up: PendingUpdate) -> Child | None:
+        if not items:
+            return None
+        if len(items) == 1:
+            _, path, vhash = items[0]
+            assert vhash is not None
+            return self._leaf(up, Leaf(path, vhash))
+        children: list[Child | None] = [None] * 16
+        d = len(nib)
+        for ch, group in groupby(items, lambda c: c[0][d]):
+            children[int(ch, 16)] = self._build(nib + ch, list(group), up)
+        return self._put(up, nib, self._internal(nib, tuple(children)))
+
+    # -- proofs
+    def prove(self, version: int, key: bytes) -> StateProof:
+        """The proof of ``key``'s entry, or of its absence, at ``version``."""
+        path = key_path(key)
+        hexpath = path.hex()
+        siblings: list[bytes] = []
+        nib = ""
+        node = self.load(node_key(version, ""))
+        while isinstance(node, Internal):
+            n = int(hexpath[len(nib)], 16)
+            levels = _levels(node.children)
+            for j in range(4):
+                size = 3 - j  # the level below: groups of 2**size children
+                ours = n >> size
+                siblings.append(levels[size][ours ^ 1][0])
+                kind = levels[size][ours][1]
+                if kind == 0:
+                    return StateProof(tuple(siblings), None)
+                if kind == 1:
+                    lo = ours << size
+                    i = next(i for i in range(lo, lo + (1 << size)) if node.children[i] is not None)
+                    child = node.children[i]
+                    assert child is not None and child[2] is not None
+                    return StateProof(tuple(siblings), (child[2].path, child[2].vhash))
+            child = node.children[n]
+            assert child is not None
+            nib += HEX[n]
+            node = self.load(node_key(child[0], nib))
+        if isinstance(node, Leaf):
+            return StateProof(tuple(siblings), (node.path, node.vhash))
+        return StateProof(tuple(siblings), None)
