@@ -272,6 +272,26 @@ def get_logs(
     return out
 
 
+@method(
+    "deed_getProof",
+    Param("address", "address", _address),
+    Param("storage_key", "hex or null", _optional(_data), None),
+    Param("height", 'integer or "latest"', _height, "latest"),
+    result="proof",
+)
+def get_proof(node: NodeService, address: bytes, storage_key: bytes | None, height) -> dict:
+    """A proof of an account (or of one of its storage entries, by raw storage key), present or absent, against a block's state root: `key` (the state key), `value` (at the head; null if absent or at an older block, whose proof holds the value's hash), `proof`; check it with `deed.vm.proof.verify(state_root, key, value, proof)`."""
+    header, key, value, proof = node.prove(address, storage_key, height)
+    return {
+        "height": header.height,
+        "state_root": wire.hex_of(header.state_root),
+        "key": wire.hex_of(key),
+        "value": wire.hex_of(value),
+        "value_hash": wire.hex_of(proof.value_hash),
+        "proof": wire.hex_of(proof.encode()),
+    }
+
+
 # -- development methods (a local node's clock, balances and snapshots)
 
 

@@ -36,8 +36,9 @@ from deed.vm.chain import (
     Transaction,
 )
 from deed.vm.codec import decode_values, encode_values, to_python_values
-from deed.vm.errors import DecodeError
-from deed.vm.state import Account, SqliteBackend
+from deed.vm.errors import DecodeError, StateError
+from deed.vm.proof import StateProof
+from deed.vm.state import Account, SqliteBackend, account_key, storage_key
 
 from . import wire
 
@@ -267,6 +268,24 @@ class NodeService:
             if e.name == event:
                 return {f.name: f.type for f in e.fields}
         raise NotFound(f"the contract has no event {event!r}")
+
+    def prove(
+        self, address: bytes, storage: bytes | None, height: int | None
+    ) -> tuple[BlockHeader, bytes, bytes | None, StateProof]:
+        """A committed block, the state key of an account (or of one of its
+        storage entries), the entry's value at the head (None: absent, or an
+        older block: the proof carries its hash) and the proof against that
+        block's state root."""
+        key = account_key(address) if storage is None else storage_key(address, storage)
+        header = self.chain.head if height is None else self.chain.block_header(height)
+        if header is None:
+            raise NotFound(f"no block {height}: the head is {self.chain.head.height}")
+        try:
+            proof = self.chain.prove(key, header.height)
+        except StateError as exc:
+            raise NotFound(str(exc)) from None
+        value = self.backend.get(key) if header.height == self.chain.head.height else None
+        return header, key, value, proof
 
     # -- development
     def set_balance(self, address: bytes, amount: int) -> BlockHeader:

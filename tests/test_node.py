@@ -397,3 +397,40 @@ def test_logs_of_every_contract_and_by_option(project):
 
 def _bob(chain) -> str:
     return "0x" + KeyStore(chain.home).address("bob").hex()
+
+
+def test_proofs_of_accounts_and_storage_verify_against_the_block_root():
+    from deed.vm.proof import verify
+
+    call = _node()
+    address = _deploy(call)
+    _bump(call, address, 5)
+    head = call("deed_getBlock")
+    out = call("deed_getProof", _hex(BOB.address))
+    assert out["height"] == head["height"] and out["state_root"] == head["state_root"]
+    root, key = bytes.fromhex(out["state_root"][2:]), bytes.fromhex(out["key"][2:])
+    value, proof = bytes.fromhex(out["value"][2:]), bytes.fromhex(out["proof"][2:])
+    assert verify(root, key, value, proof)
+    assert not verify(root, key, value + b"\x00", proof)
+    # a storage entry of the contract: the counter's only cell
+    cells = [k for k, _ in call.node.backend.items() if k[:1] == b"s" and k[1:21] == address]
+    assert len(cells) == 1
+    entry = call("deed_getProof", _hex(address), _hex(cells[0][21:]))
+    assert verify(
+        root,
+        cells[0],
+        bytes.fromhex(entry["value"][2:]),
+        entry["proof"][2:] and bytes.fromhex(entry["proof"][2:]),
+    )
+    # an absent account, and the same account at an older block
+    nobody = call("deed_getProof", _hex(KeyPair.from_text("node-nobody").address))
+    assert nobody["value"] is None and verify(
+        root, bytes.fromhex(nobody["key"][2:]), None, bytes.fromhex(nobody["proof"][2:])
+    )
+    old = call("deed_getProof", _hex(BOB.address), None, 1)
+    older_root = bytes.fromhex(call("deed_getBlock", 1)["state_root"][2:])
+    assert old["value"] is None and old["value_hash"] is not None
+    assert verify(older_root, key, None, bytes.fromhex(old["proof"][2:])) is False  # bob exists
+    with pytest.raises(RpcError) as exc:
+        call("deed_getProof", _hex(BOB.address), None, 99)
+    assert exc.value.code == -32001
