@@ -7,7 +7,9 @@ Run: .venv/bin/python -m pytest benchmarks/test_node_benchmarks.py --benchmark-o
 - sends, one client: 200 signed value transfers, one after another, each
   mined in a block of its own (the default), on one keep-alive connection;
 - sends, ten clients: ten threads, each with its own key and connection,
-  20 transfers each (200 in all), concurrently.
+  20 transfers each (200 in all), concurrently;
+each with a block per transaction (the default) and with `--block-time 0.05`
+(a round ends when its last transaction's block is committed).
 The node runs in a process of its own with a file chain (SQLite, WAL) as
 `deed node` does by default; the clients sign before timing. Each benchmark
 stores its rate (transactions per second at the median) in extra_info.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -33,10 +36,12 @@ CLIENTS = 10
 SINK = KeyPair.from_text("bench-sink").address
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
+@pytest.fixture(scope="module", params=[None, "0.05"], ids=["block-per-tx", "block-time-0.05s"])
+def node(request, tmp_path_factory):
     home = tmp_path_factory.mktemp("node")
-    with NodeProcess(home, "--chain", str(home / "chain.db")) as running:
+    interval = ("--block-time", request.param) if request.param else ()
+    with NodeProcess(home, "--chain", str(home / "chain.db"), *interval) as running:
+        running.interval = request.param
         yield running
 
 
@@ -50,6 +55,7 @@ class Senders:
         with RpcClient(url) as client:
             for k in self.keys:
                 client.call("deed_setBalance", "0x" + k.address.hex(), 10**24)
+            client.call("deed_mine")
 
     def signed(self, per_key: int) -> list[list[str]]:
         out = []
@@ -64,9 +70,13 @@ class Senders:
 
 
 def _send_all(url: str, raws: list[str]) -> None:
+    """Send each and wait for the last one's block (at once when mining per transaction)."""
     with RpcClient(url) as client:
         for raw in raws:
-            assert client.call("deed_sendTransaction", raw)["status"] == "success"
+            sent = client.call("deed_sendTransaction", raw)
+            assert sent["status"] == "success"
+        while client.call("deed_getReceipt", sent["tx_hash"]) is None:
+            time.sleep(0.005)
 
 
 def test_node_start(benchmark, tmp_path):
