@@ -280,14 +280,17 @@ def get_logs(
     result="proof",
 )
 def get_proof(node: NodeService, address: bytes, storage_key: bytes | None, height) -> dict:
-    """A proof of an account (or of one of its storage entries, by raw storage key), present or absent, against a block's state root: `key` (the state key), `value` (at the head; null if absent or at an older block, whose proof holds the value's hash), `proof`; check it with `deed.vm.proof.verify(state_root, key, value, proof)`."""
+    """A proof of an account (or of one of its storage entries, by raw storage key), present or absent, against a block's state root: `key` (the state key), `value` (at the head; null if absent or at an older block), `value_hash` (null if absent), `proof`; check it with `deed.vm.proof.verify(state_root, key, value, proof)`."""
+    from deed.vm.proof import key_path
+
     header, key, value, proof = node.prove(address, storage_key, height)
+    mine = proof.leaf is not None and proof.leaf[0] == key_path(key)  # not another key's leaf
     return {
         "height": header.height,
         "state_root": wire.hex_of(header.state_root),
         "key": wire.hex_of(key),
         "value": wire.hex_of(value),
-        "value_hash": wire.hex_of(proof.value_hash),
+        "value_hash": wire.hex_of(proof.value_hash) if mine else None,
         "proof": wire.hex_of(proof.encode()),
     }
 

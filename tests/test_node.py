@@ -424,8 +424,10 @@ def test_proofs_of_accounts_and_storage_verify_against_the_block_root():
     )
     # an absent account, and the same account at an older block
     nobody = call("deed_getProof", _hex(KeyPair.from_text("node-nobody").address))
-    assert nobody["value"] is None and verify(
-        root, bytes.fromhex(nobody["key"][2:]), None, bytes.fromhex(nobody["proof"][2:])
+    assert (
+        nobody["value"] is None
+        and nobody["value_hash"] is None
+        and verify(root, bytes.fromhex(nobody["key"][2:]), None, bytes.fromhex(nobody["proof"][2:]))
     )
     old = call("deed_getProof", _hex(BOB.address), None, 1)
     older_root = bytes.fromhex(call("deed_getBlock", 1)["state_root"][2:])
