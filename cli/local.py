@@ -296,12 +296,4 @@ def advance_clock(chain: Chain, seconds: int, proposer: bytes) -> BlockHeader:
 def mine(chain: Chain, tx: Transaction, proposer: bytes) -> Receipt:
     """Apply one transaction in a new block (at the local clock: the wall
     clock plus every `deed time advance`, never before the parent)."""
-    timestamp = local_now(chain)
-    block = chain.begin_block(timestamp, proposer)
-    try:
-        receipt = block.apply(tx)
-    except BaseException:
-        block.abandon()
-        raise
-    block.commit()
-    return receipt
+    return chain.apply_alone(tx, local_now(chain), proposer)

@@ -522,6 +522,18 @@ class Chain:
         self.state.commit(meta, writes, logs, receipts, version=header.height)
         self.head = header
 
+    def apply_alone(self, tx: Transaction, timestamp: int, proposer: bytes = bytes(20)) -> Receipt:
+        """Mine ``tx`` in a block of its own (a development node's way): its
+        receipt, or InvalidTransaction with the block abandoned and nothing kept."""
+        block = self.begin_block(timestamp, proposer)
+        try:
+            receipt = block.apply(tx)
+        except BaseException:
+            block.abandon()
+            raise
+        block.commit()
+        return receipt
+
     # -- the receipt index
     def receipt(self, tx_hash: bytes) -> StoredReceipt | None:
         """The receipt of a committed transaction (None: not in any block this
