@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def serve(options: NodeOptions) -> None:
     from .abis import Abis, save
 
     path = options.chain_file
-    lock = _held(path) if path is not None else contextmanager(lambda: iter([None]))()
+    lock = _held(path) if path is not None else nullcontext()
     with lock:
         backend, created = _open_backend(options)
         abis = AbiStore.in_memory()
