@@ -1550,6 +1550,20 @@ def demo(chain_path: Path, as_json: bool) -> None:
     metavar="SECONDS",
     help="Mine a block every SECONDS [default: a block per transaction, at once].",
 )
+@click.option(
+    "--etcd",
+    metavar="URL",
+    help="Run as a node of a network whose blocks are ordered by the etcd member at URL "
+    "(spec/network.md); needs --node-id.",
+)
+@click.option("--node-id", metavar="NAME", help="This node's name in the network's genesis.")
+@click.option(
+    "--network",
+    default="deed",
+    show_default=True,
+    metavar="NAME",
+    help="The network's name: its keys in etcd.",
+)
 @HOME
 @CHAIN
 @JSON
@@ -1558,6 +1572,9 @@ def node(
     host: str,
     port: int,
     block_time: float | None,
+    etcd: str | None,
+    node_id: str | None,
+    network: str,
     home: Path,
     chain_path: Path | None,
     as_json: bool,
@@ -1571,8 +1588,99 @@ def node(
 
     if memory and chain_path is not None:
         raise UsageError("--memory and --chain name two chains: give one")
+    if bool(etcd) != bool(node_id):
+        raise UsageError("--etcd and --node-id go together: a network node needs both")
     chain_file = None if memory else _chain_path(home, chain_path)
-    serve(NodeOptions(chain_file, home, host, port, block_time, as_json))
+    serve(NodeOptions(chain_file, home, host, port, block_time, as_json, etcd, node_id, network))
+
+
+@main.group(
+    "devnet",
+    invoke_without_command=True,
+    epilog="Examples: deed devnet --nodes 3   |   deed devnet status   |   deed devnet down",
+)
+@click.option(
+    "--nodes",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 7),
+    help="How many organisations: an etcd member and a Deed node each.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=PathArg(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the devnet keeps its data and logs [default: HOME/devnet].",
+)
+@click.option(
+    "--block-time",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(min=0.01, max=60),
+    metavar="SECONDS",
+    help="How often the elected node cuts a block (when transactions wait).",
+)
+@click.option("--fresh", is_flag=True, help="Delete the devnet's old data first.")
+@HOME
+@JSON
+@click.pass_context
+def devnet(
+    ctx: click.Context,
+    nodes: int,
+    directory: Path | None,
+    block_time: float,
+    fresh: bool,
+    home: Path,
+    as_json: bool,
+) -> None:
+    """Start a local network on 127.0.0.1: NODES etcd members (one Raft
+    cluster) and NODES Deed nodes, each with its own chain and RPC port, the
+    faucet and every key funded at genesis; print the endpoints and return
+    (the processes keep running). Point commands at a node with --rpc URL.
+    `deed devnet down` stops it; `deed devnet status` shows it."""
+    ctx.ensure_object(dict)
+    ctx.obj["dir"] = directory or home / "devnet"
+    ctx.obj["json"] = as_json
+    if ctx.invoked_subcommand is not None:
+        return
+    from .devnet import up
+
+    up(ctx.obj["dir"], nodes, block_time, fresh, home, as_json)
+
+
+@devnet.command("down", epilog="Example: deed devnet down")
+@click.option(
+    "--dir",
+    "directory",
+    type=PathArg(file_okay=False, path_type=Path),
+    default=None,
+    help="The devnet's directory [default: HOME/devnet].",
+)
+@JSON
+@click.pass_context
+def devnet_down(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
+    """Stop the devnet's nodes, then its etcd members (their data stays)."""
+    from .devnet import down
+
+    down(directory or ctx.obj["dir"], as_json or ctx.obj["json"])
+
+
+@devnet.command("status", epilog="Example: deed devnet status")
+@click.option(
+    "--dir",
+    "directory",
+    type=PathArg(file_okay=False, path_type=Path),
+    default=None,
+    help="The devnet's directory [default: HOME/devnet].",
+)
+@JSON
+@click.pass_context
+def devnet_status(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
+    """Each node's RPC URL, etcd endpoint, height and whether it runs."""
+    from .devnet import status
+
+    status(directory or ctx.obj["dir"], as_json or ctx.obj["json"])
 
 
 @main.command(epilog=EPILOG_EXAMPLES["snapshot"])

@@ -44,6 +44,9 @@ class NodeOptions:
     port: int
     block_time: float | None
     as_json: bool = False  # the start-up banner as one JSON line
+    etcd: str | None = None  # a network node: its etcd member's endpoint
+    node_id: str | None = None  # a network node: its name in the network's genesis
+    network: str = "deed"  # a network node: the network's name (its keys in etcd)
 
 
 def genesis_funds(store: KeyStore) -> dict[bytes, int]:
@@ -75,17 +78,50 @@ def _open_backend(options: NodeOptions) -> tuple[SqliteBackend, bool]:
     store = KeyStore(options.home)
     if options.chain_file is None:
         backend = SqliteBackend(":memory:")
-        Chain(backend).genesis(genesis_funds(store))
+        if not options.etcd:  # a network node builds block 0 from the network's genesis
+            Chain(backend).genesis(genesis_funds(store))
         return backend, True
     path = options.chain_file
     created = not path.exists()
     if not created:
         check_chain_file(path)
     backend = SqliteBackend(path)
-    if created:
+    if created and not options.etcd:
         with chain_errors(path):
             Chain(backend).genesis(genesis_funds(store))
     return backend, created
+
+
+def _network_node(options: NodeOptions, backend: SqliteBackend, abis):
+    """A node of a network: its blocks come from the ordered log in etcd."""
+    from deed.network.log import LogUnavailable, OrderingLog
+    from deed.network.service import NetworkService, NodeHalted
+    from deed.vm.crypto import KeyPair
+
+    try:
+        log = OrderingLog(options.etcd, options.network)
+        genesis = log.genesis()
+    except (ValueError, LogUnavailable) as exc:
+        raise Failure(f"--etcd: {exc}") from None
+    if genesis is None:
+        raise Failure(
+            f"network {options.network!r} has no genesis in etcd at {options.etcd} "
+            "(deed devnet writes one)"
+        )
+    try:
+        node = NetworkService(
+            backend,
+            abis,
+            options.block_time or 0.1,
+            log=log,
+            node_id=options.node_id,
+            genesis=genesis,
+            proposer=KeyPair.from_text(f"deed-node:{options.node_id}").address,
+        )
+        node.ensure_genesis()
+    except NodeHalted as exc:
+        raise Failure(str(exc)) from None
+    return node
 
 
 def serve(options: NodeOptions) -> None:
@@ -103,7 +139,10 @@ def serve(options: NodeOptions) -> None:
             kept = Abis(path)
             abis = AbiStore(kept.abi, lambda a, abi, p=path: save(p, a, abi))
         with chain_errors(path or Path(":memory:")):
-            node = NodeService(backend, abis, options.block_time)
+            if options.etcd:
+                node = _network_node(options, backend, abis)
+            else:
+                node = NodeService(backend, abis, options.block_time)
 
         def ready(url: str) -> None:
             _announce(options, node, url, created)
@@ -112,6 +151,8 @@ def serve(options: NodeOptions) -> None:
 
         try:
             asyncio.run(run(node, options.host, options.port, ready))
+        except RuntimeError as exc:  # a network node halted (NodeHalted)
+            raise Failure(f"node halted: {exc}") from None
         except OSError as exc:
             raise Failure(
                 f"cannot serve on {options.host}:{options.port}: {exc.strerror or exc}"
@@ -128,6 +169,11 @@ def _announce(options: NodeOptions, node, url: str, created: bool) -> None:
     mining = (
         "every transaction" if options.block_time is None else f"every {options.block_time:g} s"
     )
+    if options.etcd:
+        mining = (
+            f"network {options.network!r} as node {options.node_id} (etcd {options.etcd}); "
+            f"the elected node cuts a block every {options.block_time or 0.1:g} s"
+        )
     lines = [
         f"deed node: chain {where}{' (new)' if created else ''}, height {head.height}, "
         f"chain id {node.chain_id}",

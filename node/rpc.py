@@ -16,16 +16,20 @@ code         meaning
 -32000       the transaction was refused: ``data.reason`` is its stable code
              (``bad_nonce``, ``insufficient_funds``, ``bad_signature``, ...)
 -32001       not found (no contract, event or block by that name)
--32002       a development method refused (a time in the past, ...)
+-32002       a development method refused (a time in the past, or a network node)
+-32003       a network node could not put the transaction in the ordered log
+             (etcd unreachable): it was not accepted; send it again
 ===========  ===================================================================
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from deed.vm.errors import InvalidTransaction, NodeError, StateError
@@ -40,7 +44,7 @@ PARSE_ERROR, INVALID_REQUEST, NO_METHOD, BAD_PARAMS, INTERNAL = (
     -32602,
     -32603,
 )
-TX_REFUSED, NOT_FOUND, DEV_REFUSED = -32000, -32001, -32002
+TX_REFUSED, NOT_FOUND, DEV_REFUSED, UNAVAILABLE = -32000, -32001, -32002, -32003
 MAX_BATCH = 1000  # requests in one batch
 _REQUIRED = object()
 
@@ -199,12 +203,18 @@ def put_abi(node: NodeService, address: bytes, abi: dict) -> bool:
 
 
 @method("deed_sendTransaction", Param("raw", "hex", _data), result="receipt")
-def send_transaction(node: NodeService, raw: bytes) -> dict:
-    """Accept a signed transaction (`Transaction.encode()`): its receipt, mined at once (or pending in the open block when mining at an interval), or error -32000 with the reason."""
-    receipt = node.send(raw)
-    out = wire.receipt_json(receipt)
+def send_transaction(node: NodeService, raw: bytes) -> dict | Awaitable[dict]:
+    """Accept a signed transaction (`Transaction.encode()`): its receipt, mined at once (or pending in the open block when mining at an interval), or error -32000 with the reason. A network node answers `{"tx_hash", "pending": true}` once the ordered log holds it; the receipt follows when its block is agreed."""
+    sent = node.send(raw)
+    if inspect.isawaitable(sent):
+        return _acknowledged(sent)
+    out = wire.receipt_json(sent)
     out["pending"] = node.block_time is not None
     return out
+
+
+async def _acknowledged(sent: Awaitable[bytes]) -> dict:
+    return {"tx_hash": wire.hex_of(await sent), "pending": True}
 
 
 @method(
@@ -239,9 +249,12 @@ def get_receipt(node: NodeService, tx_hash: bytes) -> dict | None:
 
 @method("deed_getTransactionStatus", Param("tx_hash", "hash", _hash), result="status")
 def get_status(node: NodeService, tx_hash: bytes) -> dict:
-    """Where a transaction is: `committed` (with height and index), `pending` in the open block, or `unknown`."""
+    """Where a transaction is: `committed` (with height and index), `pending` (in the open block, or accepted by a network node and not yet in an agreed block), `rejected` (a network's block skipped it: height, index, `reason` code and `message`), or `unknown`."""
     s = node.status(tx_hash)
-    return {"status": s.state, "height": s.height, "tx_index": s.tx_index}
+    out = {"status": s.state, "height": s.height, "tx_index": s.tx_index}
+    if s.state == "rejected":
+        out |= {"reason": s.reason, "message": s.message}
+    return out
 
 
 @method(
@@ -394,8 +407,15 @@ def _invoke(node: NodeService, name: object, params: object) -> object:
     m = METHODS.get(name) if isinstance(name, str) else None
     if m is None:
         raise RpcError(NO_METHOD, f"no method {name!r}")
-    try:
+    with _mapped_errors():
         return m.handler(node, **_bind(m, params))
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """The node's exceptions as JSON-RPC errors."""
+    try:
+        yield
     except wire.WireError as exc:
         raise RpcError(BAD_PARAMS, str(exc)) from None
     except InvalidTransaction as exc:
@@ -407,6 +427,8 @@ def _invoke(node: NodeService, name: object, params: object) -> object:
     except NodeError as exc:
         traceback.print_exception(exc.cause, file=sys.stderr)
         raise RpcError(INTERNAL, f"the node failed; nothing was kept: {exc.cause!r}") from None
+    except ConnectionError as exc:  # a network node's ordering service (NotAccepted)
+        raise RpcError(UNAVAILABLE, str(exc)) from None
 
 
 def _error(code: int, message: str, data: object = None) -> dict:
@@ -416,17 +438,16 @@ def _error(code: int, message: str, data: object = None) -> dict:
     return error
 
 
-def _one(node: NodeService, request: object) -> dict | None:
-    """One request's response (None for a notification)."""
+def _malformed(request: object) -> dict | None:
+    """The error response to a request that is not a JSON-RPC 2.0 request (None: it is one)."""
     if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" or "method" not in request:
         return {
             "jsonrpc": "2.0",
             "id": None,
             "error": _error(INVALID_REQUEST, "not a JSON-RPC 2.0 request"),
         }
-    notification = "id" not in request
     rid = request.get("id")
-    if not notification and not (
+    if "id" in request and not (
         rid is None or isinstance(rid, str | int) and not isinstance(rid, bool)
     ):
         return {
@@ -434,8 +455,54 @@ def _one(node: NodeService, request: object) -> dict | None:
             "id": None,
             "error": _error(INVALID_REQUEST, "id must be a string, a number or null"),
         }
+    return None
+
+
+def _one(node: NodeService, request: object) -> dict | None:
+    """One request's response (None for a notification)."""
+    bad = _malformed(request)
+    if bad is not None:
+        return bad
+    return _respond(request, lambda: _invoke(node, request["method"], request.get("params")))
+
+
+def _start(node: NodeService, request: object) -> dict | None | Awaitable[dict | None]:
+    """Run one request's method now: its response, or (a result still to
+    come) an awaitable of it. A batch's methods all run, in order, before
+    any result is awaited, as in :func:`dispatch`."""
+    bad = _malformed(request)
+    if bad is not None:
+        return bad
     try:
         result = _invoke(node, request["method"], request.get("params"))
+    except Exception as exc:  # answered by _respond, as on the synchronous path
+        return _respond(request, _raiser(exc))
+    if inspect.isawaitable(result):
+        return _finish(request, result)
+    return _respond(request, lambda: result)
+
+
+async def _finish(request: dict, result: Awaitable[object]) -> dict | None:
+    try:
+        with _mapped_errors():
+            value = await result
+    except Exception as exc:
+        return _respond(request, _raiser(exc))
+    return _respond(request, lambda: value)
+
+
+def _raiser(exc: BaseException) -> Callable[[], object]:
+    def again() -> object:
+        raise exc
+
+    return again
+
+
+def _respond(request: dict, run: Callable[[], object]) -> dict | None:
+    notification = "id" not in request
+    rid = request.get("id")
+    try:
+        result = run()
         response = {"jsonrpc": "2.0", "id": rid, "result": result}
     except RpcError as exc:
         response = {"jsonrpc": "2.0", "id": rid, "error": _error(exc.code, exc.message, exc.data)}
@@ -449,26 +516,45 @@ def _one(node: NodeService, request: object) -> dict | None:
     return None if notification else response
 
 
-def dispatch(node: NodeService, body: bytes) -> bytes | None:
-    """A JSON-RPC 2.0 body (one request or a batch) to the response body
-    (None: only notifications, nothing to answer)."""
+def _parse(body: bytes) -> tuple[object, bytes | None]:
+    """The request (or batch) in ``body``, or the error response to send instead."""
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return _encode({"jsonrpc": "2.0", "id": None, "error": _error(PARSE_ERROR, "not JSON")})
+        error = {"jsonrpc": "2.0", "id": None, "error": _error(PARSE_ERROR, "not JSON")}
+        return None, _encode(error)
+    if isinstance(payload, list) and (not payload or len(payload) > MAX_BATCH):
+        error = _error(INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests")
+        return None, _encode({"jsonrpc": "2.0", "id": None, "error": error})
+    return payload, None
+
+
+def _answer(payload: object, responses: list[dict | None]) -> bytes | None:
+    kept = [r for r in responses if r is not None]
     if isinstance(payload, list):
-        if not payload or len(payload) > MAX_BATCH:
-            return _encode(
-                {
-                    "jsonrpc": "2.0",
-                    "id": None,
-                    "error": _error(INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests"),
-                }
-            )
-        responses = [r for r in (_one(node, q) for q in payload) if r is not None]
-        return _encode(responses) if responses else None
-    response = _one(node, payload)
-    return None if response is None else _encode(response)
+        return _encode(kept) if kept else None
+    return _encode(kept[0]) if kept else None
+
+
+def dispatch(node: NodeService, body: bytes) -> bytes | None:
+    """A JSON-RPC 2.0 body (one request or a batch) to the response body
+    (None: only notifications, nothing to answer)."""
+    payload, error = _parse(body)
+    if error is not None:
+        return error
+    requests = payload if isinstance(payload, list) else [payload]
+    return _answer(payload, [_one(node, q) for q in requests])
+
+
+async def dispatch_async(node: NodeService, body: bytes) -> bytes | None:
+    """As :func:`dispatch`, for the server: a request whose result is still
+    to come is awaited (the requests of a batch are answered in order)."""
+    payload, error = _parse(body)
+    if error is not None:
+        return error
+    requests = payload if isinstance(payload, list) else [payload]
+    started = [_start(node, q) for q in requests]
+    return _answer(payload, [await r if inspect.isawaitable(r) else r for r in started])
 
 
 def _encode(value: object) -> bytes:

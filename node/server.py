@@ -18,7 +18,7 @@ from aiohttp import web
 
 from deed.vm.opcodes import LIMITS
 
-from .rpc import dispatch
+from .rpc import dispatch_async
 from .service import NodeService
 
 # a request body holds at most a batch of a few largest transactions, in hex
@@ -28,7 +28,7 @@ MAX_BODY = 4 * (2 * LIMITS.max_tx_data + 4096)
 def make_app(node: NodeService) -> web.Application:
     async def rpc(request: web.Request) -> web.Response:
         body = await request.read()
-        out = dispatch(node, body)
+        out = await dispatch_async(node, body)
         if out is None:
             return web.Response(status=204)
         return web.Response(body=out, content_type="application/json")
@@ -45,12 +45,6 @@ def make_app(node: NodeService) -> web.Application:
     return app
 
 
-async def _mine_every(node: NodeService, seconds: float) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        node.tick()
-
-
 async def run(node: NodeService, host: str, port: int, ready: Callable[[str], None]) -> None:
     """Serve until SIGINT or SIGTERM; ``ready(url)`` once listening (port 0: any free port)."""
     runner = web.AppRunner(make_app(node), access_log=None, handle_signals=False)
@@ -63,13 +57,17 @@ async def run(node: NodeService, host: str, port: int, ready: Callable[[str], No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    miner = asyncio.create_task(_mine_every(node, node.block_time)) if node.block_time else None
+    tasks = [asyncio.create_task(work) for work in node.background()]
+    stopped = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:  # one ended: a node that halted (its error goes up)
+            if task.done():
+                task.result()
     finally:
-        if miner is not None:
-            miner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await miner
+        for task in [stopped, *tasks]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # (an error of a task that ended was raised above)
         await runner.cleanup()
         node.close()

@@ -20,9 +20,10 @@ them again: the nonce is unchanged).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from deed.cli.local import CLOCK_OFFSET, clock_offset
@@ -58,9 +59,11 @@ class TransactionStatus:
     """Where a transaction is: committed (with its block), pending in the open
     block, or unknown to this node."""
 
-    state: str  # "committed" | "pending" | "unknown"
+    state: str  # "committed" | "pending" | "unknown" | "rejected" (a network's block skipped it)
     height: int | None = None
     tx_index: int | None = None
+    reason: str | None = None  # rejected: the stable code (bad_nonce, ...)
+    message: str | None = None
 
 
 @dataclass
@@ -127,6 +130,15 @@ class NodeService:
         self._set_offset(timestamp - int(self.wall_clock()))
         self.next_timestamp = timestamp
         return timestamp
+
+    def background(self) -> list[Coroutine]:
+        """What runs beside the server: the block timer, when mining at an interval."""
+        return [self._mine_every(self.block_time)] if self.block_time else []
+
+    async def _mine_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.tick()
 
     # -- blocks
     def _begin(self) -> BlockBuilder:

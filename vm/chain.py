@@ -62,6 +62,7 @@ from .state import (
     IndexedLog,
     IndexedReceipt,
     LogQuery,
+    StashedChanges,
     StateDB,
     StateProof,
     account_key,
@@ -179,6 +180,30 @@ def intrinsic_gas(tx: Transaction) -> int:
 #: Python frames one transaction can use at most: every VM frame (internal or
 #: external call) takes at most six on the slowest engine, plus host calls.
 _PYTHON_FRAMES_NEEDED = LIMITS.max_frames * 6 + 100
+
+
+def check_form(tx: Transaction, chain_id: int) -> int:
+    """Check what a transaction says of itself (chain, field sizes, intrinsic
+    gas), before any state: its intrinsic gas, or InvalidTransaction. A block
+    checks it first; a node of a network checks it before ordering."""
+    if tx.chain_id != chain_id:
+        raise InvalidTransaction(
+            "wrong_chain", f"transaction for chain {tx.chain_id}, this is chain {chain_id}"
+        )
+    if len(tx.sender) != crypto.PUBLIC_KEY_SIZE:
+        raise InvalidTransaction("bad_sender", "the sender must be a 32-byte ed25519 public key")
+    if tx.to is not None and len(tx.to) != ADDRESS_SIZE:
+        raise InvalidTransaction("bad_recipient", "a recipient address has 20 bytes")
+    if len(tx.data) > LIMITS.max_tx_data:
+        raise InvalidTransaction("too_large", f"transaction data over {LIMITS.max_tx_data} bytes")
+    if min(tx.value, tx.gas_limit, tx.gas_price, tx.nonce) < 0:
+        raise InvalidTransaction("negative", "negative value, gas or nonce")
+    intrinsic = intrinsic_gas(tx)
+    if tx.gas_limit < intrinsic:
+        raise InvalidTransaction(
+            "intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}"
+        )
+    return intrinsic
 
 
 def _ensure_stack_headroom() -> None:
@@ -507,15 +532,27 @@ class Chain:
         self._building = BlockBuilder(self, self.head.height + 1, timestamp, proposer)
         return self._building
 
+    def commit_sealed(self, sealed: SealedBlock, meta: dict[str, bytes] | None = None) -> None:
+        """Write a block made by :meth:`BlockBuilder.seal` (with ``meta``, as
+        :meth:`BlockBuilder.commit`); it must still extend the head."""
+        if self._building is not None:
+            raise StateError("a block is being built: commit or abandon it first")
+        if self.head is None or sealed.header.parent_hash != self.head.hash:
+            raise StateError("the sealed block does not extend this chain's head")
+        self.state.restore(sealed.changes)
+        self._commit(sealed.header, sealed.writes, sealed.logs, sealed.indexed_receipts, meta)
+
     def _commit(
         self,
         header: BlockHeader,
         writes: dict[bytes, bytes | None] | None = None,
         logs: list[IndexedLog] | None = None,
         receipts: list[IndexedReceipt] | None = None,
+        extra_meta: dict[str, bytes] | None = None,
     ) -> None:
         encoded = header.encode()
-        meta = {"head": encoded, f"block:{header.height}": encoded}
+        meta = dict(extra_meta or {})
+        meta |= {"head": encoded, f"block:{header.height}": encoded}
         if header.height == 0:
             meta["gas_schedule"] = str(SCHEDULE_VERSION).encode()
             meta["state_root_version"] = str(STATE_ROOT_VERSION).encode()
@@ -835,28 +872,7 @@ class BlockBuilder:
     def _validate(self, tx: Transaction) -> tuple[bytes, int]:
         """The sender's address and the intrinsic gas, or InvalidTransaction."""
         chain = self.chain
-        if tx.chain_id != chain.chain_id:
-            raise InvalidTransaction(
-                "wrong_chain",
-                f"transaction for chain {tx.chain_id}, this is chain {chain.chain_id}",
-            )
-        if len(tx.sender) != crypto.PUBLIC_KEY_SIZE:
-            raise InvalidTransaction(
-                "bad_sender", "the sender must be a 32-byte ed25519 public key"
-            )
-        if tx.to is not None and len(tx.to) != ADDRESS_SIZE:
-            raise InvalidTransaction("bad_recipient", "a recipient address has 20 bytes")
-        if len(tx.data) > LIMITS.max_tx_data:
-            raise InvalidTransaction(
-                "too_large", f"transaction data over {LIMITS.max_tx_data} bytes"
-            )
-        if min(tx.value, tx.gas_limit, tx.gas_price, tx.nonce) < 0:
-            raise InvalidTransaction("negative", "negative value, gas or nonce")
-        intrinsic = intrinsic_gas(tx)
-        if tx.gas_limit < intrinsic:
-            raise InvalidTransaction(
-                "intrinsic_gas", f"gas limit {tx.gas_limit} is under the intrinsic gas {intrinsic}"
-            )
+        intrinsic = check_form(tx, chain.chain_id)
         if self.gas_used + tx.gas_limit > LIMITS.max_block_gas:
             raise InvalidTransaction("block_full", "the block has no room for this gas limit")
         sender = self._sender(tx)
@@ -961,8 +977,29 @@ class BlockBuilder:
         except DecodeError as exc:
             raise Revert(gas, f"bad call data for {export.name}: {exc}") from None
 
-    def commit(self) -> BlockHeader:
-        """Finish the block: compute its roots and write it atomically."""
+    def commit(self, meta: dict[str, bytes] | None = None) -> BlockHeader:
+        """Finish the block: compute its roots and write it atomically (with
+        ``meta``: the node's own records, kept in the same transaction)."""
+        header, writes, logs, receipts = self._finish()
+        self.chain._commit(header, writes, logs, receipts, meta)
+        self._close()
+        return header
+
+    def seal(self) -> SealedBlock:
+        """Finish the block but write nothing yet: its header (state root
+        included) and its changes, out of the state's view, for
+        :meth:`Chain.commit_sealed`. A node of a network seals a block,
+        compares its root with the other nodes' and only then commits it."""
+        header, writes, logs, receipts = self._finish()
+        changes = self.chain.state.stash()
+        sealed = SealedBlock(header, tuple(self.receipts), writes, logs, receipts, changes)
+        self._close()
+        return sealed
+
+    def _finish(
+        self,
+    ) -> tuple[BlockHeader, dict[bytes, bytes | None], list[IndexedLog], list[IndexedReceipt]]:
+        """The block's header, state writes, indexed logs and receipts."""
         if self.closed:
             raise StateError("this block is already committed or abandoned")
         chain = self.chain
@@ -982,15 +1019,28 @@ class BlockBuilder:
             IndexedReceipt(r.tx_hash, self.height, i, r.stored(e))
             for i, (r, e) in enumerate(zip(self.receipts, encoded, strict=True))
         ]
-        chain._commit(header, writes, chain._indexed_logs(self.height, self.receipts), receipts)
+        return header, writes, chain._indexed_logs(self.height, self.receipts), receipts
+
+    def _close(self) -> None:
         self.closed = True
         self._checked_caller = None
-        chain._building = None
-        return header
+        self.chain._building = None
 
     def abandon(self) -> None:
         """Drop the block and everything applied to it."""
         self.chain.state.discard()
-        self.closed = True
-        self._checked_caller = None
-        self.chain._building = None
+        self._close()
+
+
+@dataclass(frozen=True)
+class SealedBlock:
+    """An executed block, header computed, not written: its changes are out
+    of the state's view until :meth:`Chain.commit_sealed` writes them (or
+    the block is dropped by simply forgetting it)."""
+
+    header: BlockHeader
+    receipts: tuple[Receipt, ...]
+    writes: dict[bytes, bytes | None]
+    logs: list[IndexedLog]
+    indexed_receipts: list[IndexedReceipt]
+    changes: StashedChanges

@@ -537,6 +537,15 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     return level[0]
 
 
+@dataclass(frozen=True)
+class StashedChanges:
+    """A block's uncommitted changes, out of the state's view (:meth:`StateDB.stash`)."""
+
+    dirty: dict[bytes, object]
+    journal: list[tuple[bytes, object]]
+    prepared: tuple[object, object]
+
+
 class StateDB:
     """Journaled view of the state for executing a block.
 
@@ -680,6 +689,20 @@ class StateDB:
         self.dirty.clear()
         self.journal.clear()
         self._prepared = (None, None)
+
+    def stash(self) -> StashedChanges:
+        """Take this block's changes out of view (reads see the committed
+        state again) to :meth:`restore` and commit later: a node of a network
+        holds a block it executed until the others agree on its root."""
+        stashed = StashedChanges(self.dirty, self.journal, self._prepared)
+        self.dirty, self.journal, self._prepared = {}, [], (None, None)
+        return stashed
+
+    def restore(self, stashed: StashedChanges) -> None:
+        """Bring back changes taken out by :meth:`stash` (none may be pending)."""
+        if self.dirty:
+            raise StateError("cannot restore stashed changes over pending ones")
+        self.dirty, self.journal, self._prepared = stashed.dirty, stashed.journal, stashed.prepared
 
     def pending_writes(self) -> dict[bytes, bytes | None]:
         return {k: _encode(k, v) for k, v in self.dirty.items()}
