@@ -228,6 +228,9 @@ class RpcLedger:
             found = self.receipt(tx_hash)
             if found is not None:
                 return found
+            status = self._rpc("deed_getTransactionStatus", _hex(tx_hash))
+            if status["status"] == "rejected":  # a network's block skipped it
+                raise InvalidTransaction(status["reason"], status["message"])
             time.sleep(0.05)
         raise Failure(
             f"{self.where} accepted 0x{tx_hash.hex()} but mined no block in {RECEIPT_WAIT:g} s"

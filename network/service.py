@@ -330,7 +330,10 @@ class NetworkService(NodeService):
             try:
                 builder.apply(tx)
             except InvalidTransaction as exc:
-                refusals.setdefault(tx.hash, Refusal(block.height, index, exc.code, str(exc)))
+                refusals.setdefault(
+                    tx.hash,
+                    Refusal(block.height, index, exc.code, str(exc).removesuffix(f" [{exc.code}]")),
+                )
         return builder.seal(), refusals
 
     def _halt(self, message: str) -> None:

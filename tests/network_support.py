@@ -128,6 +128,7 @@ def settle(net: Devnet, load: Load, timeout: float = 60) -> int:
     """Wait until every acknowledged transaction has an outcome on every node
     and the nodes are at one height; that height."""
     urls = [m.rpc_url for m in net.members]
+    settled: dict[str, set[bytes]] = {u: set() for u in urls}  # each asked once settled
 
     def outcome_everywhere() -> bool:
         heights = {height(u) for u in urls}
@@ -135,12 +136,11 @@ def settle(net: Devnet, load: Load, timeout: float = 60) -> int:
             return False
         for u in urls:
             with RpcClient(u) as client:
-                for h in load.acknowledged:
-                    if client.call("deed_getTransactionStatus", "0x" + h.hex())["status"] in (
-                        "pending",
-                        "unknown",
-                    ):
+                for h in [h for h in load.acknowledged if h not in settled[u]]:
+                    state = client.call("deed_getTransactionStatus", "0x" + h.hex())["status"]
+                    if state in ("pending", "unknown"):
                         return False
+                    settled[u].add(h)
         return {height(u) for u in urls} == heights
 
     wait_until(outcome_everywhere, timeout, "every acknowledged transaction settled on every node")

@@ -291,7 +291,7 @@ def test_a_restarted_node_catches_up_from_the_log(devnet):
     try:
         live = net.members[0].rpc_url
         start = height(live)
-        wait_until(lambda: height(live) >= start + 150, 90, "150 blocks")
+        wait_until(lambda: height(live) >= start + 100, 90, "100 blocks")
     finally:
         load.stop()
     net.start_node(late)
