@@ -217,7 +217,24 @@ class OrderingLog:
         return self._key(f"root/{height:020d}/")
 
     def publish_root(self, height: int, node: str, root: bytes) -> None:
-        self._txn([], [self._put(self._root_prefix(height) + node.encode(), root)])
+        self.publish_roots(node, [(height, root)])
+
+    def publish_roots(self, node: str, roots: list[tuple[int, bytes]]) -> None:
+        """Publish ``node``'s roots of several heights (in as few requests as etcd allows)."""
+        ops = [self._put(self._root_prefix(h) + node.encode(), root) for h, root in roots]
+        for i in range(0, len(ops), MAX_TXN_OPS):
+            self._txn([], ops[i : i + MAX_TXN_OPS])
+
+    def roots_between(self, first: int, last: int) -> dict[int, dict[str, bytes]]:
+        """The roots published for heights ``first`` to ``last``, by height and node."""
+        start, end = self._root_prefix(first), _prefix_end(self._root_prefix(last))
+        base = len(self._key("root/"))
+        out: dict[int, dict[str, bytes]] = {}
+        for kv in self._range(start, end):
+            name = _unb64(kv["key"])[base:].decode()
+            height, _, node = name.partition("/")
+            out.setdefault(int(height), {})[node] = _unb64(kv.get("value", ""))
+        return out
 
     def roots(self, height: int) -> dict[str, bytes]:
         """The state roots nodes published for ``height``, by node."""

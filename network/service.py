@@ -273,25 +273,51 @@ class NetworkService(NodeService):
             if not blocks:
                 await asyncio.sleep(POLL)
                 continue
-            for block in blocks:
-                await self._follow(block)
+            await self._follow_all(blocks)
 
-    async def _follow(self, block: OrderedBlock) -> None:
-        """Execute, seal, agree on the root, commit (or halt)."""
+    async def _follow_all(self, blocks: list[OrderedBlock]) -> None:
+        """Apply consecutive blocks. A block whose root a majority published
+        already (a node catching up) is committed without waiting, and this
+        node's roots of such blocks are published together afterwards."""
+        try:
+            known = await self._io(self.log.roots_between, blocks[0].height, blocks[-1].height)
+        except LogUnavailable:
+            known = {}
+        unpublished: list[tuple[int, bytes]] = []
+        try:
+            for block in blocks:
+                sealed, refusals = self._execute_next(block)
+                root = sealed.header.state_root
+                if tally(known.get(block.height, {}), root, self.genesis) is True:
+                    unpublished.append((block.height, root))
+                else:
+                    await self._publish(unpublished + [(block.height, root)])
+                    unpublished = []
+                    await self._agree(block, root)
+                self._commit(block, sealed, refusals)
+        finally:
+            if unpublished:
+                await self._publish(unpublished)
+
+    async def _publish(self, roots: list[tuple[int, bytes]]) -> None:
+        while True:
+            try:
+                await self._io(self.log.publish_roots, self.node_id, roots)
+                return
+            except LogUnavailable:
+                await asyncio.sleep(0.2)
+
+    def _execute_next(self, block: OrderedBlock) -> tuple[SealedBlock, dict[bytes, Refusal]]:
         height, parent = self.ordered_head()
         if block.height != height + 1 or block.parent != parent:
             self._halt(
                 f"the log's block {block.height} does not follow this node's block {height} "
                 "(the log was rewritten, or this node's chain is not the network's)"
             )
-        sealed, refusals = self._execute(block)
-        root = sealed.header.state_root
-        while True:
-            try:
-                await self._io(self.log.publish_root, block.height, self.node_id, root)
-                break
-            except LogUnavailable:
-                await asyncio.sleep(0.2)
+        return self._execute(block)
+
+    async def _agree(self, block: OrderedBlock, root: bytes) -> None:
+        """Wait until a majority published ``root`` for ``block`` (or halt)."""
         while True:
             try:
                 verdict = tally(await self._io(self.log.roots, block.height), root, self.genesis)
@@ -308,6 +334,11 @@ class NetworkService(NodeService):
                     f"the majority's ({shown}); the state is kept at block {block.height - 1}"
                 )
             await asyncio.sleep(POLL)
+
+    def _commit(
+        self, block: OrderedBlock, sealed: SealedBlock, refusals: dict[bytes, Refusal]
+    ) -> None:
+        """Write an agreed block with this node's records of it, in one transaction."""
         meta = {ORDERED_HEAD: block.height.to_bytes(8, "big") + block.hash}
         for tx_hash, refusal in refusals.items():
             meta[REFUSED + tx_hash.hex()] = refusal.encode()

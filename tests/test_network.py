@@ -38,6 +38,7 @@ devnet_only_once = pytest.mark.skipif(
     ENGINE != "translate", reason="the devnet tests run in the default engine's pass"
 )
 FIGURES: dict[str, object] = {}
+KEYS = {"sends": 0, "rejected": 1, "faults": slice(2, 8), "catch_up": slice(8, 12), "halt": 12}
 
 
 # --------------------------------------------------------------------------- encodings
@@ -98,10 +99,12 @@ def test_a_block_is_agreed_by_a_majority_of_the_genesis_nodes(roots, mine, verdi
 # --------------------------------------------------------------------------- a real devnet
 
 
-@pytest.fixture
-def devnet(tmp_path):
-    keys = sender_keys(6)
-    net = Devnet.plan(tmp_path / "net", 3, block_time=0.05)
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory):
+    """One devnet for the module's tests, in file order (the last one halts
+    a node); each test sends from keys of its own (``KEYS``)."""
+    keys = sender_keys(16)
+    net = Devnet.plan(tmp_path_factory.mktemp("devnet") / "net", 3, block_time=0.05)
     net.up(net.genesis_for({k.address: 10**30 for k in keys}))
     net.keys = keys
     try:
@@ -153,7 +156,7 @@ def _caught_up(net: Devnet, name: str, timeout: float = 60) -> float:
 
 @devnet_only_once
 def test_sends_on_any_node_are_ordered_once_and_agreed_by_all(devnet):
-    key = devnet.keys[0]
+    key = devnet.keys[KEYS["sends"]]
     urls = [m.rpc_url for m in devnet.members]
     hashes = []
     for nonce, url in enumerate(urls * 2):
@@ -186,7 +189,7 @@ def test_a_transaction_that_reaches_the_log_invalid_is_rejected_by_every_node(de
     """Two transactions with one nonce, sent to two nodes at once: both pass
     each node's check, both reach the log, one runs and the other is skipped
     by every node with the same recorded reason."""
-    key = devnet.keys[1]
+    key = devnet.keys[KEYS["rejected"]]
     a = Transaction(1, 0, key.public_key, SINK, 1, GAS, 1).signed(key)
     b = Transaction(1, 0, key.public_key, SINK, 2, GAS, 1).signed(key)
     log = OrderingLog(devnet.members[0].etcd_url, devnet.network)
@@ -217,7 +220,7 @@ def test_a_transaction_that_reaches_the_log_invalid_is_rejected_by_every_node(de
 def test_faults_under_load_lose_nothing_and_the_nodes_agree(devnet):
     net = devnet
     down: set[str] = set()
-    load = Load(net.keys, _live_urls(net, down)).start()
+    load = Load(net.keys[KEYS["faults"]], _live_urls(net, down)).start()
     try:
         time.sleep(1.5)
         # 1. kill -9 the etcd member of a node that is not cutting, then restart it
@@ -287,7 +290,7 @@ def test_a_restarted_node_catches_up_from_the_log(devnet):
     stopped_at = height(late.rpc_url)
     net.kill(late.node_pid, signal.SIGTERM)
     down = {late.name}
-    load = Load(net.keys[:4], _live_urls(net, down), pause=0.0).start()
+    load = Load(net.keys[KEYS["catch_up"]], _live_urls(net, down), pause=0.0).start()
     try:
         live = net.members[0].rpc_url
         start = height(live)
@@ -313,7 +316,7 @@ def test_a_node_whose_state_differs_halts_at_the_last_agreed_block(devnet):
     block that touches it gives that node another root. It halts with a
     clear error and its state stays at the block before; the others go on."""
     net = devnet
-    key = net.keys[5]
+    key = net.keys[KEYS["halt"]]
     odd = net.members[2]
     net.kill(odd.node_pid, signal.SIGTERM)
     db = sqlite3.connect(net.directory / odd.name / "chain.db")
