@@ -1649,6 +1649,15 @@ def devnet(
     up(ctx.obj["dir"], nodes, block_time, fresh, home, as_json)
 
 
+def _devnet_dir(ctx: click.Context, directory: Path | None, home: Path) -> Path:
+    """A subcommand's devnet directory: its --dir, or its --home's, or the group's."""
+    if directory is not None:
+        return directory
+    if ctx.get_parameter_source("home") is not click.core.ParameterSource.DEFAULT:
+        return home / "devnet"
+    return ctx.obj["dir"]
+
+
 @devnet.command("down", epilog="Example: deed devnet down")
 @click.option(
     "--dir",
@@ -1657,13 +1666,14 @@ def devnet(
     default=None,
     help="The devnet's directory [default: HOME/devnet].",
 )
+@HOME
 @JSON
 @click.pass_context
-def devnet_down(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
+def devnet_down(ctx: click.Context, directory: Path | None, home: Path, as_json: bool) -> None:
     """Stop the devnet's nodes, then its etcd members (their data stays)."""
     from .devnet import down
 
-    down(directory or ctx.obj["dir"], as_json or ctx.obj["json"])
+    down(_devnet_dir(ctx, directory, home), as_json or ctx.obj["json"])
 
 
 @devnet.command("status", epilog="Example: deed devnet status")
@@ -1674,13 +1684,14 @@ def devnet_down(ctx: click.Context, directory: Path | None, as_json: bool) -> No
     default=None,
     help="The devnet's directory [default: HOME/devnet].",
 )
+@HOME
 @JSON
 @click.pass_context
-def devnet_status(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
+def devnet_status(ctx: click.Context, directory: Path | None, home: Path, as_json: bool) -> None:
     """Each node's RPC URL, etcd endpoint, height and whether it runs."""
     from .devnet import status
 
-    status(directory or ctx.obj["dir"], as_json or ctx.obj["json"])
+    status(_devnet_dir(ctx, directory, home), as_json or ctx.obj["json"])
 
 
 @main.command(epilog=EPILOG_EXAMPLES["snapshot"])

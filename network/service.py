@@ -41,12 +41,12 @@ from deed.vm.errors import DecodeError, InvalidTransaction
 from deed.vm.opcodes import LIMITS
 from deed.vm.state import MemoryBackend
 
-from .log import LogUnavailable, OrderingLog, Pending
+from .log import MAX_TXN_OPS, LogUnavailable, OrderingLog, Pending
 from .ordered import MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS, NetworkGenesis, OrderedBlock
 
 LEASE_TTL = 2  # seconds: a dead block-cutter is replaced after about this long
 POLL = 0.01  # seconds between looks at the log for a new block or roots
-SUBMIT_BATCH = 200  # transactions put in the log in one go, at most
+SUBMIT_BATCH = MAX_TXN_OPS  # transactions put in the log in one etcd transaction, at most
 MAX_NONCE_AHEAD = 64  # a transaction may wait for this many earlier ones of its sender
 FUTURE_WAIT = 5.0  # seconds a transaction waits for the one before it before it is ordered anyway
 ORDERED_HEAD = "network.ordered_head"  # meta: height and hash of the last ordered block applied
@@ -237,6 +237,14 @@ class NetworkService(NodeService):
         stored = self.backend.get_meta(REFUSED + tx_hash.hex())
         return None if stored is None else Refusal.decode(stored)
 
+    def describe(self) -> dict:
+        return {
+            "network": self.log.prefix.decode().split("/")[2],
+            "node": self.node_id,
+            "cutting": self.is_cutter,
+            "halted": self.halted,
+        }
+
     # -- the loops
     def background(self) -> list[Coroutine]:
         self.queue = asyncio.Queue()
@@ -295,9 +303,10 @@ class NetworkService(NodeService):
                     unpublished = []
                     await self._agree(block, root)
                 self._commit(block, sealed, refusals)
-        finally:
+        finally:  # (once: a node stopping while etcd is away must not hang here)
             if unpublished:
-                await self._publish(unpublished)
+                with contextlib.suppress(LogUnavailable):
+                    await self._io(self.log.publish_roots, self.node_id, unpublished)
 
     async def _publish(self, roots: list[tuple[int, bytes]]) -> None:
         while True:
@@ -431,6 +440,8 @@ class NetworkService(NodeService):
         pending = await self._io(self.log.pending, MAX_BLOCK_TRANSACTIONS)
         chosen, done = self._choose(pending)
         if done:
+            for h in done:
+                self.first_seen.pop(h, None)
             await self._io(self.log.remove_pending, done)
         if not chosen:
             return

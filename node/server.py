@@ -35,9 +35,8 @@ def make_app(node: NodeService) -> web.Application:
 
     async def health(request: web.Request) -> web.Response:
         head = node.chain.head
-        return web.json_response(
-            {"name": "deed node", "chain_id": node.chain_id, "height": head.height}
-        )
+        shown = {"name": "deed node", "chain_id": node.chain_id, "height": head.height}
+        return web.json_response(shown | node.describe())
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/", rpc)

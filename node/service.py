@@ -113,9 +113,11 @@ class NodeService:
         self.backend.commit({}, {CLOCK_OFFSET: offset.to_bytes(32, "big", signed=True)})
 
     def increase_time(self, seconds: int) -> int:
-        """Move the clock ``seconds`` on (kept across restarts); the new time."""
+        """Move the clock ``seconds`` on (kept across restarts); the new time.
+        Exactly ``seconds`` later than :meth:`now` was, even when blocks came
+        faster than one a second and the clock was held at the head's time."""
         self.settle()
-        self._set_offset(self.clock_offset() + seconds)
+        self._set_offset(self.now() + seconds - int(self.wall_clock()))
         if self.next_timestamp is not None:
             self.next_timestamp += seconds
         return self.now()
@@ -130,6 +132,10 @@ class NodeService:
         self._set_offset(timestamp - int(self.wall_clock()))
         self.next_timestamp = timestamp
         return timestamp
+
+    def describe(self) -> dict:
+        """What ``GET /`` adds about this node (a network node: its name and role)."""
+        return {}
 
     def background(self) -> list[Coroutine]:
         """What runs beside the server: the block timer, when mining at an interval."""

@@ -355,3 +355,30 @@ def _report() -> None:
     target = os.environ.get("DEED_NETWORK_FIGURES")
     if target:
         Path(target).write_text(json.dumps(FIGURES, indent=1) + "\n")
+
+
+@devnet_only_once
+def test_deed_devnet_starts_shows_and_stops_a_network(tmp_path):
+    from click.testing import CliRunner
+
+    from deed.cli.main import main
+
+    runner = CliRunner()
+    where = ["--dir", str(tmp_path / "net"), "--home", str(tmp_path / "home")]
+    started = runner.invoke(main, ["devnet", "--nodes", "1", "--json", *where])
+    try:
+        assert started.exit_code == 0, started.output
+        shown = json.loads(started.output)
+        assert [n["node"] for n in shown["nodes"]] == ["n1"]
+        url = shown["nodes"][0]["rpc"]
+        assert rpc(url, "deed_blockNumber") == 0
+        again = runner.invoke(main, ["devnet", "--nodes", "1", *where])
+        assert again.exit_code == 1 and "runs already" in again.output
+        status = runner.invoke(main, ["devnet", "status", "--json", *where])
+        assert json.loads(status.output)["nodes"][0]["height"] == 0
+    finally:
+        stopped = runner.invoke(main, ["devnet", "down", *where])
+    assert stopped.exit_code == 0 and "stopped" in stopped.output
+    assert height(url) is None
+    refused = runner.invoke(main, ["devnet", "--nodes", "1", *where])
+    assert refused.exit_code == 1 and "--fresh" in refused.output

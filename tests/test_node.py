@@ -240,6 +240,17 @@ def test_clock_methods_move_the_next_block():
     assert call("deed_now") == START + 90_005
 
 
+def test_increase_time_moves_the_clock_by_exactly_its_seconds_after_fast_blocks():
+    """Blocks faster than one a second hold the clock at head + 1, ahead of
+    the wall clock: an advance still counts from the clock, not the wall."""
+    call = _node()
+    call("deed_mine", 30)  # 30 blocks within the same wall-clock second
+    before = call("deed_now")
+    assert before == START + 10 + 30
+    assert call("deed_increaseTime", 3601) == before + 3601
+    assert call("deed_mine")["timestamp"] == before + 3601
+
+
 def test_set_balance_snapshot_and_revert():
     call = _node()
     carol = _hex(KeyPair.from_text("node-carol").address)
