@@ -21,6 +21,8 @@ import importlib
 
 _HOMES = {
     "Account": "env",
+    "NotOnThisNode": "access",
+    "NodeFailed": "remote",
     "Env": "env",
     "TxReceipt": "env",
     "compiled": "env",

@@ -186,6 +186,10 @@ class Env:
         self._reports: dict[str, ReportType] = {}
         self._prank: bytes | None = None
 
+    def close(self) -> None:
+        """Let go of what the env holds (over RPC, its connection to the node)."""
+        self.access.close()
+
     def _in_process(self, what: str) -> InProcess:
         if not isinstance(self.access, InProcess):
             raise NotOnThisNode(
@@ -265,8 +269,7 @@ class Env:
         try:
             yield
         finally:
-            self.revert(snapshot_id)
-            self.access.forget(snapshot_id)
+            self.access.revert(snapshot_id, keep=False)
 
     # -- senders
     @contextmanager

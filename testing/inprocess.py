@@ -159,8 +159,8 @@ class InProcess:
         )
         return len(self._snapshots) - 1
 
-    def revert(self, snapshot_id: int) -> None:
-        """Back to ``snapshot_id``, which stays usable (so do later ones)."""
+    def revert(self, snapshot_id: int, keep: bool = True) -> None:
+        """Back to ``snapshot_id``; kept, it stays usable (so do later ones)."""
         if not 0 <= snapshot_id < len(self._snapshots):
             raise ValueError(f"no snapshot {snapshot_id}")
         s = self._snapshots[snapshot_id]
@@ -173,9 +173,11 @@ class InProcess:
         del b.logs[s.logs :]
         self.now = s.timestamp
         self.chain = Chain(b)  # fresh caches over the restored store
+        if not keep:
+            del self._snapshots[snapshot_id:]
 
-    def forget(self, snapshot_id: int) -> None:
-        del self._snapshots[snapshot_id:]
+    def close(self) -> None:
+        pass  # nothing held: the chain is garbage once the env is
 
 
 def _stand_in_key(address: bytes) -> bytes:
