@@ -19,11 +19,16 @@ from pathlib import Path
 import pytest
 from node_support import NodeProcess
 
-# Loaded here, before pytester's in-process runs: each run unloads the
-# modules it loaded, and a second copy of a class breaks isinstance and except.
-import deed.testing.env
-import deed.testing.remote  # noqa: F401
+# deed.testing is loaded here, before pytester's in-process runs: each run
+# unloads the modules it loaded, and a second copy of a class breaks
+# isinstance and except.
 from deed.node.rpc import METHODS
+from deed.testing.access import Outgoing
+from deed.testing.env import Env
+from deed.testing.remote import NodeFailed, OverRpc
+from deed.vm.chain import Transaction
+from deed.vm.crypto import KeyPair
+from deed.vm.errors import InvalidTransaction
 
 pytest_plugins = ["pytester"]
 
@@ -208,7 +213,7 @@ class _NetworkProxy:
     HIDDEN = frozenset(name for name, m in METHODS.items() if m.development)
 
     def __init__(self, upstream: str) -> None:
-        hidden, forward = self.HIDDEN, self._forward
+        answer, forward = self.answer, self._forward
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -217,17 +222,16 @@ class _NetworkProxy:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 request = json.loads(body)
-                if request.get("method") in hidden:
-                    error = {"code": -32601, "message": f"no method {request['method']!r}"}
-                    out = json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error})
-                    answer = out.encode()
+                own = answer(request["method"], request.get("params") or [])
+                if own is None:
+                    out = forward(body)
                 else:
-                    answer = forward(body)
+                    out = json.dumps({"jsonrpc": "2.0", "id": request["id"], **own}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
-                self.wfile.write(answer)
+                self.wfile.write(out)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -236,6 +240,12 @@ class _NetworkProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, method: str, params: list) -> dict | None:
+        """The proxy's own answer ({"result": ...} or {"error": ...}); None: the node's."""
+        if method in self.HIDDEN:
+            return {"error": {"code": -32601, "message": f"no method {method!r}"}}
+        return None
 
     def _forward(self, body: bytes) -> bytes:
         request = urllib.request.Request(self.upstream, body, {"Content-Type": "application/json"})
@@ -251,8 +261,39 @@ class _NetworkProxy:
         self.server.server_close()
 
 
+class _RefusingNetwork(_NetworkProxy):
+    """A network that accepts every transaction as pending, then refuses it
+    inside a block (nothing reaches the node behind)."""
+
+    def answer(self, method: str, params: list) -> dict | None:
+        if method == "deed_sendTransaction":
+            tx_hash = "0x" + Transaction.decode(bytes.fromhex(params[0][2:])).hash.hex()
+            return {"result": {"pending": True, "tx_hash": tx_hash}}
+        if method == "deed_getReceipt":
+            return {"result": None}
+        if method == "deed_getTransactionStatus":
+            refused = {"status": "rejected", "reason": "bad_nonce", "message": "nonce 0, expects 1"}
+            return {"result": refused}
+        return super().answer(method, params)
+
+
 def test_a_node_without_development_methods(pytester: pytest.Pytester, dev_node: NodeProcess):
     assert "deed_setBalance" in _NetworkProxy.HIDDEN and "deed_call" not in _NetworkProxy.HIDDEN
     pytester.makepyfile(test_anywhere=ANYWHERE, test_network=NETWORK)
     with _NetworkProxy(dev_node.url) as proxy:
         _passed(pytester.runpytest("-p", "no:cacheprovider", "--rpc", proxy.url), 3)
+
+
+def test_a_transaction_the_network_refused_in_a_block(dev_node: NodeProcess):
+    """Refused after "pending": InvalidTransaction with the network's reason,
+    as a refused send; the faucet's own transfers: NodeFailed, saying why."""
+    key = KeyPair.from_text("refused")
+    with _RefusingNetwork(dev_node.url) as proxy:
+        with pytest.raises(NodeFailed, match=r"refused a transfer from the faucet .*bad_nonce"):
+            Env.over_rpc(proxy.url)
+        node = OverRpc(proxy.url)
+        out = Outgoing(key.address, key, bytes(20), 1, 100_000, 0, b"")
+        with pytest.raises(InvalidTransaction, match="nonce 0, expects 1") as refused:
+            node.send(out)
+        assert refused.value.code == "bad_nonce"
+        node.close()
