@@ -69,6 +69,7 @@ class OverRpc:
         self.development = self._has_development_methods()
         self._modules: dict[bytes, object] = {}
         self._snapshots: list[int | None] = []  # env ids to the node's (None: used up)
+        self._clock_moved = False  # since the head block: a view must see the new time
 
     def _has_development_methods(self) -> bool:
         try:
@@ -135,11 +136,14 @@ class OverRpc:
                 " (use env.anchor() or env.revert() to go back)"
             )
         self._dev("env.warp", "deed_setNextBlockTimestamp", timestamp)
+        self._clock_moved = True
 
     def advance(self, seconds: int) -> None:
         self._dev("env.time_travel", "deed_increaseTime", seconds)
+        self._clock_moved = True
 
     def mine(self, blocks: int) -> None:
+        self._clock_moved = False
         while blocks > 0:
             self._dev("env.mine", "deed_mine", min(blocks, MAX_MINE))
             blocks -= MAX_MINE
@@ -191,6 +195,7 @@ class OverRpc:
         """Send and wait until a block holds it: its receipt, decoded."""
         tx = self._submit(out)
         receipt = self._settled(tx.hash)
+        self._clock_moved = False  # its block is at the new time
         receipt.return_values = self._returned(out, receipt)
         return Sent(receipt, intrinsic_gas(tx))
 
@@ -261,6 +266,10 @@ class OverRpc:
         return to_python_values(export.returns, decode_values(export.returns, receipt.return_data))
 
     def call(self, to: bytes, name: str, flat: list, sender: bytes, value: int) -> CallResult:
+        """Run ``name`` on the head block. A node runs a call at the head's
+        time, so after a warp a block is mined first, as a transaction would."""
+        if self._clock_moved:
+            self.mine(1)
         module = self.module_at(to)
         export = next((e for e in (module.exports if module else ()) if e.name == name), None)
         if export is None:
@@ -343,6 +352,7 @@ class OverRpc:
         if not self._dev("env.revert", "deed_revert", node_id):
             raise NodeFailed(f"{self.where} no longer has its snapshot {node_id}")
         self._modules.clear()  # an address may hold another contract now
+        self._clock_moved = False
         later = len(self._snapshots) - snapshot_id - 1
         if keep:
             self._snapshots[snapshot_id + 1 :] = [None] * later

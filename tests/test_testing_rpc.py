@@ -100,6 +100,8 @@ def test_time_travel_deal_mine_and_anchors(env):
     assert v.deposit(value=1) == 1
     with env.anchor():
         env.time_travel(seconds=3600)
+        with env.reverts("TooLate"):  # a simulation sees the new time too
+            v.deposit.call(value=1)
         with env.reverts("TooLate"):
             v.deposit(value=1)
     assert v.deposit(value=2) == 3  # undone: before the deadline again
