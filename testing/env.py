@@ -169,7 +169,7 @@ class Env:
         from . import remote
 
         access = remote.OverRpc(url)
-        accounts = [Account(n, remote.fresh_key(n)) for n in names]
+        accounts = [Account(n, remote.fresh_key()) for n in names]
         given = remote.ACCOUNT_FUNDS if funds is None else funds
         access.fund({a.address: given for a in accounts})
         return cls.on(access, accounts)

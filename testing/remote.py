@@ -49,8 +49,8 @@ class NodeFailed(RuntimeError):
     the test's transaction (its message says which)."""
 
 
-def fresh_key(name: str) -> KeyPair:
-    """A new random key for the account ``name`` (the name is for messages only)."""
+def fresh_key() -> KeyPair:
+    """A new random key: an account no earlier run on the node has used."""
     return KeyPair(secrets.token_bytes(32))
 
 
@@ -157,6 +157,7 @@ class OverRpc:
         only give, so a balance goes up by a transfer and never down."""
         if self.development:
             self._dev("env.deal", "deed_setBalance", _hex(address), amount)
+            self._clock_moved = False  # in a block of its own, at the node's time
             return
         has = self.balance(address)
         if amount < has:
@@ -182,9 +183,12 @@ class OverRpc:
                 nonce = tx.nonce + 1
             receipts = [self._settled(h) for h in hashes]
         except InvalidTransaction as exc:
+            hint = ""
+            if exc.code == "insufficient_funds":
+                hint = ": its genesis must fund deed.cli.local.faucet_key()"
             raise NodeFailed(
-                f"{self.where} refused a transfer from the faucet 0x{faucet.address.hex()}"
-                f" ({exc}): its genesis must fund deed.cli.local.faucet_key()"
+                f"{self.where} refused a transfer from the faucet"
+                f" 0x{faucet.address.hex()} ({exc}){hint}"
             ) from None
         failed = next((r for r in receipts if not r.success), None)
         if failed is not None:
