@@ -156,7 +156,8 @@ class Env:
 
     @classmethod
     def on(cls, access: ChainAccess, accounts: Sequence[Account]) -> Env:
-        """An env on ``access``, whose ``accounts`` are funded there already."""
+        """An env on ``access``, whose ``accounts`` are funded there already
+        (``__init__`` keeps the signature tests use for a chain in memory)."""
         env = cls.__new__(cls)
         env._start(access, accounts)
         return env
@@ -171,7 +172,11 @@ class Env:
         access = remote.OverRpc(url)
         accounts = [Account(n, remote.fresh_key()) for n in names]
         given = remote.ACCOUNT_FUNDS if funds is None else funds
-        access.fund({a.address: given for a in accounts})
+        try:
+            access.fund({a.address: given for a in accounts})
+        except BaseException:
+            access.close()
+            raise
         return cls.on(access, accounts)
 
     def _start(self, access: ChainAccess, accounts: Sequence[Account]) -> None:
