@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 
 from deed.cli.local import faucet_key
 from deed.node.client import RpcClient, RpcError, Unreachable
@@ -29,7 +30,7 @@ from deed.vm.codec import decode_values, encode_values, to_python_values
 from deed.vm.crypto import KeyPair
 from deed.vm.errors import DecodeError, InvalidTransaction
 from deed.vm.execution import Log
-from deed.vm.module import decode_module
+from deed.vm.module import Export, decode_module
 
 from .access import EmittedLog, NotOnThisNode, Outgoing, Sent
 
@@ -254,28 +255,25 @@ class OverRpc:
 
     def _returned(self, out: Outgoing, receipt: Receipt) -> tuple:
         """The called function's results, from the receipt's return data."""
-        if out.to is None or not receipt.success or len(out.data) < 4:
+        if out.to is None or not receipt.success:
             return ()
-        module = self.module_at(out.to)
-        export = next(
-            (
-                e
-                for e in (module.exports if module else ())
-                if not e.is_init and e.selector == out.data[:4]
-            ),
-            None,
-        )
+        export = self._function(out.to, lambda e: e.selector == out.data[:4])
         if export is None:
             return ()
         return to_python_values(export.returns, decode_values(export.returns, receipt.return_data))
+
+    def _function(self, address: bytes, wanted: Callable[[Export], bool]) -> Export | None:
+        """The public function of the contract at ``address`` that is ``wanted``."""
+        module = self.module_at(address)
+        exports = module.exports if module is not None else ()
+        return next((e for e in exports if not e.is_init and wanted(e)), None)
 
     def call(self, to: bytes, name: str, flat: list, sender: bytes, value: int) -> CallResult:
         """Run ``name`` on the head block. A node runs a call at the head's
         time, so after a warp a block is mined first, as a transaction would."""
         if self._clock_moved:
             self.mine(1)
-        module = self.module_at(to)
-        export = next((e for e in (module.exports if module else ()) if e.name == name), None)
+        export = self._function(to, lambda e: e.name == name)
         if export is None:
             raise NodeFailed(
                 f"{self.where} has no contract with a function {name!r} at 0x{to.hex()}"
