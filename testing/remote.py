@@ -140,7 +140,14 @@ class OverRpc:
         self._clock_moved = True
 
     def advance(self, seconds: int) -> None:
-        self._dev("env.time_travel", "deed_increaseTime", seconds)
+        """The clock ``seconds`` on from ``env.timestamp``, exactly. Not
+        ``deed_increaseTime``: it moves the wall-clock offset, and the node's
+        clock is never before the head's time plus one, so after blocks that
+        came faster than a second apart it would move the clock by less."""
+        if seconds < 0:
+            raise ValueError(f"cannot travel back {-seconds} seconds (use env.anchor())")
+        now = self._dev("env.time_travel", "deed_now")
+        self._dev("env.time_travel", "deed_setNextBlockTimestamp", now + seconds)
         self._clock_moved = True
 
     def mine(self, blocks: int) -> None:

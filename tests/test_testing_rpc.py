@@ -98,8 +98,11 @@ def test_time_travel_deal_mine_and_anchors(env):
     alice, bob = env.accounts[:2]
     v = env.deploy(VAULT, env.timestamp + 100, env.oracle_keys(3))
     assert v.deposit(value=1) == 1
+    env.mine(5)  # blocks faster than a second apart: the head's time runs ahead
     with env.anchor():
+        before = env.timestamp
         env.time_travel(seconds=3600)
+        assert env.timestamp == before + 3600
         with env.reverts("TooLate"):  # a simulation sees the new time too
             v.deposit.call(value=1)
         with env.reverts("TooLate"):
