@@ -10,6 +10,9 @@ plugin) is a fresh :class:`Env` per test::
         with env.reverts("deadline not reached"):
             c.refund(sender=alice)
 
+``pytest --rpc URL`` (or ``DEED_RPC``) makes ``env`` a chain on a running node
+instead (:mod:`.remote`; spec/testing.md, "Against a node").
+
 The names below are imported on first use: pytest loads the plugin (and so
 this package) in every run, and a run that never asks for ``env`` should not
 pay for loading the VM.
@@ -21,6 +24,8 @@ import importlib
 
 _HOMES = {
     "Account": "env",
+    "NotOnThisNode": "access",
+    "NodeFailed": "remote",
     "Env": "env",
     "TxReceipt": "env",
     "compiled": "env",

@@ -171,7 +171,7 @@ class Contract:
         self.name = compiled.name
         self.abi = compiled.abi
         self.reports = compiled.reports
-        self.compiled_exports = env.chain.module_at(address).exports
+        self.compiled_exports = env.module_at(address).exports
         self.functions = {
             f["name"]: ContractFunction(self, f)
             for f in self.abi["functions"]
@@ -199,10 +199,4 @@ class Contract:
 
     def events(self, name: str | None = None) -> list[Event]:
         """Every event this contract emitted so far (only ``name``, if given)."""
-        committed = self.env.chain.logs(address=self.address, event=name, limit=10**9)
-        pending = [log for log in self.env.pending_logs() if log.address == self.address]
-        return [self.event(e.event, e.values) for e in committed] + [
-            self.event(log.event, log.values)
-            for log in pending
-            if name is None or log.event == name
-        ]
+        return self.env.events_of(self.address, name)

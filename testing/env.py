@@ -1,21 +1,11 @@
 """A chain for one test: funded accounts, contracts as Python objects, time,
 impersonation, snapshots and expected failures.
 
-Transactions go into one open block at ``env.timestamp``; the block is
-committed when the clock moves, when blocks are mined, when it is full and
-before a snapshot (committing a block per transaction would cost a state
-root each). A snapshot is then a copy of the in-memory store, and ``revert``
-puts the copy back under a new :class:`~deed.vm.chain.Chain`. Views run on
-the state as it is, at ``env.timestamp``: they see what a transaction sent
-now would see.
-
-Transactions of the named accounts are signed with their keys and the chain
-checks signatures as any node does. ``prank`` (or ``sender=`` any address
-that is not a named account) sends as an address whose key the test does not
-have: the one block that carries such a transaction checks its nonce, gas and
-balance as usual (every check of ``BlockBuilder._validate``) but takes the
-sender from the test instead of from a signature: it replaces only
-``BlockBuilder._sender`` for that transaction.
+``Env`` is written once, against :class:`~.access.ChainAccess`: by default a
+chain in memory that the test owns (:mod:`.inprocess`, where every cheat
+works), or with ``pytest --rpc URL`` a running node (:mod:`.remote`), where
+the cheats work only as far as the node offers them and otherwise raise
+:class:`~.access.NotOnThisNode` saying why.
 """
 
 from __future__ import annotations
@@ -26,28 +16,21 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from deed.vm.chain import (
-    BlockBuilder,
-    Chain,
-    Receipt,
-    Transaction,
-    deploy_data,
-    intrinsic_gas,
-)
+from deed.vm.chain import CallResult, Chain, Receipt, deploy_data
 from deed.vm.codec import encode_values
 from deed.vm.crypto import KeyPair
 from deed.vm.execution import Log
-from deed.vm.opcodes import LIMITS
 from deed.vm.state import MemoryBackend
 
 from . import oracles
+from .access import ChainAccess, NotOnThisNode, Outgoing
 from .contract import Contract, Event, Reverted, describe_failure
+from .inprocess import InProcess
 from .oracles import OracleKeys, ReportType
 from .values import ArgumentError, to_vm_values
 
 NAMES = ("alice", "bob", "carol", "dave", "eve", "frank", "grace", "heidi", "ivan", "judy")
 FUNDS = 10**30  # each named account's balance at genesis
-START_TIME = 1_000  # env.timestamp when a test starts
 GAS_LIMIT = 5_000_000
 
 
@@ -110,16 +93,6 @@ class TxReceipt:
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    data: dict
-    meta: dict
-    logs: int
-    timestamp: int
-    nodes: dict  # the state tree: its nodes and stale-node index
-    stale: dict
-
-
-@dataclass(frozen=True)
 class Compiled:
     """A compiled contract, as deploy needs it (kept per source: compiling is slow)."""
 
@@ -172,24 +145,71 @@ def address_of(who: Addressable) -> bytes:
 
 
 class Env:
-    """One test's chain. Made fresh by the ``env`` fixture; usable without pytest."""
+    """One test's chain. Made fresh by the ``env`` fixture; usable without pytest.
+
+    ``Env()`` is a chain in memory whose genesis funds the named accounts;
+    :meth:`over_rpc` is one on a running node, with fresh accounts."""
 
     def __init__(self, names: Sequence[str] = NAMES, funds: int = FUNDS) -> None:
-        self.accounts: list[Account] = [_account(n) for n in names]
+        accounts = [_account(n) for n in names]
+        self._start(InProcess({a.address: funds for a in accounts}), accounts)
+
+    @classmethod
+    def on(cls, access: ChainAccess, accounts: Sequence[Account]) -> Env:
+        """An env on ``access``, whose ``accounts`` are funded there already
+        (``__init__`` keeps the signature tests use for a chain in memory)."""
+        env = cls.__new__(cls)
+        env._start(access, accounts)
+        return env
+
+    @classmethod
+    def over_rpc(cls, url: str, names: Sequence[str] = NAMES, funds: int | None = None) -> Env:
+        """An env on the node at ``url``: accounts with fresh keys (the node's
+        chain outlives the test run, so fixed keys would meet their old
+        state), each given ``funds`` from the faucet (see :mod:`.remote`)."""
+        from . import remote
+
+        access = remote.OverRpc(url)
+        accounts = [Account(n, remote.fresh_key()) for n in names]
+        given = remote.ACCOUNT_FUNDS if funds is None else funds
+        try:
+            access.fund({a.address: given for a in accounts})
+        except BaseException:
+            access.close()
+            raise
+        return cls.on(access, accounts)
+
+    def _start(self, access: ChainAccess, accounts: Sequence[Account]) -> None:
+        self.access = access
+        self.accounts: list[Account] = list(accounts)
         self._keys = {a.address: a.key for a in self.accounts}
         self._by_name = {a.name: a for a in self.accounts}
-        self.backend = MemoryBackend()
-        self.chain = Chain(self.backend)
-        self.chain.genesis({a.address: funds for a in self.accounts})
-        self.timestamp = START_TIME
         self.gas_price = 0  # balances then move only by what the contracts do
         self.gas_limit = GAS_LIMIT
         self.last_receipt: TxReceipt | None = None
         self.contracts: dict[bytes, Contract] = {}
         self._reports: dict[str, ReportType] = {}
         self._prank: bytes | None = None
-        self._snapshots: list[_Snapshot] = []
-        self._open: BlockBuilder | None = None  # the block transactions go into
+
+    def close(self) -> None:
+        """Let go of what the env holds (over RPC, its connection to the node)."""
+        self.access.close()
+
+    def _in_process(self, what: str) -> InProcess:
+        if not isinstance(self.access, InProcess):
+            raise NotOnThisNode(
+                f"{what} is the in-memory chain's; this env is on {self.access.where}"
+            )
+        return self.access
+
+    @property
+    def chain(self) -> Chain:
+        """The in-memory chain itself (for what the env does not offer)."""
+        return self._in_process("env.chain").chain
+
+    @property
+    def backend(self) -> MemoryBackend:
+        return self._in_process("env.backend").backend
 
     # -- accounts and balances
     def account(self, name: str) -> Account:
@@ -202,93 +222,50 @@ class Env:
         )
 
     def balance(self, who: Addressable) -> int:
-        return self.chain.balance(address_of(who))
+        return self.access.balance(address_of(who))
 
     def deal(self, who: Addressable, amount: int) -> None:
-        """Set the balance of ``who`` to ``amount`` (in a block of its own)."""
+        """Set the balance of ``who`` to ``amount``."""
         if amount < 0:
             raise ValueError("a balance cannot be negative")
-        address = address_of(who)
-        self._block()  # written into the open block, as a transaction's effects are
-        self.chain.state.add_balance(address, amount - self.chain.balance(address))
+        self.access.deal(address_of(who), amount)
 
     # -- time and blocks
     @property
+    def timestamp(self) -> int:
+        """The time a transaction sent now runs at (and views)."""
+        return self.access.timestamp()
+
+    @property
     def height(self) -> int:
         """The height of the block a transaction sent now goes into."""
-        stale = self._open is not None and self._open.timestamp != self.timestamp
-        return self.chain.head.height + 1 + stale
+        return self.access.height()
 
     def warp(self, timestamp: int) -> None:
         """Send the next transactions (and run views) at ``timestamp``, in a
         new block: the one in progress keeps its time."""
-        if timestamp < self.timestamp:
-            raise ValueError(
-                f"cannot warp back to {timestamp} from {self.timestamp}"
-                " (use env.anchor() or env.revert() to go back)"
-            )
-        self.timestamp = timestamp
+        self.access.warp(timestamp)
 
     def time_travel(self, seconds: int = 0, blocks: int = 0) -> None:
         """Move the clock ``seconds`` on, then ``mine(blocks)``."""
-        self.warp(self.timestamp + seconds)
+        if seconds:
+            self.access.advance(seconds)
         self.mine(blocks)
 
     def mine(self, blocks: int = 1) -> None:
         """Mine ``blocks`` blocks at ``env.timestamp`` (the one in progress, if
         it is at that time, is the first): ``env.height`` grows by ``blocks``."""
-        if self._open is not None and self._open.timestamp != self.timestamp:
-            self._commit()  # a block of the past: ``height`` counts it already
-        for _ in range(blocks):
-            if self._open is None:
-                self._open = self.chain.begin_block(self.timestamp)
-            self._commit()
-
-    def _block(self) -> BlockBuilder:
-        """The block to send in: the open one if it is at ``env.timestamp``,
-        else a new one (the open one is committed first)."""
-        if self._open is not None and self._open.timestamp != self.timestamp:
-            self._commit()
-        if self._open is None:
-            self._open = self.chain.begin_block(self.timestamp)
-        return self._open
-
-    def _commit(self) -> None:
-        if self._open is not None:
-            self._open.commit()
-            self._open = None
+        if blocks:
+            self.access.mine(blocks)
 
     # -- snapshots
     def snapshot(self) -> int:
         """An id to ``revert`` to: the chain, its logs and the clock as they are now."""
-        self._commit()
-        b = self.backend
-        self._snapshots.append(
-            _Snapshot(
-                dict(b.data),
-                dict(b.meta),
-                len(b.logs),
-                self.timestamp,
-                dict(b.nodes),
-                dict(b.stale),
-            )
-        )
-        return len(self._snapshots) - 1
+        return self.access.snapshot()
 
     def revert(self, snapshot_id: int) -> None:
         """Back to the state of ``snapshot`` (the snapshot stays usable)."""
-        if not 0 <= snapshot_id < len(self._snapshots):
-            raise ValueError(f"no snapshot {snapshot_id}")
-        s = self._snapshots[snapshot_id]
-        if self._open is not None:
-            self._open.abandon()
-            self._open = None
-        b = self.backend
-        b.data, b.meta = dict(s.data), dict(s.meta)
-        b.nodes, b.stale = dict(s.nodes), dict(s.stale)
-        del b.logs[s.logs :]
-        self.timestamp = s.timestamp
-        self.chain = Chain(b)  # fresh caches over the restored store
+        self.access.revert(snapshot_id)
 
     @contextmanager
     def anchor(self) -> Iterator[None]:
@@ -297,13 +274,17 @@ class Env:
         try:
             yield
         finally:
-            self.revert(snapshot_id)
-            del self._snapshots[snapshot_id:]
+            self.access.revert(snapshot_id, keep=False)
 
     # -- senders
     @contextmanager
     def prank(self, who: Addressable) -> Iterator[None]:
         """Send as ``who`` (any address, no key needed) unless a call names its sender."""
+        if not self.access.impersonates:
+            raise NotOnThisNode(
+                f"env.prank cannot work on {self.access.where}: it sends without the sender's"
+                " signature, which only the in-memory chain can skip (send from env.accounts)"
+            )
         previous, self._prank = self._prank, address_of(who)
         try:
             yield
@@ -372,40 +353,39 @@ class Env:
         sender: Addressable | None = None,
         gas: int | None = None,
     ) -> tuple[Receipt, int]:
-        """Send one transaction in the open block (a new one when it is full):
-        its receipt and its intrinsic gas (the part of ``gas_used`` that is
-        not execution). ``sender`` without a key here is impersonated.
+        """Send one transaction: its receipt and its intrinsic gas (the part
+        of ``gas_used`` that is not execution). ``sender`` without a key here
+        is impersonated (on the in-memory chain only).
 
         Raises InvalidTransaction (nothing changed) when the chain refuses it,
         for instance when the sender cannot pay ``value``."""
         address = self._sender(sender)
         key = self._keys.get(address)
+        if key is None and not self.access.impersonates:
+            raise NotOnThisNode(
+                f"cannot send as 0x{address.hex()}: this env has no key for it, and"
+                f" {self.access.where} checks signatures (only the in-memory chain can"
+                " impersonate an address)"
+            )
         gas = self.gas_limit if gas is None else gas
-        nonce = self.chain.nonce(address)
-        public = key.public_key if key else _stand_in_key(address)
-        tx = Transaction(self.chain.chain_id, nonce, public, to, value, gas, self.gas_price, data)
-        block = self._block()
-        if block.gas_used + gas > LIMITS.max_block_gas:  # full: the next block
-            self.mine(1)
-            block = self._block()
-        if key is not None:
-            return block.apply(tx.signed(key)), intrinsic_gas(tx)
-        block._sender = lambda _tx: address  # type: ignore[method-assign]
-        try:
-            return block.apply(tx), intrinsic_gas(tx)
-        finally:
-            del block._sender  # back to the signature
+        sent = self.access.send(Outgoing(address, key, to, value, gas, self.gas_price, data))
+        return sent.receipt, sent.intrinsic_gas
 
-    def view(self, to: bytes, name: str, flat: list, sender: Addressable | None, value: int):
+    def view(
+        self, to: bytes, name: str, flat: list, sender: Addressable | None, value: int
+    ) -> CallResult:
         """Run ``name`` on the state as it is, at ``env.timestamp``; nothing is kept."""
-        self._block()  # the call runs at the open block's height and time
-        return self.chain.call(to, name, flat, sender=self._sender(sender), value=value)
+        return self.access.call(to, name, flat, self._sender(sender), value)
 
-    def pending_logs(self) -> list[Log]:
-        """The logs of the block in progress (the chain's log index has the rest)."""
-        if self._open is None:
-            return []
-        return [log for r in self._open.receipts for log in r.logs]
+    def module_at(self, address: bytes):
+        """The module deployed at ``address`` (None: no contract)."""
+        return self.access.module_at(address)
+
+    def events_of(self, address: bytes, event: str | None = None) -> list[Event]:
+        """Every event ``address`` emitted so far (only ``event``, if given), in order."""
+        return [
+            self.event_of(g.address, g.event, g.values) for g in self.access.logs(address, event)
+        ]
 
     def decode_logs(self, logs: Sequence[Log]) -> list[Event]:
         return [self.event_of(log.address, log.event, log.values) for log in logs]
@@ -416,7 +396,7 @@ class Env:
         known = self.contracts.get(address)
         if known is not None:
             return known.event(name, values)
-        module = self.chain.module_at(address)
+        module = self.access.module_at(address)
         ev = next((e for e in module.events if e.name == name), None) if module else None
         names = [f.name for f in ev.fields] if ev else [f"arg{i}" for i in range(len(values))]
         return Event.of(name, dict(zip(names, values, strict=True)), address)
@@ -445,12 +425,6 @@ class Env:
             report = self._reports[report]
         when = self.timestamp if timestamp is None else timestamp
         return oracles.sign(report, fields, signers, when)
-
-
-def _stand_in_key(address: bytes) -> bytes:
-    """The 32 bytes a transaction of an impersonated ``address`` names as its
-    sender's key: never checked (the replaced ``BlockBuilder._sender`` gives the address instead)."""
-    return b"deed-testing-prank\0\0" + address[:12]
 
 
 def _wanted(expected: str | None, fields: Mapping[str, object]) -> str:
