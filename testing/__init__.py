@@ -10,7 +10,7 @@ plugin) is a fresh :class:`Env` per test::
         with env.reverts("deadline not reached"):
             c.refund(sender=alice)
 
-``pytest --rpc URL`` (or ``DEED_RPC``) makes ``env`` a chain on a running node
+``pytest --rpc URL`` (or ``DEED_TEST_RPC``) makes ``env`` a chain on a running node
 instead (:mod:`.remote`; spec/testing.md, "Against a node").
 
 The names below are imported on first use: pytest loads the plugin (and so

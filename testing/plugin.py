@@ -19,13 +19,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="URL",
         default=None,
         help="run the env fixture on the deed node at URL instead of an in-memory chain"
-        " (default: $DEED_RPC)",
+        " (default: $DEED_TEST_RPC)",
     )
 
 
 def rpc_url(config: pytest.Config) -> str | None:
-    """The node the tests run on: ``--rpc``, else ``DEED_RPC``, else none (in memory)."""
-    return config.getoption("rpc", None) or os.environ.get("DEED_RPC") or None
+    """The node the tests run on: ``--rpc``, else ``DEED_TEST_RPC``, else none
+    (in memory). Not ``DEED_RPC``: it points the command line at a node, and
+    a shell exporting it would move a whole test suite there unasked."""
+    return config.getoption("rpc", None) or os.environ.get("DEED_TEST_RPC") or None
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A running node as an env's chain: ``pytest --rpc URL`` (or ``DEED_RPC``).
+"""A running node as an env's chain: ``pytest --rpc URL`` (or ``DEED_TEST_RPC``).
 
 The node is either a development node (``deed node``: it has the ``deed_now``,
 ``deed_increaseTime``, ``deed_setNextBlockTimestamp``, ``deed_mine``,

@@ -1,4 +1,4 @@
-"""deed.testing on a running node: ``pytest --rpc URL`` (and ``DEED_RPC``).
+"""deed.testing on a running node: ``pytest --rpc URL`` (and ``DEED_TEST_RPC``).
 
 Each test runs a small pytest session (pytester, in process) whose ``env``
 is a real ``deed node --memory``: one mining a block per transaction, one
@@ -190,15 +190,15 @@ def test_a_session_on_a_development_node(pytester: pytest.Pytester, dev_node: No
     )
 
 
-def test_deed_rpc_names_the_node_and_the_option_wins(
+def test_deed_test_rpc_names_the_node_and_the_option_wins(
     pytester: pytest.Pytester, dev_node: NodeProcess, monkeypatch: pytest.MonkeyPatch
 ):
     pytester.makepyfile(
         test_where="def test_where(env):\n    assert env.access.where.endswith(env.access.client.url)\n"
     )
-    monkeypatch.setenv("DEED_RPC", dev_node.url)
+    monkeypatch.setenv("DEED_TEST_RPC", dev_node.url)
     _passed(pytester.runpytest("-p", "no:cacheprovider"), 1)
-    monkeypatch.setenv("DEED_RPC", "http://127.0.0.1:1")  # nothing there
+    monkeypatch.setenv("DEED_TEST_RPC", "http://127.0.0.1:1")  # nothing there
     _passed(pytester.runpytest("-p", "no:cacheprovider", "--rpc", dev_node.url), 1)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
