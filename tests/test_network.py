@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from network_support import GAS, SINK, Load, audit, height, rpc, sender_keys, wait_until
 
+from deed.cli.local import FAUCET_FUNDS, faucet_key
 from deed.network.devnet import Devnet
 from deed.network.log import OrderingLog
 from deed.network.ordered import NetworkGenesis, OrderedBlock
@@ -105,7 +106,8 @@ def devnet(tmp_path_factory):
     a node); each test sends from keys of its own (``KEYS``)."""
     keys = sender_keys(16)
     net = Devnet.plan(tmp_path_factory.mktemp("devnet") / "net", 3, block_time=0.05)
-    net.up(net.genesis_for({k.address: 10**30 for k in keys}))
+    funds = {k.address: 10**30 for k in keys} | {faucet_key().address: FAUCET_FUNDS}
+    net.up(net.genesis_for(funds))
     net.keys = keys
     try:
         yield net
@@ -214,6 +216,55 @@ def test_a_transaction_that_reaches_the_log_invalid_is_rejected_by_every_node(de
     assert states == ["committed", "rejected"]
     rejected = next(s for s in outcomes[0] if s["status"] == "rejected")
     assert rejected["reason"] == "bad_nonce"
+
+
+CONTRACT_TEST = '''
+import pytest
+from deed.testing import NotOnThisNode
+
+SOURCE = """
+contract Jar:
+    event Put(indexed who: address, amount: uint)
+
+    total: uint
+
+    @payable
+    pub put() -> uint:
+        require(msg.value > 0, "empty")
+        self.total += msg.value
+        emit Put(msg.sender, msg.value)
+        return self.total
+"""
+
+
+def test_jar_on_the_network(env):
+    bob = env.accounts[1]
+    jar = env.deploy(SOURCE)
+    assert jar.put(sender=bob, value=10) == 10
+    assert env.last_receipt.events[0].args.who == bob
+    with env.reverts("empty"):
+        jar.put(sender=bob)
+    with pytest.raises(NotOnThisNode, match="part of a network"):
+        env.time_travel(seconds=10)
+'''
+
+
+@devnet_only_once
+def test_deed_testing_runs_a_contracts_tests_on_a_network_node(devnet, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "test_jar.py").write_text(CONTRACT_TEST)
+    url = devnet.members[1].rpc_url
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rpc", url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
 
 
 @devnet_only_once
