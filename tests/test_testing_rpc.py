@@ -284,7 +284,7 @@ class _RefusingNetwork(_NetworkProxy):
 
 def test_a_node_without_development_methods(pytester: pytest.Pytester, dev_node: NodeProcess):
     assert "deed_setBalance" in _NetworkProxy.HIDDEN and "deed_call" not in _NetworkProxy.HIDDEN
-    pytester.makepyfile(test_anywhere=ANYWHERE, test_network=NETWORK)
+    pytester.makepyfile(test_anywhere=ANYWHERE, test_network_like_node=NETWORK)
     with _NetworkProxy(dev_node.url) as proxy:
         _passed(pytester.runpytest("-p", "no:cacheprovider", "--rpc", proxy.url), 3)
 
