@@ -29,9 +29,9 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from deed.node import wire
 from deed.node.service import DevOnly, NodeService, TransactionStatus
@@ -109,7 +109,6 @@ class NetworkService(NodeService):
     node_id: str = ""
     genesis: NetworkGenesis | None = None
     proposer: bytes = bytes(20)  # where this node's blocks pay their fees
-    on_halt: Callable[[str], None] = field(default=lambda message: None)
 
     def __post_init__(self) -> None:
         if self.log is None or self.genesis is None or not self.node_id:
@@ -380,7 +379,6 @@ class NetworkService(NodeService):
         self.halted = message
         with contextlib.suppress(LogUnavailable):
             self.log.report_halt(self.node_id, message)
-        self.on_halt(message)
         raise NodeHalted(message)
 
     async def _cutter(self) -> None:
@@ -418,7 +416,9 @@ class NetworkService(NodeService):
         return None
 
     async def _keep(self, lease: int) -> None:
-        """Refresh the lease; losing it (or etcd) for a whole TTL ends the term."""
+        """Refresh the lease; losing it, or etcd for half its TTL, ends the term.
+        (A cutter that goes on anyway cannot write: a block's compare-and-swap
+        requires the cutter key to hold its id.)"""
         last = time.monotonic()
         while self.is_cutter:
             await asyncio.sleep(LEASE_TTL / 4)
