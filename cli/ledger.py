@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from deed.node import wire
 from deed.vm.chain import (
     STATUS_SUCCESS,
     BlockHeader,
@@ -27,7 +28,6 @@ from deed.vm.chain import (
 from deed.vm.codec import decode_values, encode_values, to_python_values
 from deed.vm.crypto import KeyPair
 from deed.vm.errors import DecodeError, InvalidTransaction
-from deed.vm.execution import Log
 from deed.vm.module import decode_module
 from deed.vm.state import Account
 
@@ -237,20 +237,10 @@ class RpcLedger:
         )
 
     def _decoded(self, r: Receipt) -> Receipt:
-        """A receipt's logs with their values, decoded by the emitting contract's event types."""
-        r.logs = [
-            Log(g.address, g.event, self._values(g.address, g.event, g.data), g.data)
-            for g in r.logs
-        ]
-        return r
+        return wire.with_decoded_logs(r, self.module_at)
 
     def _values(self, address: bytes, event: str, data: bytes) -> tuple:
-        module = self.module_at(address)
-        ev = next((e for e in (module.events if module else ()) if e.name == event), None)
-        if ev is None:
-            return ()
-        types = tuple(f.type for f in ev.fields)
-        return to_python_values(types, decode_values(types, data))
+        return wire.event_values(self.module_at(address), event, data)
 
     def receipt(self, tx_hash: bytes) -> StoredReceipt | None:
         out = self._rpc("deed_getReceipt", _hex(tx_hash))

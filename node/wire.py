@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from deed.vm.chain import BlockHeader, LogEntry, Receipt
+from deed.vm.codec import decode_values, to_python_values
+from deed.vm.execution import Log
 from deed.vm.types import (
     TAG_ADDRESS,
     TAG_BOOL,
@@ -171,3 +173,22 @@ def log_json(g: LogEntry) -> dict:
         "event": g.event,
         "values": [to_json(v) for v in g.values],
     }
+
+
+def event_values(module, event: str, data: bytes) -> tuple:
+    """An event's values, decoded by the emitting module's event types (a
+    client of a node gets them encoded); () if the module has no such event."""
+    ev = next((e for e in (module.events if module else ()) if e.name == event), None)
+    if ev is None:
+        return ()
+    types = tuple(f.type for f in ev.fields)
+    return to_python_values(types, decode_values(types, data))
+
+
+def with_decoded_logs(r: Receipt, module_at: Callable[[bytes], object]) -> Receipt:
+    """``r`` with its logs' values decoded (``module_at``: an address's module)."""
+    r.logs = [
+        Log(g.address, g.event, event_values(module_at(g.address), g.event, g.data), g.data)
+        for g in r.logs
+    ]
+    return r

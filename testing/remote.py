@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 
 from deed.cli.local import faucet_key
+from deed.node import wire
 from deed.node.client import RpcClient, RpcError, Unreachable
 from deed.vm.chain import STATUS_SUCCESS, CallResult, Receipt, Transaction, intrinsic_gas
 from deed.vm.codec import decode_values, encode_values, to_python_values
 from deed.vm.crypto import KeyPair
 from deed.vm.errors import DecodeError, InvalidTransaction
-from deed.vm.execution import Log
 from deed.vm.module import Export, decode_module
 
 from .access import EmittedLog, NotOnThisNode, Outgoing, Sent
@@ -326,20 +326,10 @@ class OverRpc:
             start = page[-1]["height"]
 
     def _decoded(self, r: Receipt) -> Receipt:
-        """A receipt's logs with their values, decoded by the emitters' event types."""
-        r.logs = [
-            Log(g.address, g.event, self._values(g.address, g.event, g.data), g.data)
-            for g in r.logs
-        ]
-        return r
+        return wire.with_decoded_logs(r, self.module_at)
 
     def _values(self, address: bytes, event: str, data: bytes) -> tuple:
-        module = self.module_at(address)
-        ev = next((e for e in (module.events if module else ()) if e.name == event), None)
-        if ev is None:
-            return ()
-        types = tuple(f.type for f in ev.fields)
-        return to_python_values(types, decode_values(types, data))
+        return wire.event_values(self.module_at(address), event, data)
 
     # -- snapshots
     def snapshot(self) -> int:
