@@ -45,6 +45,7 @@ from .errors import (
 )
 from .execution import (
     MODULES,
+    LoadedModule,
     Log,
     ModuleCache,
     TxContext,
@@ -697,11 +698,13 @@ def run_top_level(
     decoded against the export's types already; the encoded return data is
     paid for, as the receipt keeps it. Returns (gas left, data, host values)."""
     result = run_export(ctx, gas, loaded, export, sender, to, value, args, False, True)
-    data = encode_values(export.returns, result[1:])
+    codec = loaded.codec(export)
+    values = result[1:]
+    data = codec.encode_returns(values)
     gas = result[0] - costs.return_data(len(data))
     if gas < 0:
         raise OutOfGas()
-    return gas, data, to_python_values(export.returns, result[1:])
+    return gas, data, codec.returns_to_python(values)
 
 
 class BlockBuilder:
@@ -920,7 +923,7 @@ class BlockBuilder:
             if init_data or tx.value:
                 raise Revert(gas, "the module has no init function to take arguments or value")
         else:
-            args = self._decode_args(gas, init, init_data)
+            args = self._decode_args(gas, init, init_data, loaded)
             result = run_export(
                 ctx, gas, loaded, init, sender, address, tx.value, args, False, True
             )
@@ -948,16 +951,16 @@ class BlockBuilder:
             export = loaded.exports.get(tx.data[:4])
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
-        args = self._decode_args(gas, export, tx.data[4:])
+        args = self._decode_args(gas, export, tx.data[4:], loaded)
         gas, receipt.return_data, receipt.return_values = run_top_level(
             ctx, gas, loaded, export, sender, tx.to, tx.value, args
         )
         return gas
 
     @staticmethod
-    def _decode_args(gas: int, export: Export, data: bytes) -> tuple:
+    def _decode_args(gas: int, export: Export, data: bytes, loaded: LoadedModule) -> tuple:
         try:
-            return decode_values(export.params, data)
+            return loaded.codec(export).decode_args(data)
         except DecodeError as exc:
             raise Revert(gas, f"bad call data for {export.name}: {exc}") from None
 
