@@ -22,13 +22,14 @@ import itertools
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import costs, crypto
 from .codec import (
     Reader,
     Writer,
+    blob_bytes,
     decode_values,
     encode_values,
     to_python_values,
@@ -84,6 +85,28 @@ STATUS_OUT_OF_GAS = "out_of_gas"
 # --------------------------------------------------------------------------- transactions
 
 
+class _computed_once:
+    """``functools.cached_property`` without the lock it takes in Python 3.11
+    at each first access (a transaction's body and hash are computed once per
+    transaction on the hot path): the value is kept in the instance's
+    ``__dict__``, so later reads are plain attribute reads. A transaction is
+    immutable: computing it twice in two threads gives the same value."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 @dataclass(frozen=True)
 class Transaction:
     """A signed request to call a contract, deploy one (``to`` is None) or move value."""
@@ -101,23 +124,20 @@ class Transaction:
     def signing_payload(self) -> bytes:
         return _SIGNING_DOMAIN + self._body
 
-    @cached_property
+    @_computed_once
     def _body(self) -> bytes:
         """The fields' encoding: encoded once, for the hash and the signature check."""
-        to = self.to or b""
+        uvarint = uvarint_bytes
         return b"".join(
             (
-                uvarint_bytes(self.chain_id),
-                uvarint_bytes(self.nonce),
-                uvarint_bytes(len(self.sender)),
-                self.sender,
-                uvarint_bytes(len(to)),
-                to,
-                uvarint_bytes(self.value),
-                uvarint_bytes(self.gas_limit),
-                uvarint_bytes(self.gas_price),
-                uvarint_bytes(len(self.data)),
-                self.data,
+                uvarint(self.chain_id),
+                uvarint(self.nonce),
+                blob_bytes(self.sender),
+                blob_bytes(self.to or b""),
+                uvarint(self.value),
+                uvarint(self.gas_limit),
+                uvarint(self.gas_price),
+                blob_bytes(self.data),
             )
         )
 
@@ -142,7 +162,7 @@ class Transaction:
         r.expect_end()
         return tx
 
-    @cached_property
+    @_computed_once
     def hash(self) -> bytes:
         return hashlib.sha256(self.encode()).digest()
 
@@ -156,8 +176,13 @@ class Transaction:
         return replace(self, signature=key.sign(self.signing_payload()))
 
 
-def _blob(data: bytes) -> bytes:
-    return uvarint_bytes(len(data)) + data
+_blob = blob_bytes
+
+
+@lru_cache(maxsize=1024)
+def _name_blob(name: str) -> bytes:
+    """A status's or an event's name as a blob: a few names, encoded once each."""
+    return blob_bytes(name.encode())
 
 
 def deploy_data(module_bytes: bytes, init_args: bytes = b"") -> bytes:
@@ -225,15 +250,16 @@ class Receipt:
 
     def encode(self) -> bytes:
         """The receipt's canonical encoding (hashed into the receipts root)."""
+        logs = self.logs
         parts = [
             _blob(self.tx_hash),
-            _blob(self.status.encode()),
+            _name_blob(self.status),
             uvarint_bytes(self.gas_used),
             _blob(self.return_data),
-            uvarint_bytes(len(self.logs)),
+            uvarint_bytes(len(logs)),
         ]
-        for log in self.logs:
-            parts += (_blob(log.address), _blob(log.event.encode()), _blob(log.data))
+        for log in logs:
+            parts += (_blob(log.address), _name_blob(log.event), _blob(log.data))
         parts += (_blob((self.revert_reason or "").encode()), _blob(self.contract_address or b""))
         return b"".join(parts)
 
@@ -241,17 +267,17 @@ class Receipt:
         """What the node's receipt index keeps: the canonical encoding (``encoded``,
         when the caller has it already), then a typed error's name and field
         values, the sender's address and the recipient (node-local, not hashed)."""
-        w = Writer()
-        w.blob(self.encode() if encoded is None else encoded)
-        name, values = self.error if self.error else ("", ())
-        w.blob(name.encode())
-        w.uvarint(len(values))
-        for v in values:
-            tag, raw = _host_value(v)
-            w.blob(tag + raw)
-        w.blob(self.sender or b"")
-        w.blob(self.to or b"")
-        return w.getvalue()
+        parts = [_blob(self.encode() if encoded is None else encoded)]
+        if self.error:
+            name, values = self.error
+            parts += (_blob(name.encode()), uvarint_bytes(len(values)))
+            for v in values:
+                tag, raw = _host_value(v)
+                parts.append(_blob(tag + raw))
+        else:
+            parts.append(b"\x00\x00")  # no error: an empty name, no values
+        parts += (_blob(self.sender or b""), _blob(self.to or b""))
+        return b"".join(parts)
 
     @staticmethod
     def from_stored(data: bytes) -> Receipt:
@@ -608,12 +634,18 @@ class Chain:
         """A block's logs for the index, with the values of their indexed fields
         (which fields: the event table of the emitting module)."""
         out = []
+        # the event of each (contract, name), looked up once a block: the state
+        # does not change while the block is committed
+        events: dict[tuple[bytes, str], object] = {}
         for tx_index, r in enumerate(receipts):
             for log_index, log in enumerate(r.logs):
-                ev = self._event_def(log.address, log.event)
+                which = (log.address, log.event)
+                ev = events.get(which)
+                if ev is None:
+                    ev = events[which] = self._event_def(log.address, log.event)
                 topics = tuple(
                     (f.name, encode_values((f.type,), [v]))
-                    for f, v in zip(ev.fields, log.values, strict=True)
+                    for f, v in zip(ev.fields, log.values, strict=True)  # type: ignore[attr-defined]
                     if f.indexed
                 )
                 out.append(

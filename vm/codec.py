@@ -32,9 +32,20 @@ def uvarint_bytes(n: int) -> bytes:
     """Minimal LEB128 encoding of a non-negative integer."""
     if 0 <= n < 0x80:
         return _SMALL[n]
-    w = Writer()
-    w.uvarint(n)
-    return w.getvalue()
+    if n < 0:
+        raise ValueError("uvarint of a negative number")
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def blob_bytes(data: bytes) -> bytes:
+    """``data`` after its length (a uvarint): :meth:`Writer.blob` as bytes."""
+    n = len(data)
+    return (_SMALL[n] if n < 0x80 else uvarint_bytes(n)) + data
 
 
 class Writer:
@@ -44,21 +55,7 @@ class Writer:
         self.parts: list[bytes] = []
 
     def uvarint(self, n: int) -> None:
-        if 0 <= n < 0x80:
-            self.parts.append(_SMALL[n])
-            return
-        if n < 0:
-            raise ValueError("uvarint of a negative number")
-        out = bytearray()
-        while True:
-            byte = n & 0x7F
-            n >>= 7
-            if n:
-                out.append(byte | 0x80)
-            else:
-                out.append(byte)
-                break
-        self.parts.append(bytes(out))
+        self.parts.append(_SMALL[n] if 0 <= n < 0x80 else uvarint_bytes(n))
 
     def raw(self, data: bytes) -> None:
         self.parts.append(bytes(data))
