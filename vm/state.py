@@ -111,6 +111,11 @@ class Account:
 EMPTY_ACCOUNT = Account()
 
 
+def _is_empty(acc: Account) -> bool:
+    """``acc == EMPTY_ACCOUNT`` (an empty account is not stored), written out."""
+    return acc.__class__ is Account and acc.balance == 0 and acc.nonce == 0 and acc.code_hash == b""
+
+
 @dataclass(frozen=True)
 class IndexedReceipt:
     """A receipt as the node's receipt index keeps it, by transaction hash:
@@ -618,20 +623,25 @@ class StateDB:
             else:
                 dirty[key] = old
 
-    # -- accounts
+    # -- accounts (every transaction reads and writes a few: the key is built
+    # once and the empty-account test is written out, not a dataclass __eq__)
     def account(self, address: bytes) -> Account:
         acc = self.read(ACCOUNT + address)
         return EMPTY_ACCOUNT if acc is None else acc  # type: ignore[return-value]
 
     def set_account(self, address: bytes, acc: Account) -> None:
-        self.write(ACCOUNT + address, None if acc == EMPTY_ACCOUNT else acc)
+        self.write(ACCOUNT + address, None if _is_empty(acc) else acc)
 
     def balance(self, address: bytes) -> int:
         return self.account(address).balance
 
     def add_balance(self, address: bytes, amount: int) -> None:
-        acc = self.account(address)
-        self.set_account(address, Account(acc.balance + amount, acc.nonce, acc.code_hash))
+        key = ACCOUNT + address
+        acc = self.read(key)
+        if acc is None:
+            acc = EMPTY_ACCOUNT
+        new = Account(acc.balance + amount, acc.nonce, acc.code_hash)  # type: ignore[attr-defined]
+        self.write(key, None if _is_empty(new) else new)
 
     def transfer(self, sender: bytes, receiver: bytes, amount: int) -> bool:
         """Move native value; False (and no change) if the sender has too little."""
