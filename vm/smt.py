@@ -20,8 +20,9 @@ block touches.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import groupby
+from operator import itemgetter
 from typing import Protocol
 
 from .errors import StateError
@@ -29,6 +30,8 @@ from .proof import EMPTY, StateProof, key_path, leaf_node_hash, node_hash, value
 
 NULL_TAG, LEAF_TAG, INTERNAL_TAG = 2, 0, 1
 HEX = "0123456789abcdef"
+_NIBBLE = {c: i for i, c in enumerate(HEX)}  # a hex digit's value, without int(c, 16)
+_HEX_PATH = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,21 @@ class PendingUpdate:
 Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None: delete)
 
 
+def _groups(changes: list[Change], nib: str):
+    """The changes (sorted, all under the nibble path ``nib``) grouped by their
+    next nibble: (hex digit, its changes), in order. Each group's end is found
+    by bisection (hex digits sort below "g"), not by testing every change."""
+    d = len(nib)
+    i, total = 0, len(changes)
+    while i < total:
+        ch = changes[i][0][d]
+        j = i + 1
+        if j < total and changes[j][0][d] == ch:
+            j = bisect_left(changes, nib + ch + "g", j, total, key=_HEX_PATH)
+        yield ch, changes[i:j]
+        i = j
+
+
 class SparseMerkleTree:
     """Reads and updates the stored tree; keeps internal nodes decoded, at most
     ``cache_nodes`` of the top ``TOP_DEPTH`` + 1 levels (every block passes
@@ -301,11 +319,10 @@ class SparseMerkleTree:
             for (_, nib, group), key in zip(frontier, keys, strict=True):
                 node = self.load(key)
                 if isinstance(node, Internal):
-                    d = len(nib)
-                    for ch, part in groupby(group, lambda c, d=d: c[0][d]):
-                        child = node.children[int(ch, 16)]
+                    for ch, part in _groups(group, nib):
+                        child = node.children[_NIBBLE[ch]]
                         if child is not None and child[2] is None:  # a leaf is in its parent
-                            below.append((child[0], nib + ch, list(part)))
+                            below.append((child[0], nib + ch, part))
             frontier = below
 
     def root_hash(self) -> bytes:
@@ -375,6 +392,13 @@ class SparseMerkleTree:
             return self._build(nib, [c for c in changes if c[2] is not None], up)
         leaf = ref[2]
         if leaf is not None:
+            if len(changes) == 1 and changes[0][1] == leaf.path:  # the common case: this entry
+                vhash = changes[0][2]
+                if vhash is None:
+                    return None
+                if vhash == leaf.vhash:
+                    return ref
+                return self._leaf(up, Leaf(leaf.path, vhash))
             entries = {leaf.path: leaf.vhash}
             for _, path, vhash in changes:
                 if vhash is None:
@@ -389,11 +413,10 @@ class SparseMerkleTree:
         assert isinstance(node, Internal)
         up.stale.add(key)
         children = list(node.children)
-        d = len(nib)
         changed = []
-        for ch, group in groupby(changes, lambda c: c[0][d]):
-            n = int(ch, 16)
-            children[n] = self._update(children[n], nib + ch, list(group), up)
+        for ch, group in _groups(changes, nib):
+            n = _NIBBLE[ch]
+            children[n] = self._update(children[n], nib + ch, group, up)
             changed.append(n)
         live = [i for i in range(16) if children[i] is not None]
         if not live:
@@ -426,9 +449,8 @@ class SparseMerkleTree:
             assert vhash is not None
             return self._leaf(up, Leaf(path, vhash))
         children: list[Child | None] = [None] * 16
-        d = len(nib)
-        for ch, group in groupby(items, lambda c: c[0][d]):
-            children[int(ch, 16)] = self._build(nib + ch, list(group), up)
+        for ch, group in _groups(items, nib):
+            children[_NIBBLE[ch]] = self._build(nib + ch, group, up)
         return self._put(up, nib, self._internal(nib, tuple(children)))
 
     # -- proofs
