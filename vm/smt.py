@@ -92,15 +92,17 @@ def encode_node(node: Node) -> bytes:
         return b"\x02"
     present = leaves = 0
     parts = []
-    for i, c in enumerate(node.children):
+    bit = 1
+    for c in node.children:
         if c is not None:
-            present |= 1 << i
+            present |= bit
             leaf = c[2]
             if leaf is None:
-                parts.append(c[0].to_bytes(8, "big") + c[1])
+                parts += (c[0].to_bytes(8, "big"), c[1])
             else:
-                leaves |= 1 << i
-                parts.append(c[1] + leaf.path + leaf.vhash)
+                leaves |= bit
+                parts += (c[1], leaf.path, leaf.vhash)
+        bit <<= 1
     return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
 
 
@@ -180,21 +182,10 @@ def _slot(c: Child | None) -> tuple[bytes, int]:
     return (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)
 
 
-def _pair(left: tuple[bytes, int], right: tuple[bytes, int]) -> tuple[bytes, int]:
-    (lh, lk), (rh, rk) = left, right
-    if lk == 0 and rk < 2:
-        return right
-    if rk == 0 and lk < 2:
-        return left
-    return hashlib.sha256(b"\x01" + lh + rh).digest(), 2
-
-
 def _full_levels(children: tuple[Child | None, ...]) -> list[tuple[bytes, int]]:
     """All 31 (hash, kind) of a node's binary tree, level by level (_OFFSETS)."""
-    lv = [_slot(c) for c in children]
-    for level in range(1, 5):
-        below = _OFFSETS[level - 1]
-        lv.extend(_pair(lv[below + 2 * j], lv[below + 2 * j + 1]) for j in range(16 >> level))
+    lv = [_slot(c) for c in children] + [(EMPTY, 0)] * 15
+    _rehash(lv, range(8), range(4), range(2), range(1))
     return lv
 
 
@@ -204,14 +195,32 @@ def _updated_levels(
     """``old`` with the ``changed`` children's paths rehashed: 4 hashes a child, not 15."""
     lv = old.copy()
     for i in changed:
-        lv[i] = _slot(children[i])
-    touched = set(changed)
-    for level in range(1, 5):
-        touched = {i >> 1 for i in touched}
+        c = children[i]
+        lv[i] = (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)  # _slot
+    one = {i >> 1 for i in changed}
+    two = {i >> 1 for i in one}
+    three = {i >> 1 for i in two}
+    _rehash(lv, one, two, three, (0,))
+    return lv
+
+
+def _rehash(lv: list[tuple[bytes, int]], *touched_by_level) -> None:
+    """Recompute, level by level, the ``touched`` slots of a node's binary
+    tree from the two below each: an empty side and a leaf (or nothing)
+    carries the other up, anything else is hashed (the hot loop of a
+    commit's top levels)."""
+    sha = hashlib.sha256
+    for level, touched in enumerate(touched_by_level, 1):
         below, base = _OFFSETS[level - 1], _OFFSETS[level]
         for j in touched:
-            lv[base + j] = _pair(lv[below + 2 * j], lv[below + 2 * j + 1])
-    return lv
+            lh, lk = left = lv[below + 2 * j]
+            rh, rk = right = lv[below + 2 * j + 1]
+            if lk == 0 and rk < 2:
+                lv[base + j] = right
+            elif rk == 0 and lk < 2:
+                lv[base + j] = left
+            else:
+                lv[base + j] = (sha(b"\x01" + lh + rh).digest(), 2)
 
 
 def node_hash_of(node: Node) -> bytes:
