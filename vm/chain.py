@@ -34,6 +34,7 @@ from .codec import (
     encode_values,
     to_python_values,
     uvarint_bytes,
+    values_encoder,
 )
 from .errors import (
     DecodeError,
@@ -634,20 +635,27 @@ class Chain:
         """A block's logs for the index, with the values of their indexed fields
         (which fields: the event table of the emitting module)."""
         out = []
-        # the event of each (contract, name), looked up once a block: the state
-        # does not change while the block is committed
-        events: dict[tuple[bytes, str], object] = {}
+        # each (contract, event name)'s field count and indexed fields (position,
+        # name, encoder), looked up once a block: the state does not change
+        # while the block is committed
+        events: dict[tuple[bytes, str], tuple[int, tuple]] = {}
         for tx_index, r in enumerate(receipts):
             for log_index, log in enumerate(r.logs):
                 which = (log.address, log.event)
                 ev = events.get(which)
                 if ev is None:
-                    ev = events[which] = self._event_def(log.address, log.event)
-                topics = tuple(
-                    (f.name, encode_values((f.type,), [v]))
-                    for f, v in zip(ev.fields, log.values, strict=True)  # type: ignore[attr-defined]
-                    if f.indexed
-                )
+                    fields = self._event_def(log.address, log.event).fields
+                    indexed = tuple(
+                        (i, f.name, values_encoder((f.type,)))
+                        for i, f in enumerate(fields)
+                        if f.indexed
+                    )
+                    ev = events[which] = (len(fields), indexed)
+                count, indexed = ev
+                values = log.values
+                if len(values) != count:  # never from the VM (emit checks the count)
+                    raise ValueError(f"a {log.event} log has {len(values)} values, not {count}")
+                topics = tuple((name, encode((values[i],))) for i, name, encode in indexed)
                 out.append(
                     IndexedLog(
                         height,
