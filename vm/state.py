@@ -495,17 +495,6 @@ def _unpack(packed: bytes) -> Iterator[bytes]:
         pos += 1 + n
 
 
-def _encode(key: bytes, value: object) -> bytes | None:
-    if value is None:
-        return None
-    prefix = key[:1]
-    if prefix == ACCOUNT:
-        return value.encode()  # type: ignore[union-attr]
-    if prefix == STORAGE:
-        return encode_cell(value)  # type: ignore[arg-type]
-    return value  # type: ignore[return-value]
-
-
 def _decode(key: bytes, data: bytes | None) -> object:
     if data is None:
         return None
@@ -586,18 +575,6 @@ class StateDB:
         if self.cache_bytes > self.CACHE_BYTES:
             self._shrink()
         return value
-
-    def _remember(self, key: bytes, value: object) -> None:
-        """Keep a committed value decoded; the cache stays under CACHE_BYTES
-        whatever the transactions read (a BALANCE of any address included)."""
-        cache = self.cache
-        old = cache.pop(key, _MISSING)
-        if old is not _MISSING:
-            self.cache_bytes -= _weight(key, old)
-        cache[key] = value
-        self.cache_bytes += _weight(key, value)
-        if self.cache_bytes > self.CACHE_BYTES:
-            self._shrink()
 
     def _shrink(self) -> None:
         """Drop the oldest cached entries until the cache is under its budget."""
@@ -692,7 +669,21 @@ class StateDB:
         self._prepared = (None, None)
 
     def pending_writes(self) -> dict[bytes, bytes | None]:
-        return {k: _encode(k, v) for k, v in self.dirty.items()}
+        """This block's changes, encoded (None: deleted): accounts and storage
+        cells by their encodings, code and registry entries as they are."""
+        out: dict[bytes, bytes | None] = {}
+        for k, v in self.dirty.items():
+            if v is None:
+                out[k] = None
+                continue
+            prefix = k[:1]
+            if prefix == ACCOUNT:
+                out[k] = v.encode()  # type: ignore[attr-defined]
+            elif prefix == STORAGE:
+                out[k] = encode_cell(v)  # type: ignore[arg-type]
+            else:
+                out[k] = v  # type: ignore[assignment]
+        return out
 
     def state_root(self, writes: dict[bytes, bytes | None] | None = None) -> bytes:
         """Root of the state including this block's uncommitted changes
@@ -764,15 +755,28 @@ class StateDB:
         meta["state_tree_version"] = str(version).encode()
         self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
         tree.applied(update, nodes)
-        dirty = self.dirty
-        for k in writes:
-            if k in dirty:
-                self._remember(k, dirty[k])
-            else:  # written by the caller alone: forget what the cache held
-                old = self.cache.pop(k, _MISSING)
-                if old is not _MISSING:
-                    self.cache_bytes -= _weight(k, old)
+        self._cache_written(writes)
         self.discard()
+
+    def _cache_written(self, writes: dict[bytes, bytes | None]) -> None:
+        """After a commit: keep the block's values decoded; the cache stays
+        under CACHE_BYTES whatever the transactions read (a BALANCE of any
+        address included). Written out: a block writes thousands of entries."""
+        dirty, cache, budget = self.dirty, self.cache, self.CACHE_BYTES
+        held = self.cache_bytes
+        for k in writes:
+            old = cache.pop(k, _MISSING)
+            if old is not _MISSING:
+                held -= 100 + len(k) + (len(old) if old.__class__ is bytes else 48)  # _weight
+            if k not in dirty:  # written by the caller alone: forget what the cache held
+                continue
+            value = cache[k] = dirty[k]
+            held += 100 + len(k) + (len(value) if value.__class__ is bytes else 48)  # type: ignore[arg-type]
+            if held > budget:
+                self.cache_bytes = held
+                self._shrink()
+                held = self.cache_bytes
+        self.cache_bytes = held
 
     def entries(self) -> dict[bytes, bytes]:
         """Every committed and pending entry, encoded (for tests and tools)."""
