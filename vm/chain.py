@@ -782,7 +782,7 @@ class BlockBuilder:
         if self.closed:
             raise StateError("this block is already committed or abandoned")
         try:
-            sender, intrinsic = self._validate(tx)
+            sender, intrinsic, acc = self._validate(tx)
         except InvalidTransaction:
             raise
         except Exception as exc:  # reading the state failed: nothing was written
@@ -792,7 +792,7 @@ class BlockBuilder:
         try:
             self._headroom()
             before = state.checkpoint()
-            receipt = self._execute(tx, sender, intrinsic)
+            receipt = self._execute(tx, sender, intrinsic, acc)
         except BaseException as exc:
             if before is not None:
                 state.revert_to(before)
@@ -826,27 +826,28 @@ class BlockBuilder:
                 self._verdict = None
         return out
 
-    def _execute(self, tx: Transaction, sender: bytes, intrinsic: int) -> Receipt:
-        """Buy the gas, run the transaction, refund and pay the proposer."""
+    def _execute(self, tx: Transaction, sender: bytes, intrinsic: int, acc: Account) -> Receipt:
+        """Buy the gas, run the transaction, refund and pay the proposer
+        (``acc``: the sender's account, as ``_validate`` read it)."""
         chain = self.chain
         state = chain.state
+        to = tx.to
         # Nonce and the gas purchase stay even if the transaction fails.
-        acc = state.account(sender)
         state.set_account(
             sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash)
         )
         mark = state.checkpoint()
         # the envelope read these already (its intrinsic gas paid for them)
         accessed = dict.fromkeys((ACCOUNT + sender, ACCOUNT + self.proposer))
-        if tx.to is not None:
-            accessed[ACCOUNT + tx.to] = None
+        if to is not None:
+            accessed[ACCOUNT + to] = None
         ctx = TxContext(
             state, self.height, self.timestamp, sender, chain.modules, accessed, chain.chain_id
         )
-        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0, sender=sender, to=tx.to)
+        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0, sender=sender, to=to)
         gas = tx.gas_limit - intrinsic
         try:
-            if tx.to is None:
+            if to is None:
                 gas = self._deploy(ctx, gas, tx, sender, acc.nonce, receipt)
             else:
                 gas = self._call(ctx, gas, tx, sender, receipt)
@@ -875,8 +876,9 @@ class BlockBuilder:
             state.add_balance(self.proposer, fee)
         return receipt
 
-    def _validate(self, tx: Transaction) -> tuple[bytes, int]:
-        """The sender's address and the intrinsic gas, or InvalidTransaction."""
+    def _validate(self, tx: Transaction) -> tuple[bytes, int, Account]:
+        """The sender's address, the intrinsic gas and the sender's account,
+        or InvalidTransaction."""
         chain = self.chain
         if tx.chain_id != chain.chain_id:
             raise InvalidTransaction(
@@ -912,7 +914,7 @@ class BlockBuilder:
             raise InvalidTransaction(
                 "insufficient_funds", "balance below value + gas limit x gas price"
             )
-        return sender, intrinsic
+        return sender, intrinsic, acc
 
     def _sender(self, tx: Transaction) -> bytes:
         """The sender's address, from a verified signature (the one step a
