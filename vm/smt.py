@@ -427,12 +427,13 @@ class SparseMerkleTree:
             n = _NIBBLE[ch]
             children[n] = self._update(children[n], nib + ch, group, up)
             changed.append(n)
-        live = [i for i in range(16) if children[i] is not None]
-        if not live:
+        empty = children.count(None)  # counted in C: most nodes keep many children
+        if empty == 16:
             return None
-        only = children[live[0]]
-        if len(live) == 1 and only is not None and only[2] is not None:
-            return only  # one leaf left: it moves up, into this node's parent
+        if empty == 15:
+            only = next(c for c in children if c is not None)
+            if only[2] is not None:
+                return only  # one leaf left: it moves up, into this node's parent
         return self._put(up, nib, self._internal(nib, tuple(children), node, changed))
 
     def _internal(
