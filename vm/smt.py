@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 from typing import Protocol
 
@@ -81,8 +82,15 @@ class NodeStore(Protocol):
 def node_key(version: int, nibbles: str) -> bytes:
     """version (8 bytes) ‖ nibble count (1) ‖ nibbles packed two a byte, the
     last low nibble 0 when their count is odd (``nibbles``: a hex string)."""
+    return version.to_bytes(8, "big") + _packed_nibbles(nibbles)
+
+
+@lru_cache(maxsize=1 << 16)
+def _packed_nibbles(nibbles: str) -> bytes:
+    """The part of a node key after the version (a commit computes it for the
+    same few top paths again and again)."""
     packed = bytes.fromhex(nibbles + "0" if len(nibbles) & 1 else nibbles)
-    return version.to_bytes(8, "big") + bytes((len(nibbles),)) + packed
+    return bytes((len(nibbles),)) + packed
 
 
 def encode_node(node: Node) -> bytes:
@@ -197,6 +205,10 @@ def _updated_levels(
     for i in changed:
         c = children[i]
         lv[i] = (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)  # _slot
+    if len(changed) == 1:  # the common case below the root: one path up
+        i = changed[0]
+        _rehash(lv, (i >> 1,), (i >> 2,), (i >> 3,), (0,))
+        return lv
     one = {i >> 1 for i in changed}
     two = {i >> 1 for i in one}
     three = {i >> 1 for i in two}
@@ -248,7 +260,7 @@ class PendingUpdate:
         """The batch to write, and its nodes by node key (decoded)."""
         version = self.version
         final = {node_key(version, nib): node for nib, node in self.nodes.items()}
-        encoded = {key: encode_node(node) for key, node in sorted(final.items())}
+        encoded = {key: encode_node(final[key]) for key in sorted(final)}
         return TreeBatch(version, encoded, tuple(sorted(self.stale)), prune_upto), final
 
 
