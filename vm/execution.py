@@ -634,7 +634,7 @@ class Frame:
             raise OutOfGas()
         if self.static:
             raise revert(g, "event in a view call")
-        g = self.tx.allocate(g, len(data), charge=False)
+        self.tx.hold(g, len(data))  # allocate(charge=False): the event cost paid for it
         shown = to_python(values)  # bools as bool, strings as str
         self.tx.logs.append(Log(self.address, ev.name, shown, data))
         return g
