@@ -9,7 +9,7 @@ strings), so ``encode(decode(b)) == b`` for every ``b`` it accepts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from .errors import DecodeError
 from .types import (
@@ -34,6 +34,13 @@ def uvarint_bytes(n: int) -> bytes:
         return _SMALL[n]
     if n < 0:
         raise ValueError("uvarint of a negative number")
+    return _uvarint_large(n)
+
+
+@lru_cache(maxsize=4096)
+def _uvarint_large(n: int) -> bytes:
+    """A uvarint of two bytes or more: the same few gas limits, gas used and
+    lengths come back in every transaction and receipt, so they are kept."""
     out = bytearray()
     while n >= 0x80:
         out.append(n & 0x7F | 0x80)
