@@ -802,10 +802,10 @@ def _value_check(t: ValueType):
     return lambda v: check_value(t, v)
 
 
-def _check_all(g: int, types, values, what: str, checks=None) -> int:
+def _check_all(g: int, types, values, what: str, checks) -> int:
     """Check values crossing a call boundary against their declared types;
     returns the gas left after paying for the bytes checked and copied.
-    ``checks``: the types' prepared checks (:class:`ExportCodec`), if any."""
+    ``checks``: the types' prepared checks (:class:`ExportCodec`)."""
     n = 0
     for v in values:
         if v.__class__ is bytes:
@@ -814,8 +814,6 @@ def _check_all(g: int, types, values, what: str, checks=None) -> int:
         g -= costs.boundary(n)
         if g < 0:
             raise OutOfGas()
-    if checks is None:
-        checks = [lambda v, t=t: check_value(t, v) for t in types]
     for check, t, v in zip(checks, types, values, strict=True):
         if not check(v):
             raise Revert(g, f"{what} does not fit its declared type {t}")
