@@ -93,6 +93,7 @@ def run_anchors(anchors: Path, out: Path) -> None:
     subprocess.run(
         ["bash", str(anchors / "run.sh"), "--only", "token,escrow,insurance", "--json", str(out)],
         check=True,
+        cwd=anchors,  # not this checkout: its deed.egg-info would lend its pytest plugins
     )
 
 
