@@ -3,6 +3,8 @@
 Run: .venv/bin/python -m pytest benchmarks --benchmark-only
 Each benchmark stores its rate in extra_info; the reference figures (Vyper on
 py-evm and pyrevm) come from ../shared/anchors/run.sh on the same machine.
+``benchmarks/anchors_side_by_side.py`` runs the transfers and lifecycles here
+and the anchors in one invocation and prints them side by side.
 
 - token: deploy, mint 1,000,000 to each of 1,000 accounts (untimed), then
   5,000 transfers (sender i % 1000, another receiver, amount 1..97) through the

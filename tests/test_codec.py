@@ -7,7 +7,18 @@ from hypothesis import strategies as st
 from strategies import modules, value_types, values_of
 
 from deed.vm.chain import Transaction
-from deed.vm.codec import Reader, Writer, decode_cell, decode_values, encode_cell, encode_values
+from deed.vm.codec import (
+    Reader,
+    Writer,
+    decode_cell,
+    decode_values,
+    encode_cell,
+    encode_values,
+    python_converter,
+    to_python_values,
+    values_decoder,
+    values_encoder,
+)
 from deed.vm.errors import DecodeError
 from deed.vm.module import Module, decode_module, encode_module
 from deed.vm.types import (
@@ -46,6 +57,43 @@ def test_value_decoder_accepts_only_canonical_bytes(t, raw):
     except DecodeError:
         return
     assert encode_values([t], [value]) == raw
+
+
+def _outcome(f, *args):
+    """What a call returns, or the type and message of what it raises."""
+    try:
+        return ("ok", f(*args))
+    except (ValueError, DecodeError) as exc:
+        return (type(exc).__name__, str(exc))
+
+
+_ANY_VALUE = st.one_of(
+    st.integers(min_value=-(2**257), max_value=2**257),
+    st.booleans(),
+    st.binary(max_size=40),
+    st.text(max_size=5),
+    st.none(),
+)
+
+
+@given(st.data())
+def test_specialised_codecs_match_the_general_ones(data):
+    """The per-module codecs (values_encoder, values_decoder, python_converter)
+    give the same bytes, values and errors as the general functions, for
+    values of the types and for anything else."""
+    types = data.draw(st.lists(value_types(), max_size=4))
+    good = [data.draw(values_of(t)) for t in types]
+    anything = data.draw(st.lists(_ANY_VALUE, min_size=len(types), max_size=len(types) + 1))
+    encode, decode = values_encoder(types), values_decoder(types)
+    for values in (good, anything, good[:-1]):
+        assert _outcome(encode, values) == _outcome(encode_values, types, values)
+    encoded = encode_values(types, good)
+    raw = data.draw(st.binary(max_size=len(encoded) + 2))
+    flipped = bytes(b ^ 0xFF for b in encoded)
+    for blob in (encoded, raw, flipped, encoded[:-1], encoded + b"\x00"):
+        assert _outcome(decode, blob) == _outcome(decode_values, types, blob)
+    decoded = decode_values(types, encoded)
+    assert python_converter(types)(decoded) == to_python_values(types, decoded)
 
 
 @pytest.mark.parametrize(

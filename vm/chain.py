@@ -22,17 +22,19 @@ import itertools
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import costs, crypto
 from .codec import (
     Reader,
     Writer,
+    blob_bytes,
     decode_values,
     encode_values,
     to_python_values,
     uvarint_bytes,
+    values_encoder,
 )
 from .errors import (
     DecodeError,
@@ -45,6 +47,7 @@ from .errors import (
 )
 from .execution import (
     MODULES,
+    LoadedModule,
     Log,
     ModuleCache,
     TxContext,
@@ -84,6 +87,28 @@ STATUS_OUT_OF_GAS = "out_of_gas"
 # --------------------------------------------------------------------------- transactions
 
 
+class _computed_once:
+    """``functools.cached_property`` without the lock it takes in Python 3.11
+    at each first access (a transaction's body and hash are computed once per
+    transaction on the hot path): the value is kept in the instance's
+    ``__dict__``, so later reads are plain attribute reads. A transaction is
+    immutable: computing it twice in two threads gives the same value."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 @dataclass(frozen=True)
 class Transaction:
     """A signed request to call a contract, deploy one (``to`` is None) or move value."""
@@ -101,23 +126,20 @@ class Transaction:
     def signing_payload(self) -> bytes:
         return _SIGNING_DOMAIN + self._body
 
-    @cached_property
+    @_computed_once
     def _body(self) -> bytes:
         """The fields' encoding: encoded once, for the hash and the signature check."""
-        to = self.to or b""
+        uvarint = uvarint_bytes
         return b"".join(
             (
-                uvarint_bytes(self.chain_id),
-                uvarint_bytes(self.nonce),
-                uvarint_bytes(len(self.sender)),
-                self.sender,
-                uvarint_bytes(len(to)),
-                to,
-                uvarint_bytes(self.value),
-                uvarint_bytes(self.gas_limit),
-                uvarint_bytes(self.gas_price),
-                uvarint_bytes(len(self.data)),
-                self.data,
+                uvarint(self.chain_id),
+                uvarint(self.nonce),
+                blob_bytes(self.sender),
+                blob_bytes(self.to or b""),
+                uvarint(self.value),
+                uvarint(self.gas_limit),
+                uvarint(self.gas_price),
+                blob_bytes(self.data),
             )
         )
 
@@ -142,7 +164,7 @@ class Transaction:
         r.expect_end()
         return tx
 
-    @cached_property
+    @_computed_once
     def hash(self) -> bytes:
         return hashlib.sha256(self.encode()).digest()
 
@@ -156,8 +178,13 @@ class Transaction:
         return replace(self, signature=key.sign(self.signing_payload()))
 
 
-def _blob(data: bytes) -> bytes:
-    return uvarint_bytes(len(data)) + data
+_blob = blob_bytes
+
+
+@lru_cache(maxsize=1024)
+def _name_blob(name: str) -> bytes:
+    """A status's or an event's name as a blob: a few names, encoded once each."""
+    return blob_bytes(name.encode())
 
 
 def deploy_data(module_bytes: bytes, init_args: bytes = b"") -> bytes:
@@ -249,15 +276,16 @@ class Receipt:
 
     def encode(self) -> bytes:
         """The receipt's canonical encoding (hashed into the receipts root)."""
+        logs = self.logs
         parts = [
             _blob(self.tx_hash),
-            _blob(self.status.encode()),
+            _name_blob(self.status),
             uvarint_bytes(self.gas_used),
             _blob(self.return_data),
-            uvarint_bytes(len(self.logs)),
+            uvarint_bytes(len(logs)),
         ]
-        for log in self.logs:
-            parts += (_blob(log.address), _blob(log.event.encode()), _blob(log.data))
+        for log in logs:
+            parts += (_blob(log.address), _name_blob(log.event), _blob(log.data))
         parts += (_blob((self.revert_reason or "").encode()), _blob(self.contract_address or b""))
         return b"".join(parts)
 
@@ -265,17 +293,17 @@ class Receipt:
         """What the node's receipt index keeps: the canonical encoding (``encoded``,
         when the caller has it already), then a typed error's name and field
         values, the sender's address and the recipient (node-local, not hashed)."""
-        w = Writer()
-        w.blob(self.encode() if encoded is None else encoded)
-        name, values = self.error if self.error else ("", ())
-        w.blob(name.encode())
-        w.uvarint(len(values))
-        for v in values:
-            tag, raw = _host_value(v)
-            w.blob(tag + raw)
-        w.blob(self.sender or b"")
-        w.blob(self.to or b"")
-        return w.getvalue()
+        parts = [_blob(self.encode() if encoded is None else encoded)]
+        if self.error:
+            name, values = self.error
+            parts += (_blob(name.encode()), uvarint_bytes(len(values)))
+            for v in values:
+                tag, raw = _host_value(v)
+                parts.append(_blob(tag + raw))
+        else:
+            parts.append(b"\x00\x00")  # no error: an empty name, no values
+        parts += (_blob(self.sender or b""), _blob(self.to or b""))
+        return b"".join(parts)
 
     @staticmethod
     def from_stored(data: bytes) -> Receipt:
@@ -644,14 +672,27 @@ class Chain:
         """A block's logs for the index, with the values of their indexed fields
         (which fields: the event table of the emitting module)."""
         out = []
+        # each (contract, event name)'s field count and indexed fields (position,
+        # name, encoder), looked up once a block: the state does not change
+        # while the block is committed
+        events: dict[tuple[bytes, str], tuple[int, tuple]] = {}
         for tx_index, r in enumerate(receipts):
             for log_index, log in enumerate(r.logs):
-                ev = self._event_def(log.address, log.event)
-                topics = tuple(
-                    (f.name, encode_values((f.type,), [v]))
-                    for f, v in zip(ev.fields, log.values, strict=True)
-                    if f.indexed
-                )
+                which = (log.address, log.event)
+                ev = events.get(which)
+                if ev is None:
+                    fields = self._event_def(log.address, log.event).fields
+                    indexed = tuple(
+                        (i, f.name, values_encoder((f.type,)))
+                        for i, f in enumerate(fields)
+                        if f.indexed
+                    )
+                    ev = events[which] = (len(fields), indexed)
+                count, indexed = ev
+                values = log.values
+                if len(values) != count:  # never from the VM (emit checks the count)
+                    raise ValueError(f"a {log.event} log has {len(values)} values, not {count}")
+                topics = tuple((name, encode((values[i],))) for i, name, encode in indexed)
                 out.append(
                     IndexedLog(
                         height,
@@ -734,11 +775,13 @@ def run_top_level(
     decoded against the export's types already; the encoded return data is
     paid for, as the receipt keeps it. Returns (gas left, data, host values)."""
     result = run_export(ctx, gas, loaded, export, sender, to, value, args, False, True)
-    data = encode_values(export.returns, result[1:])
+    codec = loaded.codec(export)
+    values = result[1:]
+    data = codec.encode_returns(values)
     gas = result[0] - costs.return_data(len(data))
     if gas < 0:
         raise OutOfGas()
-    return gas, data, to_python_values(export.returns, result[1:])
+    return gas, data, codec.returns_to_python(values)
 
 
 class BlockBuilder:
@@ -776,7 +819,7 @@ class BlockBuilder:
         if self.closed:
             raise StateError("this block is already committed or abandoned")
         try:
-            sender, intrinsic = self._validate(tx)
+            sender, intrinsic, acc = self._validate(tx)
         except InvalidTransaction:
             raise
         except Exception as exc:  # reading the state failed: nothing was written
@@ -786,7 +829,7 @@ class BlockBuilder:
         try:
             self._headroom()
             before = state.checkpoint()
-            receipt = self._execute(tx, sender, intrinsic)
+            receipt = self._execute(tx, sender, intrinsic, acc)
         except BaseException as exc:
             if before is not None:
                 state.revert_to(before)
@@ -820,27 +863,28 @@ class BlockBuilder:
                 self._verdict = None
         return out
 
-    def _execute(self, tx: Transaction, sender: bytes, intrinsic: int) -> Receipt:
-        """Buy the gas, run the transaction, refund and pay the proposer."""
+    def _execute(self, tx: Transaction, sender: bytes, intrinsic: int, acc: Account) -> Receipt:
+        """Buy the gas, run the transaction, refund and pay the proposer
+        (``acc``: the sender's account, as ``_validate`` read it)."""
         chain = self.chain
         state = chain.state
+        to = tx.to
         # Nonce and the gas purchase stay even if the transaction fails.
-        acc = state.account(sender)
         state.set_account(
             sender, Account(acc.balance - tx.gas_limit * tx.gas_price, acc.nonce + 1, acc.code_hash)
         )
         mark = state.checkpoint()
         # the envelope read these already (its intrinsic gas paid for them)
         accessed = dict.fromkeys((ACCOUNT + sender, ACCOUNT + self.proposer))
-        if tx.to is not None:
-            accessed[ACCOUNT + tx.to] = None
+        if to is not None:
+            accessed[ACCOUNT + to] = None
         ctx = TxContext(
             state, self.height, self.timestamp, sender, chain.modules, accessed, chain.chain_id
         )
-        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0, sender=sender, to=tx.to)
+        receipt = Receipt(tx.hash, STATUS_SUCCESS, 0, sender=sender, to=to)
         gas = tx.gas_limit - intrinsic
         try:
-            if tx.to is None:
+            if to is None:
                 gas = self._deploy(ctx, gas, tx, sender, acc.nonce, receipt)
             else:
                 gas = self._call(ctx, gas, tx, sender, receipt)
@@ -869,8 +913,9 @@ class BlockBuilder:
             state.add_balance(self.proposer, fee)
         return receipt
 
-    def _validate(self, tx: Transaction) -> tuple[bytes, int]:
-        """The sender's address and the intrinsic gas, or InvalidTransaction."""
+    def _validate(self, tx: Transaction) -> tuple[bytes, int, Account]:
+        """The sender's address, the intrinsic gas and the sender's account,
+        or InvalidTransaction."""
         chain = self.chain
         intrinsic = check_form(tx, chain.chain_id)
         if self.gas_used + tx.gas_limit > LIMITS.max_block_gas:
@@ -885,7 +930,7 @@ class BlockBuilder:
             raise InvalidTransaction(
                 "insufficient_funds", "balance below value + gas limit x gas price"
             )
-        return sender, intrinsic
+        return sender, intrinsic, acc
 
     def _sender(self, tx: Transaction) -> bytes:
         """The sender's address, from a verified signature (the one step a
@@ -936,7 +981,7 @@ class BlockBuilder:
             if init_data or tx.value:
                 raise Revert(gas, "the module has no init function to take arguments or value")
         else:
-            args = self._decode_args(gas, init, init_data)
+            args = self._decode_args(gas, init, init_data, loaded)
             result = run_export(
                 ctx, gas, loaded, init, sender, address, tx.value, args, False, True
             )
@@ -964,16 +1009,16 @@ class BlockBuilder:
             export = loaded.exports.get(tx.data[:4])
         if export is None:
             raise Revert(gas, "the contract has no function with this selector")
-        args = self._decode_args(gas, export, tx.data[4:])
+        args = self._decode_args(gas, export, tx.data[4:], loaded)
         gas, receipt.return_data, receipt.return_values = run_top_level(
             ctx, gas, loaded, export, sender, tx.to, tx.value, args
         )
         return gas
 
     @staticmethod
-    def _decode_args(gas: int, export: Export, data: bytes) -> tuple:
+    def _decode_args(gas: int, export: Export, data: bytes, loaded: LoadedModule) -> tuple:
         try:
-            return decode_values(export.params, data)
+            return loaded.codec(export).decode_args(data)
         except DecodeError as exc:
             raise Revert(gas, f"bad call data for {export.name}: {exc}") from None
 

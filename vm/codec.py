@@ -8,8 +8,8 @@ strings), so ``encode(decode(b)) == b`` for every ``b`` it accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
 
 from .errors import DecodeError
 from .types import (
@@ -32,9 +32,27 @@ def uvarint_bytes(n: int) -> bytes:
     """Minimal LEB128 encoding of a non-negative integer."""
     if 0 <= n < 0x80:
         return _SMALL[n]
-    w = Writer()
-    w.uvarint(n)
-    return w.getvalue()
+    if n < 0:
+        raise ValueError("uvarint of a negative number")
+    return _uvarint_large(n)
+
+
+@lru_cache(maxsize=4096)
+def _uvarint_large(n: int) -> bytes:
+    """A uvarint of two bytes or more: the same few gas limits, gas used and
+    lengths come back in every transaction and receipt, so they are kept."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def blob_bytes(data: bytes) -> bytes:
+    """``data`` after its length (a uvarint): :meth:`Writer.blob` as bytes."""
+    n = len(data)
+    return (_SMALL[n] if n < 0x80 else uvarint_bytes(n)) + data
 
 
 class Writer:
@@ -44,21 +62,7 @@ class Writer:
         self.parts: list[bytes] = []
 
     def uvarint(self, n: int) -> None:
-        if 0 <= n < 0x80:
-            self.parts.append(_SMALL[n])
-            return
-        if n < 0:
-            raise ValueError("uvarint of a negative number")
-        out = bytearray()
-        while True:
-            byte = n & 0x7F
-            n >>= 7
-            if n:
-                out.append(byte | 0x80)
-            else:
-                out.append(byte)
-                break
-        self.parts.append(bytes(out))
+        self.parts.append(_SMALL[n] if 0 <= n < 0x80 else uvarint_bytes(n))
 
     def raw(self, data: bytes) -> None:
         self.parts.append(bytes(data))
@@ -183,6 +187,116 @@ def _encoder(t: ValueType):
     return encode_bytes
 
 
+def _fast_encoder(t: ValueType) -> Callable[[object], bytes]:
+    """:func:`_encoder` with the common case written out first: an int in
+    range, or an address of 20 bytes, encoded without the general checks;
+    anything else goes to the general encoder (same bytes, same errors)."""
+    general = _encoder(t)
+    if t.tag == TAG_UINT or t.tag == TAG_INT:
+        lo, hi = type_range(t)
+        signed = t.tag == TAG_INT
+
+        def encode_int(value: object) -> bytes:
+            if value.__class__ is int and lo <= value <= hi:  # type: ignore[operator]
+                return value.to_bytes(32, "big", signed=signed)  # type: ignore[attr-defined]
+            return general(value)
+
+        return encode_int
+    if t.tag == TAG_ADDRESS:
+
+        def encode_address(value: object) -> bytes:
+            if value.__class__ is bytes and len(value) == ADDRESS_SIZE:  # type: ignore[arg-type]
+                return value  # type: ignore[return-value]
+            return general(value)
+
+        return encode_address
+    return general
+
+
+def values_encoder(types: Sequence[ValueType]) -> Callable[[Sequence[object]], bytes]:
+    """``encode_values(types, ...)`` specialised once for these types (a
+    module's events and return types, when it is loaded): no per-call type
+    dispatch. Same bytes and same errors as :func:`encode_values`."""
+    count = len(types)
+    encoders = tuple(_fast_encoder(t) for t in types)
+
+    def check_count(values: Sequence[object]) -> None:
+        if len(values) != count:
+            raise ValueError(f"expected {count} values, got {len(values)}")
+
+    if count == 1:
+        (only,) = encoders
+
+        def encode_one(values: Sequence[object]) -> bytes:
+            if len(values) != 1:
+                check_count(values)
+            return only(values[0])
+
+        return encode_one
+
+    def encode(values: Sequence[object]) -> bytes:
+        if len(values) != count:
+            check_count(values)
+        return b"".join([e(v) for e, v in zip(encoders, values)])  # noqa: B905 - counted
+
+    return encode
+
+
+def _fixed_size(t: ValueType) -> int | None:
+    """Encoded size of a fixed-size type (None: strings and bounded bytes vary)."""
+    if t.tag in (TAG_UINT, TAG_INT):
+        return 32
+    if t.tag == TAG_BOOL:
+        return 1
+    if t.tag == TAG_ADDRESS:
+        return ADDRESS_SIZE
+    if t.tag == TAG_FIXED_BYTES:
+        return t.param
+    return None
+
+
+def values_decoder(types: Sequence[ValueType]) -> Callable[[bytes], tuple]:
+    """``decode_values(types, ...)`` specialised once for these types (an
+    export's parameters). When every type has a fixed size, data of exactly
+    the right length is sliced directly; anything unusual (another length, a
+    value out of range) goes to :func:`decode_values`, which decides and
+    raises the same DecodeError as always."""
+    types = tuple(types)
+    sizes = [_fixed_size(t) for t in types]
+    if any(n is None for n in sizes):
+        return lambda data: decode_values(types, data)
+    total = sum(sizes)  # type: ignore[arg-type]
+    fields = []  # (start, end, kind, signed, lo, hi): kind 0 int, 1 bool, 2 bytes
+    pos = 0
+    for t, n in zip(types, sizes, strict=True):
+        assert n is not None
+        if t.tag in (TAG_UINT, TAG_INT):
+            lo, hi = type_range(t)
+            fields.append((pos, pos + n, 0, t.tag == TAG_INT, lo, hi))
+        elif t.tag == TAG_BOOL:
+            fields.append((pos, pos + n, 1, False, 0, 1))
+        else:
+            fields.append((pos, pos + n, 2, False, 0, 0))
+        pos += n
+    layout = tuple(fields)
+
+    def decode(data: bytes) -> tuple:
+        if len(data) != total or data.__class__ is not bytes:
+            return decode_values(types, data)
+        out = []
+        for start, end, kind, signed, lo, hi in layout:
+            if kind == 2:
+                out.append(data[start:end])
+                continue
+            value = int.from_bytes(data[start:end], "big", signed=signed)
+            if not lo <= value <= hi:
+                return decode_values(types, data)  # raises the DecodeError
+            out.append(value)
+        return tuple(out)
+
+    return decode
+
+
 def decode_value(t: ValueType, reader: Reader) -> int | bytes:
     """Decode one value of type ``t`` (strings stay bytes: the VM's kind)."""
     if t.tag in (TAG_UINT, TAG_INT):
@@ -241,6 +355,15 @@ def to_python_values(types: Sequence[ValueType], values: Sequence[object]) -> tu
         if t.tag == TAG_BOOL or t.tag == TAG_STRING:
             return tuple([to_python(t, v) for t, v in zip(types, values, strict=True)])
     return tuple(values)
+
+
+def python_converter(types: Sequence[ValueType]) -> Callable[[Sequence[object]], tuple]:
+    """``to_python_values(types, ...)`` specialised once for these types: a
+    plain ``tuple`` when no value needs converting (no bool, no string)."""
+    types = tuple(types)
+    if any(t.tag == TAG_BOOL or t.tag == TAG_STRING for t in types):
+        return lambda values: to_python_values(types, values)
+    return tuple
 
 
 def to_python(t: ValueType, value: int | bytes) -> object:

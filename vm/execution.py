@@ -16,11 +16,11 @@ import pickle
 import sys
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from . import costs, crypto
-from .codec import encode_values, to_python_values
+from .codec import python_converter, values_decoder, values_encoder
 from .errors import ConfigurationError, DecodeError, OutOfGas, Revert, VerificationError, revert
 from .jit import native, tier
 from .module import Export, Module
@@ -60,6 +60,37 @@ class LoadedModule:
     size: int  # bytes of the encoded module: its weight in the cache
     translation_gas: int  # what deploying it pays for translation (costs.translation)
     event_types: tuple[tuple[ValueType, ...], ...]  # each event's field types, by index
+    # made once per loaded module, so that a call or an event does no type dispatch:
+    event_codecs: tuple[tuple[Any, Any], ...] = ()  # per event: (encoder, to-host converter)
+    codecs: dict[int, ExportCodec] = field(default_factory=dict)  # by export.function
+
+    def codec(self, export: Export) -> ExportCodec:
+        """The prepared codec of ``export`` (one of this module's; any other
+        export, e.g. of an equal module loaded again, gets a new one)."""
+        c = self.codecs.get(export.function)
+        if c is None or c.export is not export:
+            c = ExportCodec(export)
+        return c
+
+
+class ExportCodec:
+    """An export's argument and return codecs and type checks, specialised
+    once for its types (:func:`deed.vm.codec.values_encoder` and friends):
+    the same bytes, values and errors as the general functions, without
+    dispatching on each type at every call."""
+
+    __slots__ = ("export", "decode_args", "encode_returns", "returns_to_python", "checks")
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self.decode_args = values_decoder(export.params)
+        self.encode_returns = values_encoder(export.returns)
+        self.returns_to_python = python_converter(export.returns)
+        # (parameter checks, return checks): check_value of each type
+        self.checks = (
+            tuple(_value_check(t) for t in export.params),
+            tuple(_value_check(t) for t in export.returns),
+        )
 
 
 class ArtifactStore(Protocol):
@@ -286,7 +317,19 @@ def _loaded(module: Module, functions: list, size: int, translation_gas: int) ->
     exports = {e.selector: e for e in module.exports if not e.is_init}
     init = next((e for e in module.exports if e.is_init), None)
     event_types = tuple(tuple(f.type for f in ev.fields) for ev in module.events)
-    return LoadedModule(module, functions, exports, init, size, translation_gas, event_types)
+    event_codecs = tuple((values_encoder(ts), python_converter(ts)) for ts in event_types)
+    codecs = {e.function: ExportCodec(e) for e in module.exports}
+    return LoadedModule(
+        module,
+        functions,
+        exports,
+        init,
+        size,
+        translation_gas,
+        event_types,
+        event_codecs,
+        codecs,
+    )
 
 
 MODULES = ModuleCache(engine=engine_from_environment())
@@ -579,10 +622,11 @@ class Frame:
 
     # -- events and errors
     def emit(self, g: int, index: int, values: tuple) -> int:
-        ev = self.loaded.module.events[index]
-        types = self.loaded.event_types[index]
+        loaded = self.loaded
+        ev = loaded.module.events[index]
+        encode, to_python = loaded.event_codecs[index]
         try:
-            data = encode_values(types, values)
+            data = encode(values)
         except ValueError as exc:
             raise revert(g, f"event {ev.name}: {exc}") from None
         g -= costs.event(len(data))
@@ -590,8 +634,8 @@ class Frame:
             raise OutOfGas()
         if self.static:
             raise revert(g, "event in a view call")
-        g = self.tx.allocate(g, len(data), charge=False)
-        shown = to_python_values(types, values)  # bools as bool, strings as str
+        self.tx.hold(g, len(data))  # allocate(charge=False): the event cost paid for it
+        shown = to_python(values)  # bools as bool, strings as str
         self.tx.logs.append(Log(self.address, ev.name, shown, data))
         return g
 
@@ -748,9 +792,20 @@ def check_value(t: ValueType, v: int | bytes) -> bool:
     return True
 
 
-def _check_all(g: int, types, values, what: str) -> int:
+def _value_check(t: ValueType):
+    """``check_value(t, ·)`` as one function, the common types written out."""
+    if t.kind == "I":
+        lo, hi = type_range(t) if t.tag != TAG_BOOL else (0, 1)
+        return lambda v: v.__class__ in (int, bool) and lo <= v <= hi
+    if t.tag == TAG_ADDRESS:
+        return lambda v: v.__class__ is bytes and len(v) == ADDRESS_SIZE
+    return lambda v: check_value(t, v)
+
+
+def _check_all(g: int, types, values, what: str, checks) -> int:
     """Check values crossing a call boundary against their declared types;
-    returns the gas left after paying for the bytes checked and copied."""
+    returns the gas left after paying for the bytes checked and copied.
+    ``checks``: the types' prepared checks (:class:`ExportCodec`)."""
     n = 0
     for v in values:
         if v.__class__ is bytes:
@@ -759,8 +814,8 @@ def _check_all(g: int, types, values, what: str) -> int:
         g -= costs.boundary(n)
         if g < 0:
             raise OutOfGas()
-    for t, v in zip(types, values, strict=True):
-        if not check_value(t, v):
+    for check, t, v in zip(checks, types, values, strict=True):
+        if not check(v):
             raise Revert(g, f"{what} does not fit its declared type {t}")
     return g
 
@@ -860,7 +915,7 @@ def run_export(
         if len(args) != len(export.params):
             raise Revert(g, "wrong number of arguments")
         if not args_checked:
-            g = _check_all(g, export.params, args, "an argument")
+            g = _check_all(g, export.params, args, "an argument", loaded.codec(export).checks[0])
         if value:
             if not export.payable:
                 raise Revert(g, f"{export.name} does not accept value")
@@ -871,7 +926,8 @@ def run_export(
         frame = Frame(tx, loaded, to, caller, value, static or export.view)
         result = loaded.functions[export.function](frame, g, *args)
         if export.returns:
-            g = _check_all(result[0], export.returns, result[1:], "a return value")
+            checks = loaded.codec(export).checks[1]
+            g = _check_all(result[0], export.returns, result[1:], "a return value", checks)
             return (g, *result[1:])
         return (result,)
     except Revert:

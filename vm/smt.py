@@ -20,8 +20,10 @@ block touches.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import groupby
+from functools import lru_cache
+from operator import itemgetter
 from typing import Protocol
 
 from .errors import StateError
@@ -29,6 +31,8 @@ from .proof import EMPTY, StateProof, key_path, leaf_node_hash, node_hash, value
 
 NULL_TAG, LEAF_TAG, INTERNAL_TAG = 2, 0, 1
 HEX = "0123456789abcdef"
+_NIBBLE = {c: i for i, c in enumerate(HEX)}  # a hex digit's value, without int(c, 16)
+_HEX_PATH = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,15 @@ class NodeStore(Protocol):
 def node_key(version: int, nibbles: str) -> bytes:
     """version (8 bytes) ‖ nibble count (1) ‖ nibbles packed two a byte, the
     last low nibble 0 when their count is odd (``nibbles``: a hex string)."""
+    return version.to_bytes(8, "big") + _packed_nibbles(nibbles)
+
+
+@lru_cache(maxsize=1 << 16)
+def _packed_nibbles(nibbles: str) -> bytes:
+    """The part of a node key after the version (a commit computes it for the
+    same few top paths again and again)."""
     packed = bytes.fromhex(nibbles + "0" if len(nibbles) & 1 else nibbles)
-    return version.to_bytes(8, "big") + bytes((len(nibbles),)) + packed
+    return bytes((len(nibbles),)) + packed
 
 
 def encode_node(node: Node) -> bytes:
@@ -89,15 +100,17 @@ def encode_node(node: Node) -> bytes:
         return b"\x02"
     present = leaves = 0
     parts = []
-    for i, c in enumerate(node.children):
+    bit = 1
+    for c in node.children:
         if c is not None:
-            present |= 1 << i
+            present |= bit
             leaf = c[2]
             if leaf is None:
-                parts.append(c[0].to_bytes(8, "big") + c[1])
+                parts += (c[0].to_bytes(8, "big"), c[1])
             else:
-                leaves |= 1 << i
-                parts.append(c[1] + leaf.path + leaf.vhash)
+                leaves |= bit
+                parts += (c[1], leaf.path, leaf.vhash)
+        bit <<= 1
     return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
 
 
@@ -177,21 +190,10 @@ def _slot(c: Child | None) -> tuple[bytes, int]:
     return (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)
 
 
-def _pair(left: tuple[bytes, int], right: tuple[bytes, int]) -> tuple[bytes, int]:
-    (lh, lk), (rh, rk) = left, right
-    if lk == 0 and rk < 2:
-        return right
-    if rk == 0 and lk < 2:
-        return left
-    return hashlib.sha256(b"\x01" + lh + rh).digest(), 2
-
-
 def _full_levels(children: tuple[Child | None, ...]) -> list[tuple[bytes, int]]:
     """All 31 (hash, kind) of a node's binary tree, level by level (_OFFSETS)."""
-    lv = [_slot(c) for c in children]
-    for level in range(1, 5):
-        below = _OFFSETS[level - 1]
-        lv.extend(_pair(lv[below + 2 * j], lv[below + 2 * j + 1]) for j in range(16 >> level))
+    lv = [_slot(c) for c in children] + [(EMPTY, 0)] * 15
+    _rehash(lv, range(8), range(4), range(2), range(1))
     return lv
 
 
@@ -201,14 +203,36 @@ def _updated_levels(
     """``old`` with the ``changed`` children's paths rehashed: 4 hashes a child, not 15."""
     lv = old.copy()
     for i in changed:
-        lv[i] = _slot(children[i])
-    touched = set(changed)
-    for level in range(1, 5):
-        touched = {i >> 1 for i in touched}
+        c = children[i]
+        lv[i] = (EMPTY, 0) if c is None else (c[1], 1 if c[2] else 2)  # _slot
+    if len(changed) == 1:  # the common case below the root: one path up
+        i = changed[0]
+        _rehash(lv, (i >> 1,), (i >> 2,), (i >> 3,), (0,))
+        return lv
+    one = {i >> 1 for i in changed}
+    two = {i >> 1 for i in one}
+    three = {i >> 1 for i in two}
+    _rehash(lv, one, two, three, (0,))
+    return lv
+
+
+def _rehash(lv: list[tuple[bytes, int]], *touched_by_level) -> None:
+    """Recompute, level by level, the ``touched`` slots of a node's binary
+    tree from the two below each: an empty side and a leaf (or nothing)
+    carries the other up, anything else is hashed (the hot loop of a
+    commit's top levels)."""
+    sha = hashlib.sha256
+    for level, touched in enumerate(touched_by_level, 1):
         below, base = _OFFSETS[level - 1], _OFFSETS[level]
         for j in touched:
-            lv[base + j] = _pair(lv[below + 2 * j], lv[below + 2 * j + 1])
-    return lv
+            lh, lk = left = lv[below + 2 * j]
+            rh, rk = right = lv[below + 2 * j + 1]
+            if lk == 0 and rk < 2:
+                lv[base + j] = right
+            elif rk == 0 and lk < 2:
+                lv[base + j] = left
+            else:
+                lv[base + j] = (sha(b"\x01" + lh + rh).digest(), 2)
 
 
 def node_hash_of(node: Node) -> bytes:
@@ -236,11 +260,26 @@ class PendingUpdate:
         """The batch to write, and its nodes by node key (decoded)."""
         version = self.version
         final = {node_key(version, nib): node for nib, node in self.nodes.items()}
-        encoded = {key: encode_node(node) for key, node in sorted(final.items())}
+        encoded = {key: encode_node(final[key]) for key in sorted(final)}
         return TreeBatch(version, encoded, tuple(sorted(self.stale)), prune_upto), final
 
 
 Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None: delete)
+
+
+def _groups(changes: list[Change], nib: str):
+    """The changes (sorted, all under the nibble path ``nib``) grouped by their
+    next nibble: (hex digit, its changes), in order. Each group's end is found
+    by bisection (hex digits sort below "g"), not by testing every change."""
+    d = len(nib)
+    i, total = 0, len(changes)
+    while i < total:
+        ch = changes[i][0][d]
+        j = i + 1
+        if j < total and changes[j][0][d] == ch:
+            j = bisect_left(changes, nib + ch + "g", j, total, key=_HEX_PATH)
+        yield ch, changes[i:j]
+        i = j
 
 
 class SparseMerkleTree:
@@ -301,11 +340,10 @@ class SparseMerkleTree:
             for (_, nib, group), key in zip(frontier, keys, strict=True):
                 node = self.load(key)
                 if isinstance(node, Internal):
-                    d = len(nib)
-                    for ch, part in groupby(group, lambda c, d=d: c[0][d]):
-                        child = node.children[int(ch, 16)]
+                    for ch, part in _groups(group, nib):
+                        child = node.children[_NIBBLE[ch]]
                         if child is not None and child[2] is None:  # a leaf is in its parent
-                            below.append((child[0], nib + ch, list(part)))
+                            below.append((child[0], nib + ch, part))
             frontier = below
 
     def root_hash(self) -> bytes:
@@ -375,6 +413,13 @@ class SparseMerkleTree:
             return self._build(nib, [c for c in changes if c[2] is not None], up)
         leaf = ref[2]
         if leaf is not None:
+            if len(changes) == 1 and changes[0][1] == leaf.path:  # the common case: this entry
+                vhash = changes[0][2]
+                if vhash is None:
+                    return None
+                if vhash == leaf.vhash:
+                    return ref
+                return self._leaf(up, Leaf(leaf.path, vhash))
             entries = {leaf.path: leaf.vhash}
             for _, path, vhash in changes:
                 if vhash is None:
@@ -389,18 +434,18 @@ class SparseMerkleTree:
         assert isinstance(node, Internal)
         up.stale.add(key)
         children = list(node.children)
-        d = len(nib)
         changed = []
-        for ch, group in groupby(changes, lambda c: c[0][d]):
-            n = int(ch, 16)
-            children[n] = self._update(children[n], nib + ch, list(group), up)
+        for ch, group in _groups(changes, nib):
+            n = _NIBBLE[ch]
+            children[n] = self._update(children[n], nib + ch, group, up)
             changed.append(n)
-        live = [i for i in range(16) if children[i] is not None]
-        if not live:
+        empty = children.count(None)  # counted in C: most nodes keep many children
+        if empty == 16:
             return None
-        only = children[live[0]]
-        if len(live) == 1 and only is not None and only[2] is not None:
-            return only  # one leaf left: it moves up, into this node's parent
+        if empty == 15:
+            only = next(c for c in children if c is not None)
+            if only[2] is not None:
+                return only  # one leaf left: it moves up, into this node's parent
         return self._put(up, nib, self._internal(nib, tuple(children), node, changed))
 
     def _internal(
@@ -426,9 +471,8 @@ class SparseMerkleTree:
             assert vhash is not None
             return self._leaf(up, Leaf(path, vhash))
         children: list[Child | None] = [None] * 16
-        d = len(nib)
-        for ch, group in groupby(items, lambda c: c[0][d]):
-            children[int(ch, 16)] = self._build(nib + ch, list(group), up)
+        for ch, group in _groups(items, nib):
+            children[_NIBBLE[ch]] = self._build(nib + ch, group, up)
         return self._put(up, nib, self._internal(nib, tuple(children)))
 
     # -- proofs

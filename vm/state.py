@@ -111,6 +111,11 @@ class Account:
 EMPTY_ACCOUNT = Account()
 
 
+def _is_empty(acc: Account) -> bool:
+    """``acc == EMPTY_ACCOUNT`` (an empty account is not stored), written out."""
+    return acc.__class__ is Account and acc.balance == 0 and acc.nonce == 0 and acc.code_hash == b""
+
+
 @dataclass(frozen=True)
 class IndexedReceipt:
     """A receipt as the node's receipt index keeps it, by transaction hash:
@@ -490,17 +495,6 @@ def _unpack(packed: bytes) -> Iterator[bytes]:
         pos += 1 + n
 
 
-def _encode(key: bytes, value: object) -> bytes | None:
-    if value is None:
-        return None
-    prefix = key[:1]
-    if prefix == ACCOUNT:
-        return value.encode()  # type: ignore[union-attr]
-    if prefix == STORAGE:
-        return encode_cell(value)  # type: ignore[arg-type]
-    return value  # type: ignore[return-value]
-
-
 def _decode(key: bytes, data: bytes | None) -> object:
     if data is None:
         return None
@@ -591,18 +585,6 @@ class StateDB:
             self._shrink()
         return value
 
-    def _remember(self, key: bytes, value: object) -> None:
-        """Keep a committed value decoded; the cache stays under CACHE_BYTES
-        whatever the transactions read (a BALANCE of any address included)."""
-        cache = self.cache
-        old = cache.pop(key, _MISSING)
-        if old is not _MISSING:
-            self.cache_bytes -= _weight(key, old)
-        cache[key] = value
-        self.cache_bytes += _weight(key, value)
-        if self.cache_bytes > self.CACHE_BYTES:
-            self._shrink()
-
     def _shrink(self) -> None:
         """Drop the oldest cached entries until the cache is under its budget."""
         cache = self.cache
@@ -627,20 +609,25 @@ class StateDB:
             else:
                 dirty[key] = old
 
-    # -- accounts
+    # -- accounts (every transaction reads and writes a few: the key is built
+    # once and the empty-account test is written out, not a dataclass __eq__)
     def account(self, address: bytes) -> Account:
         acc = self.read(ACCOUNT + address)
         return EMPTY_ACCOUNT if acc is None else acc  # type: ignore[return-value]
 
     def set_account(self, address: bytes, acc: Account) -> None:
-        self.write(ACCOUNT + address, None if acc == EMPTY_ACCOUNT else acc)
+        self.write(ACCOUNT + address, None if _is_empty(acc) else acc)
 
     def balance(self, address: bytes) -> int:
         return self.account(address).balance
 
     def add_balance(self, address: bytes, amount: int) -> None:
-        acc = self.account(address)
-        self.set_account(address, Account(acc.balance + amount, acc.nonce, acc.code_hash))
+        key = ACCOUNT + address
+        acc = self.read(key)
+        if acc is None:
+            acc = EMPTY_ACCOUNT
+        new = Account(acc.balance + amount, acc.nonce, acc.code_hash)  # type: ignore[attr-defined]
+        self.write(key, None if _is_empty(new) else new)
 
     def transfer(self, sender: bytes, receiver: bytes, amount: int) -> bool:
         """Move native value; False (and no change) if the sender has too little."""
@@ -705,7 +692,21 @@ class StateDB:
         self.dirty, self.journal, self._prepared = stashed.dirty, stashed.journal, stashed.prepared
 
     def pending_writes(self) -> dict[bytes, bytes | None]:
-        return {k: _encode(k, v) for k, v in self.dirty.items()}
+        """This block's changes, encoded (None: deleted): accounts and storage
+        cells by their encodings, code and registry entries as they are."""
+        out: dict[bytes, bytes | None] = {}
+        for k, v in self.dirty.items():
+            if v is None:
+                out[k] = None
+                continue
+            prefix = k[:1]
+            if prefix == ACCOUNT:
+                out[k] = v.encode()  # type: ignore[attr-defined]
+            elif prefix == STORAGE:
+                out[k] = encode_cell(v)  # type: ignore[arg-type]
+            else:
+                out[k] = v  # type: ignore[assignment]
+        return out
 
     def state_root(self, writes: dict[bytes, bytes | None] | None = None) -> bytes:
         """Root of the state including this block's uncommitted changes
@@ -777,15 +778,28 @@ class StateDB:
         meta["state_tree_version"] = str(version).encode()
         self.backend.commit(writes, meta, logs or [], receipts or [], tree=batch)
         tree.applied(update, nodes)
-        dirty = self.dirty
-        for k in writes:
-            if k in dirty:
-                self._remember(k, dirty[k])
-            else:  # written by the caller alone: forget what the cache held
-                old = self.cache.pop(k, _MISSING)
-                if old is not _MISSING:
-                    self.cache_bytes -= _weight(k, old)
+        self._cache_written(writes)
         self.discard()
+
+    def _cache_written(self, writes: dict[bytes, bytes | None]) -> None:
+        """After a commit: keep the block's values decoded; the cache stays
+        under CACHE_BYTES whatever the transactions read (a BALANCE of any
+        address included). Written out: a block writes thousands of entries."""
+        dirty, cache, budget = self.dirty, self.cache, self.CACHE_BYTES
+        held = self.cache_bytes
+        for k in writes:
+            old = cache.pop(k, _MISSING)
+            if old is not _MISSING:
+                held -= 100 + len(k) + (len(old) if old.__class__ is bytes else 48)  # _weight
+            if k not in dirty:  # written by the caller alone: forget what the cache held
+                continue
+            value = cache[k] = dirty[k]
+            held += 100 + len(k) + (len(value) if value.__class__ is bytes else 48)  # type: ignore[arg-type]
+            if held > budget:
+                self.cache_bytes = held
+                self._shrink()
+                held = self.cache_bytes
+        self.cache_bytes = held
 
     def entries(self) -> dict[bytes, bytes]:
         """Every committed and pending entry, encoded (for tests and tools)."""
