@@ -45,7 +45,8 @@ from .log import MAX_TXN_OPS, LogUnavailable, OrderingLog, Pending
 from .ordered import MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS, NetworkGenesis, OrderedBlock
 
 LEASE_TTL = 2  # seconds: a dead block-cutter is replaced after about this long
-POLL = 0.01  # seconds between looks at the log for a new block or roots
+POLL = 0.01  # seconds between looks at the log for a new block or roots, while busy
+IDLE_POLL = 0.1  # ... growing to this while nothing comes (an idle node costs little CPU)
 SUBMIT_BATCH = MAX_TXN_OPS  # transactions put in the log in one etcd transaction, at most
 MAX_NONCE_AHEAD = 64  # a transaction may wait for this many earlier ones of its sender
 FUTURE_WAIT = 5.0  # seconds a transaction waits for the one before it before it is ordered anyway
@@ -270,6 +271,7 @@ class NetworkService(NodeService):
                     future.set_result(tx.hash)
 
     async def _follower(self) -> None:
+        idle = Backoff()
         while True:
             height, _ = self.ordered_head()
             try:
@@ -278,8 +280,9 @@ class NetworkService(NodeService):
                 await asyncio.sleep(0.2)
                 continue
             if not blocks:
-                await asyncio.sleep(POLL)
+                await idle.wait()
                 continue
+            idle.reset()
             await self._follow_all(blocks)
 
     async def _follow_all(self, blocks: list[OrderedBlock]) -> None:
@@ -392,10 +395,12 @@ class NetworkService(NodeService):
                         await asyncio.sleep(LEASE_TTL / 4)
                         continue
                     keeper = asyncio.create_task(self._keep(lease))
-                await asyncio.sleep(self.block_time)
+                    idle = Backoff(self.block_time, max(self.block_time, IDLE_POLL))
+                await idle.wait()
                 if self.is_cutter:
                     with contextlib.suppress(LogUnavailable):
-                        await self._cut()
+                        if await self._cut():
+                            idle.reset()
         finally:
             if keeper is not None:
                 keeper.cancel()
@@ -431,12 +436,13 @@ class NetworkService(NodeService):
                     break
         self.is_cutter = False
 
-    async def _cut(self) -> None:
-        """Cut one block of pending transactions, if this node is up to date."""
+    async def _cut(self) -> bool:
+        """Cut one block of pending transactions, if this node is up to date;
+        False: nothing was waiting."""
         last = await self._io(self.log.last_block)
         height, parent = self.ordered_head()
         if (last.height if last else 0) != height:
-            return  # the follower has blocks to apply first
+            return True  # the follower has blocks to apply first
         pending = await self._io(self.log.pending, MAX_BLOCK_TRANSACTIONS)
         chosen, done = self._choose(pending)
         if done:
@@ -444,7 +450,7 @@ class NetworkService(NodeService):
                 self.first_seen.pop(h, None)
             await self._io(self.log.remove_pending, done)
         if not chosen:
-            return
+            return bool(pending)
         parent_time = last.timestamp if last else self.chain.block_header(0).timestamp
         block = OrderedBlock(
             height + 1,
@@ -458,6 +464,7 @@ class NetworkService(NodeService):
             for h in included:
                 self.first_seen.pop(h, None)
             await self._io(self.log.remove_pending, included)
+        return True
 
     def _choose(self, pending: list[Pending]) -> tuple[list[Pending], list[bytes]]:
         """Which pending transactions go in the next block, in order, and which
@@ -490,6 +497,28 @@ class NetworkService(NodeService):
         chosen.sort(key=lambda p: p.revision)
         # the same sender's in nonce order, in the places its transactions hold
         return _fit(_nonce_ordered(chosen)), done
+
+
+class Backoff:
+    """Sleeps between looks at the log: ``fastest`` while something came in
+    the last ``patience`` seconds, then doubling up to ``slowest`` (an idle
+    node then costs little CPU; the first block after a pause waits at most
+    ``slowest`` longer to be seen)."""
+
+    def __init__(
+        self, fastest: float = POLL, slowest: float = IDLE_POLL, patience: float = 1.0
+    ) -> None:
+        self.fastest, self.slowest, self.patience = fastest, slowest, patience
+        self.reset()
+
+    def reset(self) -> None:
+        self.delay = self.fastest
+        self.since = time.monotonic()
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay)
+        if time.monotonic() - self.since > self.patience:
+            self.delay = min(self.slowest, self.delay * 2)
 
 
 def _nonce_ordered(chosen: list[Pending]) -> list[Pending]:
