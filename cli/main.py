@@ -1558,6 +1558,15 @@ def demo(chain_path: Path, as_json: bool) -> None:
 )
 @click.option("--node-id", metavar="NAME", help="This node's name in the network's genesis.")
 @click.option(
+    "--snapshot-after",
+    default=10_000,
+    show_default=True,
+    type=Natural("1000000000", 10**9),
+    metavar="BLOCKS",
+    help="A network node this many blocks behind the log (or new) starts from another "
+    "node's verified state snapshot instead of replaying (0: always replay).",
+)
+@click.option(
     "--network",
     default="deed",
     show_default=True,
@@ -1574,6 +1583,7 @@ def node(
     block_time: float | None,
     etcd: str | None,
     node_id: str | None,
+    snapshot_after: int,
     network: str,
     home: Path,
     chain_path: Path | None,
@@ -1591,7 +1601,20 @@ def node(
     if bool(etcd) != bool(node_id):
         raise UsageError("--etcd and --node-id go together: a network node needs both")
     chain_file = None if memory else _chain_path(home, chain_path)
-    serve(NodeOptions(chain_file, home, host, port, block_time, as_json, etcd, node_id, network))
+    serve(
+        NodeOptions(
+            chain_file,
+            home,
+            host,
+            port,
+            block_time,
+            as_json,
+            etcd=etcd,
+            node_id=node_id,
+            network=network,
+            snapshot_after=snapshot_after,
+        )
+    )
 
 
 @main.group(

@@ -47,6 +47,7 @@ class NodeOptions:
     etcd: str | None = None  # a network node: its etcd member's endpoint
     node_id: str | None = None  # a network node: its name in the network's genesis
     network: str = "deed"  # a network node: the network's name (its keys in etcd)
+    snapshot_after: int = 10_000  # a network node this far behind loads a snapshot (0: never)
 
 
 def genesis_funds(store: KeyStore) -> dict[bytes, int]:
@@ -124,6 +125,33 @@ def _network_node(options: NodeOptions, backend: SqliteBackend, abis):
     return node
 
 
+def _snapshot_if_far_behind(options: NodeOptions) -> None:
+    """A network node more than --snapshot-after blocks behind the log (a
+    new one included) starts from another node's verified snapshot."""
+    from deed.network.log import LogUnavailable, OrderingLog
+    from deed.network.snapshot import catch_up
+
+    def say(message: str) -> None:
+        click.echo(f"deed node {options.node_id}: {message}", err=True)
+
+    try:
+        log = OrderingLog(options.etcd, options.network)
+        genesis = log.genesis()
+        if genesis is not None:
+            catch_up(options.chain_file, log, genesis, options.node_id, options.snapshot_after, say)
+    except (ValueError, LogUnavailable) as exc:
+        say(f"no snapshot ({exc}): replaying the log")
+
+
+def _tell_the_network(node, url: str) -> None:
+    from deed.network.log import LogUnavailable
+
+    try:
+        node.log.announce(node.node_id, url)
+    except LogUnavailable as exc:
+        click.echo(f"deed node {node.node_id}: could not announce {url}: {exc}", err=True)
+
+
 def serve(options: NodeOptions) -> None:
     from deed.node.server import run
     from deed.node.service import AbiStore, NodeService
@@ -133,6 +161,8 @@ def serve(options: NodeOptions) -> None:
     path = options.chain_file
     lock = _held(path) if path is not None else nullcontext()
     with lock:
+        if options.etcd and path is not None:
+            _snapshot_if_far_behind(options)
         backend, created = _open_backend(options)
         abis = AbiStore.in_memory()
         if path is not None:
@@ -146,6 +176,8 @@ def serve(options: NodeOptions) -> None:
 
         def ready(url: str) -> None:
             _announce(options, node, url, created)
+            if options.etcd:
+                _tell_the_network(node, url)
             if path is not None:
                 node_file(path).write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
 

@@ -128,7 +128,8 @@ class Devnet:
         ]  # fmt: skip
         member.etcd_pid = _spawn(args, self._log(f"{member.name}-etcd"))
 
-    def start_node(self, member: Member) -> None:
+    def start_node(self, member: Member, *extra: str) -> None:
+        """Start ``member``'s node (``extra``: more `deed node` options)."""
         args = [
             sys.executable, "-m", "deed.cli.main", "node",
             "--chain", str(self.directory / member.name / "chain.db"),
@@ -137,6 +138,7 @@ class Devnet:
             "--network", self.network,
             "--port", str(member.rpc_port),
             "--block-time", str(self.block_time),
+            *extra,
         ]  # fmt: skip
         member.node_pid = _spawn(args, self._log(f"{member.name}-node"))
 

@@ -16,6 +16,7 @@ Keys, under ``/deed/<network>/`` (spec/network.md, "The ordered log"):
 ``cutter``                  the block-cutter's id, under its lease (the election)
 ``root/<height>/<node>``    the state root a node computed for a block
 ``halted/<node>``           why a node stopped (its root differed from the majority's)
+``nodes/<node>``            where the node serves JSON-RPC and snapshots (its URL)
 ==========================  ===========================================================
 """
 
@@ -241,6 +242,20 @@ class OrderingLog:
         start = self._root_prefix(height)
         kvs = self._range(start, _prefix_end(start))
         return {_unb64(kv["key"])[len(start) :].decode(): _unb64(kv.get("value", "")) for kv in kvs}
+
+    # -- where the nodes serve
+    def announce(self, node: str, url: str) -> None:
+        """Say where ``node`` serves JSON-RPC and its snapshots."""
+        self._txn([], [self._put(self._key(f"nodes/{node}"), url.encode())])
+
+    def peers(self) -> dict[str, str]:
+        """Each node's announced URL, by name."""
+        start = self._key("nodes/")
+        kvs = self._range(start, _prefix_end(start))
+        return {
+            _unb64(kv["key"])[len(start) :].decode(): _unb64(kv.get("value", "")).decode()
+            for kv in kvs
+        }
 
     def report_halt(self, node: str, reason: str) -> None:
         self._txn([], [self._put(self._key(f"halted/{node}"), reason.encode())])

@@ -27,11 +27,13 @@ import contextlib
 import json
 import os
 import secrets
+import sqlite3
 import sys
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from deed.node import wire
 from deed.node.service import DevOnly, NodeService, TransactionStatus
@@ -236,6 +238,17 @@ class NetworkService(NodeService):
     def refusal(self, tx_hash: bytes) -> Refusal | None:
         stored = self.backend.get_meta(REFUSED + tx_hash.hex())
         return None if stored is None else Refusal.decode(stored)
+
+    def export_snapshot(self, dest: Path) -> int:
+        """Copy the chain file to ``dest`` (SQLite's backup API): its state at
+        the last agreed block, the height returned. Called on the loop, so
+        between blocks (a sealed block is not in the file until agreed)."""
+        copy = sqlite3.connect(dest)
+        try:
+            self.backend.db.backup(copy)
+        finally:
+            copy.close()
+        return self.chain.head.height
 
     def describe(self) -> dict:
         return {

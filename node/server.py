@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -38,9 +40,24 @@ def make_app(node: NodeService) -> web.Application:
         shown = {"name": "deed node", "chain_id": node.chain_id, "height": head.height}
         return web.json_response(shown | node.describe())
 
+    async def snapshot(request: web.Request) -> web.StreamResponse:
+        """A network node's chain file at its last agreed block (spec/network.md)."""
+        with tempfile.TemporaryDirectory(prefix="deed-snapshot-") as where:
+            path = Path(where) / "chain.db"
+            height = node.export_snapshot(path)
+            response = web.StreamResponse(headers={"X-Deed-Height": str(height)})
+            await response.prepare(request)
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    await response.write(chunk)
+            await response.write_eof()
+            return response
+
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/", rpc)
     app.router.add_get("/", health)
+    if hasattr(node, "export_snapshot"):
+        app.router.add_get("/snapshot", snapshot)
     return app
 
 

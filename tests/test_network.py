@@ -39,7 +39,14 @@ devnet_only_once = pytest.mark.skipif(
     ENGINE != "translate", reason="the devnet tests run in the default engine's pass"
 )
 FIGURES: dict[str, object] = {}
-KEYS = {"sends": 0, "rejected": 1, "faults": slice(2, 8), "catch_up": slice(8, 12), "halt": 12}
+KEYS = {
+    "sends": 0,
+    "rejected": 1,
+    "faults": slice(2, 8),
+    "catch_up": slice(8, 12),
+    "halt": 12,
+    "snapshot": slice(13, 16),
+}
 
 
 # --------------------------------------------------------------------------- encodings
@@ -359,6 +366,55 @@ def test_a_restarted_node_catches_up_from_the_log(devnet):
     }
     _report()
     assert audit(net, load).lost == 0
+
+
+@devnet_only_once
+def test_a_node_far_behind_starts_from_a_verified_snapshot(devnet):
+    net = devnet
+    late = net.members[1]
+    net.kill(late.node_pid, signal.SIGTERM)
+    down = {late.name}
+    load = Load(net.keys[KEYS["snapshot"]], _live_urls(net, down), pause=0.0).start()
+    try:
+        live = net.members[0].rpc_url
+        start = height(live)
+        wait_until(lambda: height(live) >= start + 30, 90, "30 blocks")
+    finally:
+        load.stop()
+    for suffix in ("", "-wal", "-shm"):  # its file is lost: it must come back from a peer
+        (net.directory / late.name / f"chain.db{suffix}").unlink(missing_ok=True)
+    net.start_node(late, "--snapshot-after", "20")
+    net.wait_node(late)
+    took = _caught_up(net, late.name)
+    said = (net.directory / f"{late.name}-node.log").read_text()
+    assert "loaded a snapshot at height" in said, said[-2000:]
+    FIGURES["snapshot_catch_up_s"] = round(took, 3)
+    _report()
+    assert audit(net, load).lost == 0  # every node, the restored one too, has every block
+
+
+@devnet_only_once
+def test_a_tampered_snapshot_is_refused(devnet, tmp_path):
+    from deed.network.snapshot import SnapshotRefused, fetch, verify
+
+    log = OrderingLog(devnet.members[0].etcd_url, devnet.network)
+    genesis = log.genesis()
+    copy = tmp_path / "copy.db"
+    fetch(devnet.members[0].rpc_url, copy)
+    assert verify(copy, log, genesis).height >= 1
+    db = sqlite3.connect(copy)
+    key, value = db.execute(
+        "SELECT key, value FROM state WHERE key = ?", (account_key(SINK),)
+    ).fetchone()
+    acc = Account.decode(value)
+    db.execute(
+        "UPDATE state SET value = ? WHERE key = ?",
+        (Account(acc.balance + 1, acc.nonce, acc.code_hash).encode(), key),
+    )
+    db.commit()
+    db.close()
+    with pytest.raises(SnapshotRefused, match="do not hash to the agreed state root"):
+        verify(copy, log, genesis)
 
 
 @devnet_only_once
