@@ -60,8 +60,10 @@ class LoadedModule:
     size: int  # bytes of the encoded module: its weight in the cache
     translation_gas: int  # what deploying it pays for translation (costs.translation)
     event_types: tuple[tuple[ValueType, ...], ...]  # each event's field types, by index
-    # made once per loaded module, so that a call or an event does no type dispatch:
-    event_codecs: tuple[tuple[Any, Any], ...] = ()  # per event: (encoder, to-host converter)
+    # made on first use, once per loaded module, so that a call or an event does
+    # no type dispatch; not at load: a cold call pays translation gas for the
+    # module's size, and must not build codecs for every export and event it has
+    event_codecs: dict[int, tuple[Any, Any]] = field(default_factory=dict)  # (encoder, to-host)
     codecs: dict[int, ExportCodec] = field(default_factory=dict)  # by export.function
 
     def codec(self, export: Export) -> ExportCodec:
@@ -70,7 +72,17 @@ class LoadedModule:
         c = self.codecs.get(export.function)
         if c is None or c.export is not export:
             c = ExportCodec(export)
+            if export.function not in self.codecs:
+                self.codecs[export.function] = c
         return c
+
+    def event_codec(self, index: int) -> tuple[Any, Any]:
+        """Event ``index``'s (encoder, to-host converter)."""
+        found = self.event_codecs.get(index)
+        if found is None:
+            types = self.event_types[index]
+            found = self.event_codecs[index] = (values_encoder(types), python_converter(types))
+        return found
 
 
 class ExportCodec:
@@ -317,19 +329,7 @@ def _loaded(module: Module, functions: list, size: int, translation_gas: int) ->
     exports = {e.selector: e for e in module.exports if not e.is_init}
     init = next((e for e in module.exports if e.is_init), None)
     event_types = tuple(tuple(f.type for f in ev.fields) for ev in module.events)
-    event_codecs = tuple((values_encoder(ts), python_converter(ts)) for ts in event_types)
-    codecs = {e.function: ExportCodec(e) for e in module.exports}
-    return LoadedModule(
-        module,
-        functions,
-        exports,
-        init,
-        size,
-        translation_gas,
-        event_types,
-        event_codecs,
-        codecs,
-    )
+    return LoadedModule(module, functions, exports, init, size, translation_gas, event_types)
 
 
 MODULES = ModuleCache(engine=engine_from_environment())
@@ -624,7 +624,7 @@ class Frame:
     def emit(self, g: int, index: int, values: tuple) -> int:
         loaded = self.loaded
         ev = loaded.module.events[index]
-        encode, to_python = loaded.event_codecs[index]
+        encode, to_python = loaded.event_codec(index)
         try:
             data = encode(values)
         except ValueError as exc:
