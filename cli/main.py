@@ -1617,6 +1617,15 @@ def node(
     )
 
 
+DEVNET_DIR = click.option(
+    "--dir",
+    "directory",
+    type=PathArg(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the devnet keeps its data and logs [default: HOME/devnet].",
+)
+
+
 @main.group(
     "devnet",
     invoke_without_command=True,
@@ -1629,13 +1638,7 @@ def node(
     type=click.IntRange(1, 7),
     help="How many organisations: an etcd member and a Deed node each.",
 )
-@click.option(
-    "--dir",
-    "directory",
-    type=PathArg(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the devnet keeps its data and logs [default: HOME/devnet].",
-)
+@DEVNET_DIR
 @click.option(
     "--block-time",
     default=0.1,
@@ -1682,13 +1685,7 @@ def _devnet_dir(ctx: click.Context, directory: Path | None, home: Path) -> Path:
 
 
 @devnet.command("down", epilog="Example: deed devnet down")
-@click.option(
-    "--dir",
-    "directory",
-    type=PathArg(file_okay=False, path_type=Path),
-    default=None,
-    help="The devnet's directory [default: HOME/devnet].",
-)
+@DEVNET_DIR
 @HOME
 @JSON
 @click.pass_context
@@ -1700,13 +1697,7 @@ def devnet_down(ctx: click.Context, directory: Path | None, home: Path, as_json:
 
 
 @devnet.command("status", epilog="Example: deed devnet status")
-@click.option(
-    "--dir",
-    "directory",
-    type=PathArg(file_okay=False, path_type=Path),
-    default=None,
-    help="The devnet's directory [default: HOME/devnet].",
-)
+@DEVNET_DIR
 @HOME
 @JSON
 @click.pass_context
