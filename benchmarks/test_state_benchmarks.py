@@ -1,4 +1,5 @@
-"""State tree benchmarks (deed.vm.smt): commit of a 100-change block at 10^3,
+"""State tree benchmarks (deed.vm.smt): commit of a block of 100 changes and
+of 100 transfers (200 changes) at 10^3,
 10^4 and 10^5 entries, the first block after reopening, proof size and
 verification time. The 10^6 case is ``benchmarks/state_scale.py``.
 
@@ -27,16 +28,20 @@ def built(request, tmp_path_factory):
     return n, path, db
 
 
-def test_commit_of_a_100_change_block(benchmark, built):
+@pytest.mark.parametrize(
+    "changes", [100, 200], ids=["100_changes", "100_transfers"]
+)  # a transfer changes two accounts
+def test_commit_of_a_block(benchmark, built, changes):
     n, _, db = built
-    rnd = random.Random(n)
-    rounds = itertools.count(1)
+    rnd = random.Random(n + changes)
+    rounds = itertools.count(changes * 1000)
     benchmark.pedantic(
         commit_block,
-        setup=lambda: ((db, block_writes(n, rnd, next(rounds))), {}),
+        setup=lambda: ((db, block_writes(n, rnd, next(rounds), changes)), {}),
         rounds=30,
     )
     benchmark.extra_info["entries"] = n
+    benchmark.extra_info["changed_entries"] = changes
 
 
 def test_proof_size_and_verification(benchmark, built):

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from support import Harness, asm_module
 
-from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB
+from deed.vm.state import EMPTY_ROOT, MemoryBackend, SqliteBackend, StateDB, WalCheckpointer
 
 keys = st.binary(min_size=1, max_size=3).map(lambda k: b"s" + bytes(20) + k)
 cells = st.one_of(st.none(), st.integers(-(2**70), 2**70).filter(bool), st.binary(max_size=5))
@@ -181,3 +183,52 @@ def test_sqlite_chain_survives_a_restart(tmp_path):
     assert again.head == header
     assert again.call(tok, "balance_of", [h.addr("bob")]).return_values == (42,)
     assert again.state_root() == header.state_root
+
+
+def _commit_blocks(db: StateDB, blocks: int, start: int = 0) -> None:
+    """Blocks of 50 fresh 1 KiB entries each."""
+    for b in range(start, start + blocks):
+        for i in range(50):
+            db.write(b"c" + b.to_bytes(4, "big") + i.to_bytes(2, "big"), bytes(1024))
+        db.commit()
+
+
+def _checkpoint_threads(path) -> list:
+    return [t for t in threading.enumerate() if t.name == f"wal-checkpoint {path}"]
+
+
+def test_the_write_ahead_log_is_checkpointed_off_the_committing_thread(tmp_path):
+    """The committing connection never checkpoints (its automatic checkpoint
+    is off): the thread copies the log into the file (which grows only by
+    checkpoints) while blocks commit, and stops on close()."""
+    path = tmp_path / "s.db"
+    backend = SqliteBackend(path)
+    assert backend.db.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    db = StateDB(backend)
+    _commit_blocks(db, 100)  # about 5 MB of rows, a log of about 35 MB (below FALLBACK_BYTES)
+    assert _checkpoint_threads(path)
+    deadline = time.monotonic() + 30
+    while path.stat().st_size < 4 * 2**20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.stat().st_size >= 4 * 2**20
+    backend.close()
+    assert not _checkpoint_threads(path)
+    again = StateDB(SqliteBackend(path))
+    assert again.read(b"c" + (99).to_bytes(4, "big") + (49).to_bytes(2, "big")) == bytes(1024)
+    again.backend.close()
+
+
+def test_a_checkpoint_thread_that_falls_behind_is_made_up_by_the_committer(tmp_path, monkeypatch):
+    monkeypatch.setattr(WalCheckpointer, "_run", lambda self: None)  # a thread that never works
+    monkeypatch.setattr(WalCheckpointer, "FALLBACK_BYTES", 1024 * 1024)
+    monkeypatch.setattr(WalCheckpointer, "JOURNAL_LIMIT", 256 * 1024)
+    path = tmp_path / "s.db"
+    backend = SqliteBackend(path)
+    db = StateDB(backend)
+    sizes = []
+    for start in range(0, 400, 20):
+        _commit_blocks(db, 20, start)
+        sizes.append((tmp_path / "s.db-wal").stat().st_size)
+    # without the fallback the log would pass 20 MB: it stays within a few MB
+    assert max(sizes) < 8 * 1024 * 1024
+    backend.close()

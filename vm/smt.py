@@ -37,14 +37,16 @@ _HEX_PATH = itemgetter(0)
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
+    """The root node of a one-entry tree (every other leaf is in its parent)."""
+
     path: bytes
     vhash: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Internal:
-    # per nibble: None, or (version, hash, the leaf itself if it is one)
-    children: tuple[tuple[int, bytes, Leaf | None] | None, ...]
+    # per nibble: None, or a Child
+    children: tuple[Child | None, ...]
     # the binary tree inside, kept for nodes of the top levels (see _full_levels):
     # the next update of the node rehashes only the changed children's paths
     levels: list[tuple[bytes, int]] | None = field(default=None, compare=False, repr=False)
@@ -56,9 +58,12 @@ class Null:
 
 NULL = Null()
 Node = Leaf | Internal | Null
-# a child: (version it was written at, hash, the leaf if it is one). Leaves
-# live inside their parent; only a one-entry tree has a leaf as a node.
-Child = tuple[int, bytes, Leaf | None]
+# A child: (version it was written at, hash, the leaf's path ‖ value hash if
+# it is a leaf else None, its entry in the parent's encoding). Leaves live
+# inside their parent; only a one-entry tree has a leaf as a node. The entry
+# is kept so that a node is encoded by joining its children's, and a decoded
+# leaf stays bytes (a deep node holds a dozen of them; a block changes one).
+Child = tuple[int, bytes, bytes | None, bytes]
 
 
 @dataclass(frozen=True)
@@ -104,14 +109,21 @@ def encode_node(node: Node) -> bytes:
     for c in node.children:
         if c is not None:
             present |= bit
-            leaf = c[2]
-            if leaf is None:
-                parts += (c[0].to_bytes(8, "big"), c[1])
-            else:
+            if c[2] is not None:
                 leaves |= bit
-                parts += (c[1], leaf.path, leaf.vhash)
+            parts.append(c[3])
         bit <<= 1
     return b"\x01" + present.to_bytes(2, "big") + leaves.to_bytes(2, "big") + b"".join(parts)
+
+
+def internal_child(version: int, hash_: bytes) -> Child:
+    return (version, hash_, None, version.to_bytes(8, "big") + hash_)
+
+
+def leaf_child(version: int, path: bytes, vhash: bytes) -> Child:
+    hash_ = leaf_node_hash(path, vhash)
+    leaf = path + vhash
+    return (version, hash_, leaf, hash_ + leaf)
 
 
 def decode_node(data: bytes) -> Node:
@@ -120,26 +132,21 @@ def decode_node(data: bytes) -> Node:
         return Leaf(data[1:33], data[33:65])
     if tag == NULL_TAG:
         return NULL
-    present = int.from_bytes(data[1:3], "big")
-    leaves = int.from_bytes(data[3:5], "big")
+    present = data[1] << 8 | data[2]
+    leaves = data[3] << 8 | data[4]
     children: list[Child | None] = [None] * 16
     pos = 5
     for i in range(16):
         if present >> i & 1:
-            if leaves >> i & 1:
-                children[i] = (
-                    0,
-                    data[pos : pos + 32],
-                    Leaf(data[pos + 32 : pos + 64], data[pos + 64 : pos + 96]),
-                )
-                pos += 96
-            else:
-                children[i] = (
-                    int.from_bytes(data[pos : pos + 8], "big"),
-                    data[pos + 8 : pos + 40],
-                    None,
-                )
-                pos += 40
+            if leaves >> i & 1:  # hash (32) ‖ path (32) ‖ value hash (32)
+                end = pos + 96
+                entry = data[pos:end]
+                children[i] = (0, entry[:32], entry[32:], entry)
+            else:  # version (8) ‖ hash (32)
+                end = pos + 40
+                entry = data[pos:end]
+                children[i] = (int.from_bytes(entry[:8], "big"), entry[8:], None, entry)
+            pos = end
     return Internal(tuple(children))
 
 
@@ -269,8 +276,15 @@ Change = tuple[str, bytes, bytes | None]  # path in hex, path, value hash (None:
 
 def _groups(changes: list[Change], nib: str):
     """The changes (sorted, all under the nibble path ``nib``) grouped by their
-    next nibble: (hex digit, its changes), in order. Each group's end is found
-    by bisection (hex digits sort below "g"), not by testing every change."""
+    next nibble: (hex digit, its changes), in order."""
+    if len(changes) == 1:  # below the top levels, nearly every node on a path
+        return ((changes[0][0][len(nib)], changes),)
+    return _grouped(changes, nib)
+
+
+def _grouped(changes: list[Change], nib: str):
+    """:func:`_groups` of several changes: each group's end is found by
+    bisection (hex digits sort below "g"), not by testing every change."""
     d = len(nib)
     i, total = 0, len(changes)
     while i < total:
@@ -369,8 +383,10 @@ class SparseMerkleTree:
             rkey = node_key(self.version, "")
             up.stale.add(rkey)
             node = self.load(rkey)
-            if not isinstance(node, Null):
-                root = (self.version, self.root_hash(), node if isinstance(node, Leaf) else None)
+            if isinstance(node, Leaf):
+                root = leaf_child(self.version, node.path, node.vhash)
+            elif isinstance(node, Internal):
+                root = internal_child(self.version, self.root_hash())
         try:
             if root is not None and changes:
                 self._read_ahead(root, changes)
@@ -378,7 +394,7 @@ class SparseMerkleTree:
             if new is None:
                 up.nodes[""] = NULL
             elif new[2] is not None:  # one entry: its leaf is the root node
-                up.nodes[""] = new[2]
+                up.nodes[""] = Leaf(new[2][:32], new[2][32:])
             elif new[0] != version:  # unchanged: its root node is copied to the new version
                 up.nodes[""] = self.load(node_key(new[0], ""))
         finally:
@@ -399,12 +415,7 @@ class SparseMerkleTree:
     @staticmethod
     def _put(up: PendingUpdate, nib: str, node: Internal) -> Child:
         up.nodes[nib] = node
-        return (up.version, node_hash_of(node), None)
-
-    @staticmethod
-    def _leaf(up: PendingUpdate, leaf: Leaf) -> Child:
-        """A leaf child: stored in its parent (or as the root node, if alone)."""
-        return (up.version, leaf_node_hash(leaf.path, leaf.vhash), leaf)
+        return internal_child(up.version, node_hash_of(node))
 
     def _update(
         self, ref: Child | None, nib: str, changes: list[Change], up: PendingUpdate
@@ -412,21 +423,22 @@ class SparseMerkleTree:
         if ref is None:
             return self._build(nib, [c for c in changes if c[2] is not None], up)
         leaf = ref[2]
-        if leaf is not None:
-            if len(changes) == 1 and changes[0][1] == leaf.path:  # the common case: this entry
+        if leaf is not None:  # a leaf child: stored in its parent (the root node, if alone)
+            lpath, lvhash = leaf[:32], leaf[32:]
+            if len(changes) == 1 and changes[0][1] == lpath:  # the common case: this entry
                 vhash = changes[0][2]
                 if vhash is None:
                     return None
-                if vhash == leaf.vhash:
+                if vhash == lvhash:
                     return ref
-                return self._leaf(up, Leaf(leaf.path, vhash))
-            entries = {leaf.path: leaf.vhash}
+                return leaf_child(up.version, lpath, vhash)
+            entries = {lpath: lvhash}
             for _, path, vhash in changes:
                 if vhash is None:
                     entries.pop(path, None)
                 else:
                     entries[path] = vhash
-            if entries == {leaf.path: leaf.vhash}:
+            if entries == {lpath: lvhash}:
                 return ref
             return self._build(nib, sorted((p.hex(), p, h) for p, h in entries.items()), up)
         key = node_key(ref[0], nib)
@@ -469,7 +481,7 @@ class SparseMerkleTree:
         if len(items) == 1:
             _, path, vhash = items[0]
             assert vhash is not None
-            return self._leaf(up, Leaf(path, vhash))
+            return leaf_child(up.version, path, vhash)
         children: list[Child | None] = [None] * 16
         for ch, group in _groups(items, nib):
             children[_NIBBLE[ch]] = self._build(nib + ch, group, up)
@@ -498,7 +510,7 @@ class SparseMerkleTree:
                     i = next(i for i in range(lo, lo + (1 << size)) if node.children[i] is not None)
                     child = node.children[i]
                     assert child is not None and child[2] is not None
-                    return StateProof(tuple(siblings), (child[2].path, child[2].vhash))
+                    return StateProof(tuple(siblings), (child[2][:32], child[2][32:]))
             child = node.children[n]
             assert child is not None
             nib += HEX[n]
