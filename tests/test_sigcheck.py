@@ -95,3 +95,44 @@ def test_a_dead_worker_is_replaced_by_checking_in_process(worker):
     worker._worker.wait()
     assert _outcome(txs, worker) == expected
     assert _outcome(txs, worker) == expected  # and the next block starts a new one
+
+
+def test_a_large_block_streams_verdicts_within_its_chunks():
+    """40 transactions: chunks of 16 and 24, answered 16 verdicts at a time."""
+    specs = [(i % 4, (i + 1) % 4, i, "flipped" if i % 7 == 3 else "good") for i in range(40)]
+    txs = _block(specs)
+    with ProcessChecker() as checker:
+        assert _outcome(txs, checker) == _outcome(txs, None, one_by_one=True)
+
+
+# a worker that answers the first five signatures of its first chunk, then dies
+PARTIAL_WORKER = """
+import struct, sys
+from deed.vm import crypto
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+count = struct.unpack(">I", inp.read(4))[0]
+for _ in range(min(count, 5)):
+    key_sig = inp.read(100)
+    payload = inp.read(struct.unpack(">I", key_sig[96:])[0])
+    out.write(bytes([crypto.verify(key_sig[:32], payload, key_sig[32:96])]))
+    out.flush()
+"""
+
+
+def test_a_worker_that_dies_within_a_chunk_is_made_up_in_process(monkeypatch):
+    import subprocess
+    import sys
+
+    def partial_worker(self):
+        if self._worker is None or self._worker.poll() is not None:
+            self._worker = subprocess.Popen(
+                [sys.executable, "-c", PARTIAL_WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        return self._worker
+
+    monkeypatch.setattr(ProcessChecker, "_start", partial_worker)
+    txs = _block([(0, 1, 5, "good"), (1, 2, 6, "flipped"), (2, 3, 7, "good")] * 4)
+    with ProcessChecker() as checker:
+        assert _outcome(txs, checker) == _outcome(txs, None, one_by_one=True)

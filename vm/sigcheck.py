@@ -15,7 +15,10 @@ new worker is started for the next block: a node never stops for it.
 The pipe protocol: a chunk is ``u32 count`` then, per signature, the 32-byte
 public key, the 64-byte signature (shorter ones are padded and flagged
 invalid in process), ``u32 length`` and the signed payload; the answer is
-one byte per signature, 1 for valid.
+one byte per signature, 1 for valid, written as the worker goes, every
+``STREAM`` signatures (the caller applies each transaction as soon as its
+own verdict is in, not when its whole chunk is: waiting for chunks of 256
+had cost the caller a quarter of its time).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ CHUNK = 256
 #: last (up to CHUNK): execution starts after a few signatures are checked,
 #: not after CHUNK of them (about 17 ms of waiting a block on this machine).
 FIRST_CHUNK = 16
+#: The worker writes its verdicts every this many signatures (about 1 ms).
+STREAM = 16
 _U32 = struct.Struct(">I")
 
 
@@ -111,13 +116,17 @@ class ProcessChecker:
         except OSError:
             worker = None
         for index, chunk in enumerate(chunks):
-            answer = _read_exactly(worker.stdout, len(chunk)) if worker is not None else None
-            if answer is None:  # the worker is gone: the rest in process
-                self.close()
-                for rest in chunks[index:]:
-                    yield from map(_verify, rest)
-                return
-            yield from (b == 1 for b in answer)
+            done = 0
+            while done < len(chunk):
+                answer = _read_some(worker.stdout, len(chunk) - done) if worker else None
+                if not answer:  # the worker is gone: the rest in process
+                    self.close()
+                    yield from map(_verify, chunk[done:])
+                    for rest in chunks[index + 1 :]:
+                        yield from map(_verify, rest)
+                    return
+                done += len(answer)
+                yield from (b == 1 for b in answer)
 
     def close(self) -> None:
         worker, self._worker = self._worker, None
@@ -149,6 +158,14 @@ def _send(pipe: BinaryIO, chunks: list[list[Transaction]]) -> None:
         pass  # the worker is gone; the reader finds out and verifies in process
 
 
+def _read_some(pipe: BinaryIO, n: int) -> bytes | None:
+    """Between 1 and ``n`` bytes, as soon as any are there (None: the pipe is closed)."""
+    try:
+        return pipe.read1(n) or None  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return None
+
+
 def _read_exactly(pipe: BinaryIO, n: int) -> bytes | None:
     data = b""
     while len(data) < n:
@@ -176,8 +193,13 @@ def _serve(inp: BinaryIO, out: BinaryIO) -> None:
             key, sig = key_sig[:32], key_sig[32:96]
             payload = _read_exactly(inp, _U32.unpack(key_sig[96:])[0]) or b""
             verdicts.append(1 if crypto.verify(key, payload, sig) else 0)
-        out.write(bytes(verdicts))
-        out.flush()
+            if len(verdicts) == STREAM:
+                out.write(bytes(verdicts))
+                out.flush()
+                verdicts.clear()
+        if verdicts:
+            out.write(bytes(verdicts))
+            out.flush()
 
 
 if __name__ == "__main__":
