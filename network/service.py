@@ -41,6 +41,7 @@ from deed.vm import crypto
 from deed.vm.chain import Chain, SealedBlock, Transaction, check_form
 from deed.vm.errors import DecodeError, InvalidTransaction
 from deed.vm.opcodes import LIMITS
+from deed.vm.sigcheck import ProcessChecker, RememberingChecker
 from deed.vm.state import MemoryBackend
 
 from .log import MAX_TXN_OPS, LogUnavailable, OrderingLog, Pending
@@ -129,6 +130,9 @@ class NetworkService(NodeService):
         self.first_seen: dict[bytes, float] = {}  # the cutter's: when a held transaction arrived
         self.halted: str | None = None
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="etcd")
+        # a block's signatures: those admitted here are not checked again, the
+        # others in a worker process, ahead of execution (deed.vm.sigcheck)
+        self.signatures = RememberingChecker(ProcessChecker())
         self.queue: asyncio.Queue[tuple[Transaction, asyncio.Future]] | None = None
 
     # -- genesis
@@ -182,6 +186,7 @@ class NetworkService(NodeService):
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.signatures.close()
 
     # -- accepting transactions
     def admit(self, tx: Transaction) -> None:
@@ -195,6 +200,7 @@ class NetworkService(NodeService):
             raise InvalidTransaction("known", "this transaction is in a block already")
         if not crypto.verify(tx.sender, tx.signing_payload(), tx.signature):
             raise InvalidTransaction("bad_signature", "the signature does not verify")
+        self.signatures.remember(tx.hash)
         acc = self.chain.account(tx.sender_address)
         if tx.nonce < acc.nonce:
             raise InvalidTransaction(
@@ -376,18 +382,23 @@ class NetworkService(NodeService):
         with their reason (every node skips the same ones)."""
         builder = self.chain.begin_block(block.timestamp, block.proposer)
         refusals: dict[bytes, Refusal] = {}
+        decoded: list[tuple[int, Transaction]] = []
         for index, raw in enumerate(block.transactions):
             try:
-                tx = Transaction.decode(raw)
+                decoded.append((index, Transaction.decode(raw)))
             except DecodeError as exc:
                 refusals[_raw_hash(raw)] = Refusal(block.height, index, "malformed", str(exc))
-                continue
-            try:
-                builder.apply(tx)
-            except InvalidTransaction as exc:
+        results = builder.apply_all([tx for _, tx in decoded], self.signatures)
+        for (index, tx), result in zip(decoded, results, strict=True):
+            if isinstance(result, InvalidTransaction):
                 refusals.setdefault(
                     tx.hash,
-                    Refusal(block.height, index, exc.code, str(exc).removesuffix(f" [{exc.code}]")),
+                    Refusal(
+                        block.height,
+                        index,
+                        result.code,
+                        str(result).removesuffix(f" [{result.code}]"),
+                    ),
                 )
         return builder.seal(), refusals
 

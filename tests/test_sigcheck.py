@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from deed.vm.chain import Chain, Transaction
 from deed.vm.crypto import KeyPair
 from deed.vm.errors import InvalidTransaction
-from deed.vm.sigcheck import ProcessChecker, SerialChecker
+from deed.vm.sigcheck import ProcessChecker, RememberingChecker, SerialChecker
 from deed.vm.state import MemoryBackend
 
 KEYS = [KeyPair.from_text(f"sigcheck {i}") for i in range(4)]
@@ -136,3 +136,43 @@ def test_a_worker_that_dies_within_a_chunk_is_made_up_in_process(monkeypatch):
     txs = _block([(0, 1, 5, "good"), (1, 2, 6, "flipped"), (2, 3, 7, "good")] * 4)
     with ProcessChecker() as checker:
         assert _outcome(txs, checker) == _outcome(txs, None, one_by_one=True)
+
+
+class _Counting:
+    """A serial checker that records what it was asked."""
+
+    def __init__(self):
+        self.asked: list[bytes] = []
+
+    def verdicts(self, txs):
+        self.asked += [tx.hash for tx in txs]
+        return SerialChecker().verdicts(txs)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(transaction, max_size=12), st.data())
+def test_remembered_signatures_are_not_checked_again(specs, data):
+    """A network node remembers the signatures it verified at admission: the
+    block comes out the same, and only the others are checked."""
+    txs = _block(specs)
+    inner = _Counting()
+    checker = RememberingChecker(inner)
+    valid = [tx for tx, ok in zip(txs, SerialChecker().verdicts(txs), strict=True) if ok]
+    remembered = (
+        data.draw(st.lists(st.sampled_from(valid), unique_by=lambda t: t.hash)) if valid else []
+    )
+    for tx in remembered:
+        checker.remember(tx.hash)
+    assert _outcome(txs, checker) == _outcome(txs, None, one_by_one=True)
+    known = {tx.hash for tx in remembered}
+    assert inner.asked == [tx.hash for tx in txs if tx.hash not in known]
+
+
+def test_remembered_signatures_are_bounded():
+    txs = _block([(0, 1, v, "good") for v in range(5)])
+    inner = _Counting()
+    checker = RememberingChecker(inner, capacity=3)
+    for tx in txs:
+        checker.remember(tx.hash)
+    assert list(checker.verdicts(txs)) == [True] * 5
+    assert inner.asked == [txs[0].hash, txs[1].hash]  # the oldest two were forgotten

@@ -63,6 +63,39 @@ class SerialChecker:
         pass
 
 
+class RememberingChecker:
+    """Trusts the signatures this node has verified already (at admission,
+    :meth:`remember`) and hands the rest to ``inner``. A transaction's hash
+    covers its signature and everything it signs, and verification is a pure
+    function of those bytes, so a remembered verdict is the one ``inner``
+    would give: a network node that admitted a transaction does not check
+    its signature again when the transaction's block runs. Bounded: the
+    oldest hashes are forgotten first (they are then verified again)."""
+
+    def __init__(self, inner: SignatureChecker, capacity: int = 65_536) -> None:
+        self.inner = inner
+        self.capacity = capacity
+        self._valid: dict[bytes, None] = {}  # insertion-ordered: the oldest first
+
+    def remember(self, tx_hash: bytes) -> None:
+        """``tx_hash``'s signature verified."""
+        valid = self._valid
+        valid[tx_hash] = None
+        if len(valid) > self.capacity:
+            del valid[next(iter(valid))]
+
+    def verdicts(self, txs: Sequence[Transaction]) -> Iterator[bool]:
+        known = [tx.hash in self._valid for tx in txs]
+        answers = self.inner.verdicts([tx for tx, k in zip(txs, known, strict=True) if not k])
+        for k in known:
+            yield True if k else next(answers)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+
 def _verify(tx: Transaction) -> bool:
     return crypto.verify(tx.sender, tx.signing_payload(), tx.signature)
 
