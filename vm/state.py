@@ -268,6 +268,10 @@ class MemoryBackend:
         pass
 
 
+#: How long a connection waits for a lock another holds (sqlite3's default, 5 s).
+BUSY_TIMEOUT_MS = 5000
+
+
 class WalCheckpointer:
     """Copies a SQLite file's write-ahead log into the file on a thread of its
     own, with a connection of its own.
@@ -279,10 +283,16 @@ class WalCheckpointer:
     for the writer or readers, and sqlite3 releases the GIL while it runs, so
     here it overlaps the blocks that follow. The thread is woken once about
     ``WAKE_BYTES`` of rows were committed since it last ran (SQLite's own
-    threshold is 1,000 pages, 4 MiB). If it falls behind (the log file passes
-    ``FALLBACK_BYTES``), the committing connection checkpoints itself, as
-    SQLite would have; ``JOURNAL_LIMIT`` truncates the log after a checkpoint
-    so that its size tells."""
+    threshold is 1,000 pages, 4 MiB).
+
+    The log starts over only when a write begins with every frame copied,
+    which blocks written back to back seldom allow while the thread is at
+    work: when the log file passes ``FALLBACK_BYTES``, the committing
+    connection checkpoints itself (if the thread is at that moment, at a
+    later commit; past four times that, it waits for the thread), so that
+    its next write starts the log over; ``JOURNAL_LIMIT`` then truncates the
+    file. Measured at 10^6 entries, blocks back to back: a commit's mean
+    fell by about a fifth, its median did not move."""
 
     WAKE_BYTES = 1 * 2**20
     FALLBACK_BYTES = 64 * 2**20
@@ -309,11 +319,17 @@ class WalCheckpointer:
             self._thread.start()
         self._wake.set()
         try:
-            behind = os.stat(self.wal_path).st_size > self.FALLBACK_BYTES
+            size = os.stat(self.wal_path).st_size
         except OSError:
-            behind = False
-        if behind:
+            size = 0
+        if size > 4 * self.FALLBACK_BYTES:  # far behind: wait for the thread's pass if need be
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        elif size > self.FALLBACK_BYTES:  # not waiting: if the thread is at work, a later commit
+            db.execute("PRAGMA busy_timeout=0")
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def _run(self) -> None:
         try:
@@ -483,9 +499,9 @@ class SqliteBackend:
             rows = self.db.execute(
                 "SELECT keys FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,)
             ).fetchall()
-            self.db.executemany(
-                "DELETE FROM tree_nodes WHERE key = ?", [(k,) for r in rows for k in _unpack(r[0])]
-            )
+            # in key order: the deletes walk the table's pages once, in order
+            stale = sorted(k for r in rows for k in _unpack(r[0]))
+            self.db.executemany("DELETE FROM tree_nodes WHERE key = ?", [(k,) for k in stale])
             self.db.execute("DELETE FROM stale_nodes WHERE stale_since <= ?", (tree.prune_upto,))
 
     def get_receipt(self, tx_hash: bytes) -> IndexedReceipt | None:
