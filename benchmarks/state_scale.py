@@ -2,6 +2,9 @@
 reopening, proof size and verification time, and RAM per entry.
 
 Run: .venv/bin/python benchmarks/state_scale.py [entries ...]   (default 1000000)
+     .venv/bin/python benchmarks/state_scale.py --pyevm 1000 10000 100000
+       (and py-evm's commit of the same blocks, in the anchors' venv, then a
+       table side by side; ../shared/anchors/run.sh makes that venv)
 
 The state is built fast by committing entries straight through ``StateDB`` in
 big batches into a SQLite file (a temporary directory), then runs
@@ -16,10 +19,14 @@ running blocks, divided by the entries (the decoded-value cache,
 
 from __future__ import annotations
 
+import argparse
 import gc
 import hashlib
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,16 +134,75 @@ def measure(n: int, rounds: int = 64) -> dict[str, float | int]:
     }
 
 
-def main(argv: list[str]) -> None:
-    for n in [int(a) for a in argv] or [1_000_000]:
-        result = measure(n)
+PYEVM_SCRIPT = Path(__file__).with_name("state_scale_pyevm.py")
+DEFAULT_ANCHORS_VENV = Path(tempfile.gettempdir()) / "deed-anchors-venv"
+
+
+def run_pyevm(sizes: list[int], venv: Path) -> list[dict]:
+    """py-evm's figures for ``sizes`` (state_scale_pyevm.py in the anchors' venv)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pyevm.json"
+        subprocess.run(
+            [str(venv / "bin" / "python"), str(PYEVM_SCRIPT), *map(str, sizes), "--json", str(out)],
+            check=True,
+        )
+        return json.loads(out.read_text())
+
+
+def side_by_side(deed: list[dict], pyevm: list[dict]) -> str:
+    """A markdown table: Deed's and py-evm's commit, median and mean, per block size."""
+    rows = [
+        "| entries | block | Deed median | Deed mean | py-evm median | py-evm mean "
+        "| py-evm / Deed (median) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for ours, theirs in zip(deed, pyevm, strict=True):
+        for name, label in (("commit", "100 changes"), ("commit_100_transfers", "100 transfers")):
+            d, p = ours[f"{name}_ms_median"], theirs[f"{name}_ms_median"]
+            rows.append(
+                f"| {ours['entries']:,} | {label} | {d:.1f} ms | {ours[f'{name}_ms_mean']:.1f} ms "
+                f"| {p:.1f} ms | {theirs[f'{name}_ms_mean']:.1f} ms | {p / d:.1f}x |"
+            )
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("entries", nargs="*", type=int, default=[1_000_000])
+    parser.add_argument(
+        "--pyevm",
+        action="store_true",
+        help="also run py-evm's commit on the same sizes (benchmarks/state_scale_pyevm.py)",
+    )
+    parser.add_argument(
+        "--anchors-venv",
+        type=Path,
+        default=Path(os.environ.get("ANCHORS_VENV", DEFAULT_ANCHORS_VENV)),
+        help="the venv with py-evm (../shared/anchors/run.sh makes it)",
+    )
+    args = parser.parse_args(argv)
+    if args.pyevm and not (args.anchors_venv / "bin" / "python").exists():
         print(
-            " ".join(
+            f"no anchors venv at {args.anchors_venv}: ../shared/anchors/run.sh creates it "
+            "(or pass --anchors-venv PATH)",
+            file=sys.stderr,
+        )
+        return 2
+    results = []
+    for n in args.entries:
+        result = measure(n)
+        results.append(result)
+        print(
+            "deed "
+            + " ".join(
                 f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()
             ),
             flush=True,
         )
+    if args.pyevm:
+        print(side_by_side(results, run_pyevm(args.entries, args.anchors_venv)))
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
