@@ -322,14 +322,17 @@ class WalCheckpointer:
             size = os.stat(self.wal_path).st_size
         except OSError:
             size = 0
-        if size > 4 * self.FALLBACK_BYTES:  # far behind: wait for the thread's pass if need be
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        elif size > self.FALLBACK_BYTES:  # not waiting: if the thread is at work, a later commit
-            db.execute("PRAGMA busy_timeout=0")
-            try:
+        try:  # the block is committed: a checkpoint that fails is retried, never raised
+            if size > 4 * self.FALLBACK_BYTES:  # far behind: wait for the thread's pass
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            finally:
-                db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            elif size > self.FALLBACK_BYTES:  # not waiting: if the thread is at work, later
+                db.execute("PRAGMA busy_timeout=0")
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.Error:
+            pass
 
     def _run(self) -> None:
         try:
