@@ -117,10 +117,12 @@ def encode_node(node: Node) -> bytes:
 
 
 def internal_child(version: int, hash_: bytes) -> Child:
+    """An internal node's place in its parent: entry ``version (8) ‖ hash``."""
     return (version, hash_, None, version.to_bytes(8, "big") + hash_)
 
 
 def leaf_child(version: int, path: bytes, vhash: bytes) -> Child:
+    """A leaf in its parent: entry ``leaf hash ‖ path ‖ value hash``."""
     hash_ = leaf_node_hash(path, vhash)
     leaf = path + vhash
     return (version, hash_, leaf, hash_ + leaf)
